@@ -1,0 +1,237 @@
+//! [`FlowError`]: why a device authentication request was refused, and its PingOne answer.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use super::rules::Unusable;
+use super::wire::AuthenticationStatus;
+use crate::device::DeviceId;
+use crate::device::timestamp;
+use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+
+/// Why a request to a device authentication was refused (or, for the OTP / assertion
+/// outcomes, what to answer).
+///
+/// Converts into PingOne's error body:
+///
+/// | variant | HTTP | `code` | detail |
+/// |---|---|---|---|
+/// | [`NotAllowed`](Self::NotAllowed) | 400 | `INVALID_REQUEST` | — (message names the status; **decision**) |
+/// | [`UnsupportedMediaType`](Self::UnsupportedMediaType) | 415 | `INVALID_REQUEST` | — |
+/// | [`MalformedBody`](Self::MalformedBody) | 400 | `INVALID_REQUEST` | — |
+/// | [`Missing`](Self::Missing) | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at the property |
+/// | [`InvalidValue`](Self::InvalidValue) | 400 | `INVALID_DATA` | `INVALID_VALUE` at the property |
+/// | [`UnknownDevice`](Self::UnknownDevice), [`UnusableDevice`](Self::UnusableDevice) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `device.id` |
+/// | [`InvalidOtp`](Self::InvalidOtp) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, `innerError.remainingAttempts` |
+/// | [`OtpFailed`](Self::OtpFailed) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, `innerError.coolDownExpiresAt` when locked |
+/// | [`OtpExpired`](Self::OtpExpired) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, message says it expired |
+/// | [`OtpNotIssued`](Self::OtpNotIssued) | 400 | `REQUEST_FAILED` | — |
+/// | [`AssertionRejected`](Self::AssertionRejected) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
+/// | [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
+///
+/// ```
+/// use mfa_devices::authn::{AuthenticationStatus, FlowError};
+/// use mfa_devices::error::ApiError;
+/// let e = FlowError::NotAllowed { action: "otp.check", status: AuthenticationStatus::Completed };
+/// let api = ApiError::from(e);
+/// assert_eq!((api.code(), api.http_status()), ("INVALID_REQUEST", 400));
+/// assert!(api.message.contains("COMPLETED"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// The action is not allowed in the flow's current status.
+    NotAllowed {
+        /// The action (`device.select`, `otp.check`, `assertion.check`, `push.confirm`, …).
+        action: &'static str,
+        /// The status the flow is in.
+        status: AuthenticationStatus,
+    },
+    /// The `Content-Type` is not one of the flow's media types.
+    UnsupportedMediaType(String),
+    /// The body is not JSON or not an object.
+    MalformedBody(String),
+    /// A required property is missing.
+    Missing {
+        /// Its JSON path.
+        target: String,
+    },
+    /// A property has a value that is not allowed.
+    InvalidValue {
+        /// Its JSON path.
+        target: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// The selected device is not one of the user's devices.
+    UnknownDevice(DeviceId),
+    /// The selected device exists but cannot authenticate now.
+    UnusableDevice {
+        /// The device.
+        id: DeviceId,
+        /// Why.
+        reason: Unusable,
+    },
+    /// A wrong passcode; the flow stays in OTP_REQUIRED.
+    InvalidOtp {
+        /// Wrong passcodes still allowed before the challenge fails.
+        remaining_attempts: u32,
+    },
+    /// A wrong passcode that reached the failure count: the challenge is over.
+    OtpFailed {
+        /// When the device's OTP lock ends (`None`: the policy's cool-down is zero, no lock).
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// The passcode's lifetime is over (nothing was counted); select the device again for a new
+    /// one.
+    OtpExpired,
+    /// No passcode was sent yet for the selected device (the server must call
+    /// [`issue_otp`](super::DeviceAuthentication::issue_otp) after the selection).
+    OtpNotIssued,
+    /// The WebAuthn assertion was not verified.
+    AssertionRejected {
+        /// Failures still allowed before the device locks (`0` when this one locked it).
+        remaining_attempts: u32,
+        /// When the device's lock ends, when this failure locked it.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// The server gave the flow something it cannot use (a policy value, too little
+    /// randomness). A server bug, answered with 500.
+    Internal(String),
+}
+
+impl FlowError {
+    pub(crate) fn malformed_body(message: impl Into<String>) -> Self {
+        Self::MalformedBody(message.into())
+    }
+
+    pub(crate) fn missing(target: &str) -> Self {
+        Self::Missing {
+            target: target.to_owned(),
+        }
+    }
+
+    pub(crate) fn invalid_value(target: &str, message: impl Into<String>) -> Self {
+        Self::InvalidValue {
+            target: target.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAllowed { action, status } => write!(
+                f,
+                "'{action}' is not allowed while the device authentication is {status}"
+            ),
+            Self::UnsupportedMediaType(m) => write!(
+                f,
+                "unsupported media type '{m}' for a device authentication"
+            ),
+            Self::MalformedBody(m) => write!(f, "the request body could not be read: {m}"),
+            Self::Missing { target } => write!(f, "{target} is required"),
+            Self::InvalidValue { target, message } => write!(f, "{target}: {message}"),
+            Self::UnknownDevice(id) => write!(f, "device {id} is not one of the user's devices"),
+            Self::UnusableDevice { id, reason } => {
+                write!(f, "device {id} cannot be used to authenticate: {reason}")
+            }
+            Self::InvalidOtp { remaining_attempts } => write!(
+                f,
+                "the one-time passcode is not valid ({remaining_attempts} attempts remaining)"
+            ),
+            Self::OtpFailed {
+                locked_until: Some(t),
+            } => write!(
+                f,
+                "the one-time passcode is not valid; too many attempts, the device is locked until {}",
+                timestamp::format(t)
+            ),
+            Self::OtpFailed { locked_until: None } => f.write_str(
+                "the one-time passcode is not valid; too many attempts, select the device again for a new one",
+            ),
+            Self::OtpExpired => f.write_str(
+                "the one-time passcode has expired; select the device again for a new one",
+            ),
+            Self::OtpNotIssued => {
+                f.write_str("no one-time passcode has been sent for the selected device")
+            }
+            Self::AssertionRejected {
+                locked_until: Some(t),
+                ..
+            } => write!(
+                f,
+                "the assertion was not verified; too many attempts, the device is locked until {}",
+                timestamp::format(t)
+            ),
+            Self::AssertionRejected {
+                remaining_attempts,
+                ..
+            } => write!(
+                f,
+                "the assertion was not verified ({remaining_attempts} attempts remaining)"
+            ),
+            Self::Internal(m) => write!(f, "the device authentication could not proceed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for FlowError {}
+
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
+        let message = e.to_string();
+        let invalid = |code: DetailCode, target: &str| {
+            ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(code, target, message.clone())],
+            )
+        };
+        match &e {
+            FlowError::NotAllowed { .. } | FlowError::MalformedBody(_) => {
+                ApiError::invalid_request(message)
+            }
+            FlowError::UnsupportedMediaType(m) => ApiError::unsupported_media_type(m),
+            FlowError::Missing { target } => invalid(DetailCode::RequiredValue, target),
+            FlowError::InvalidValue { target, .. } => invalid(DetailCode::InvalidValue, target),
+            FlowError::UnknownDevice(_) | FlowError::UnusableDevice { .. } => {
+                invalid(DetailCode::InvalidValue, "device.id")
+            }
+            FlowError::InvalidOtp { remaining_attempts } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![
+                    ErrorDetail::new(DetailCode::InvalidOtp, "otp", message.clone())
+                        .with_inner("remainingAttempts", *remaining_attempts),
+                ],
+            ),
+            FlowError::OtpFailed { locked_until } => {
+                let mut d = ErrorDetail::new(DetailCode::InvalidOtp, "otp", message.clone());
+                if let Some(t) = locked_until {
+                    d = d.with_inner("coolDownExpiresAt", timestamp::format(t));
+                }
+                ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
+            }
+            FlowError::OtpExpired => invalid(DetailCode::InvalidOtp, "otp"),
+            FlowError::OtpNotIssued => {
+                ApiError::new(crate::error::ErrorCode::RequestFailed, message)
+            }
+            FlowError::AssertionRejected {
+                remaining_attempts,
+                locked_until,
+            } => {
+                let mut d =
+                    ErrorDetail::new(DetailCode::InvalidValue, "assertion", message.clone())
+                        .with_inner("remainingAttempts", *remaining_attempts);
+                if let Some(t) = locked_until {
+                    d = d.with_inner("coolDownExpiresAt", timestamp::format(t));
+                }
+                ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
+            }
+            FlowError::Internal(_) => {
+                ApiError::new(crate::error::ErrorCode::UnexpectedError, message)
+            }
+        }
+    }
+}

@@ -1,0 +1,1024 @@
+//! [`DeviceAuthentication`]: the resource and its state machine.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::code::{CodeCheck, SentCode};
+use super::error::FlowError;
+use super::rules::{FailureLimit, FlowPolicy, PushLimit, SelectionMode, Unusable, usability};
+use super::wire::{
+    AuthenticationStatus, CancelPush, CheckAssertion, Compatibility, DeviceView, Embedded,
+    FailureCode, FlowFailure, SelectDevice,
+};
+use crate::device::timestamp;
+use crate::device::{
+    Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, IdRef, LockReason, LockState,
+    TestOtp, UserId,
+};
+
+/// The user's devices as the flow sees them when it starts: every device in the aggregate's
+/// list order, and the user's device order (`expand=order`; empty for an unordered user, who
+/// has no default device).
+///
+/// ```
+/// use mfa_devices::authn::DeviceSnapshot;
+/// use mfa_devices::device::{EnvironmentId, UserId};
+/// let s = DeviceSnapshot::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+/// assert!(s.devices.is_empty() && s.order.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSnapshot {
+    /// The environment.
+    pub environment_id: EnvironmentId,
+    /// The user.
+    pub user_id: UserId,
+    /// Every device of the user, in list order.
+    pub devices: Vec<Device>,
+    /// The device order (the first entry is the default device); empty when unordered.
+    pub order: Vec<DeviceId>,
+}
+
+impl DeviceSnapshot {
+    /// A user without devices.
+    pub fn new(environment_id: EnvironmentId, user_id: UserId) -> Self {
+        Self {
+            environment_id,
+            user_id,
+            devices: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+}
+
+/// The base of the authentication API, such as `https://auth.pingone.com` (PingOne's
+/// `{{authPath}}`); a trailing `/` is ignored. Links of a flow are
+/// `{base}/{envID}/deviceAuthentications/{id}`.
+///
+/// ```
+/// use mfa_devices::authn::AuthBase;
+/// assert_eq!(AuthBase::new("https://auth.pingone.com/").as_str(), "https://auth.pingone.com");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AuthBase(String);
+
+impl AuthBase {
+    /// Wraps a base URL, dropping trailing slashes.
+    pub fn new(base: impl Into<String>) -> Self {
+        let mut s: String = base.into();
+        while s.ends_with('/') {
+            s.pop();
+        }
+        Self(s)
+    }
+
+    /// The base without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `{base}/{env}/deviceAuthentications/{id}`.
+    pub fn device_authentication(&self, environment: &EnvironmentId, id: &Uuid) -> String {
+        format!("{}/{environment}/deviceAuthentications/{id}", self.0)
+    }
+}
+
+/// What the server must record on the user's device aggregate after an action, because the
+/// aggregate alone owns lock state (the flow mirrors a lock it causes in its own snapshot).
+///
+/// **The round trip**: the server calls the flow (`check_otp`, `push_denied`, `expire`, …),
+/// executes every returned record on the aggregate as the matching `order::Command` (an
+/// [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the policy's count and
+/// cool-down, a [`PushFailure`](Self::PushFailure) is `RecordPushFailure` with the
+/// application's push limit), then persists both the flow and the aggregate.
+///
+/// ```
+/// use chrono::{DateTime, TimeDelta, Utc};
+/// use mfa_devices::authn::{DeviceRecord, FailureLimit};
+/// use mfa_devices::device::DeviceId;
+/// let r = DeviceRecord::OtpFailure { device: DeviceId::from_bytes([1; 16]),
+///     at: DateTime::<Utc>::UNIX_EPOCH, limit: FailureLimit::new(3, TimeDelta::minutes(2)) };
+/// assert_eq!(r.device(), DeviceId::from_bytes([1; 16]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DeviceRecord {
+    /// A wrong passcode (or a failed FIDO2 assertion: PingOne's lock reasons are only OTP and
+    /// PUSH) at `at`; reaching `limit.count` locks the device for `limit.cool_down`.
+    OtpFailure {
+        /// The device.
+        device: DeviceId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The method's failure limit from the policy.
+        limit: FailureLimit,
+    },
+    /// A declined or ignored (timed out) push at `at`.
+    PushFailure {
+        /// The device.
+        device: DeviceId,
+        /// When.
+        at: DateTime<Utc>,
+        /// Declined or ignored.
+        kind: PushFailureKind,
+        /// The application's push limit.
+        limit: PushLimit,
+    },
+}
+
+impl DeviceRecord {
+    /// The device the record is about.
+    pub fn device(&self) -> DeviceId {
+        match self {
+            Self::OtpFailure { device, .. } | Self::PushFailure { device, .. } => *device,
+        }
+    }
+}
+
+/// How a push failed.
+///
+/// ```
+/// assert_ne!(mfa_devices::authn::PushFailureKind::Declined, mfa_devices::authn::PushFailureKind::Ignored);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushFailureKind {
+    /// The user denied it.
+    Declined,
+    /// Not answered within the application's `pushTimeout`.
+    Ignored,
+}
+
+/// The result of a check (OTP, assertion, push answer): what to record on the aggregate, and
+/// the answer. `result` is `Ok` when the flow moved on (COMPLETED, or FAILED after a denied
+/// push), or the error to answer with; either way `records` must be executed.
+///
+/// ```
+/// let o = mfa_devices::authn::Outcome { records: vec![], result: Ok(()) };
+/// assert!(o.is_success());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "the records must be executed on the aggregate"]
+pub struct Outcome {
+    /// To execute on the user's device aggregate.
+    pub records: Vec<DeviceRecord>,
+    /// The answer.
+    pub result: Result<(), FlowError>,
+}
+
+impl Outcome {
+    /// Whether the check succeeded.
+    pub fn is_success(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    fn ok(records: Vec<DeviceRecord>) -> Self {
+        Self {
+            records,
+            result: Ok(()),
+        }
+    }
+}
+
+/// Where the expected passcode comes from.
+///
+/// ```
+/// assert_ne!(mfa_devices::authn::OtpSource::Sent, mfa_devices::authn::OtpSource::Authenticator);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OtpSource {
+    /// Sent by the server (SMS, EMAIL, VOICE, WHATSAPP): call
+    /// [`issue_otp`](DeviceAuthentication::issue_otp), deliver the code, then
+    /// [`check_otp`](DeviceAuthentication::check_otp).
+    Sent,
+    /// Computed by the device (TOTP, OATH_TOKEN, MOBILE without push): the server verifies it
+    /// with the secret it keeps, through
+    /// [`check_authenticator_otp`](DeviceAuthentication::check_authenticator_otp).
+    Authenticator,
+}
+
+/// A passcode to deliver to the selected device. `Debug` never prints the code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedOtp {
+    /// The device to send it to.
+    pub device: DeviceId,
+    /// The passcode.
+    pub code: String,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+    /// A test-mode device: do not send; the flow's body carries it as `test.otp`.
+    pub test_mode: bool,
+}
+
+impl std::fmt::Debug for IssuedOtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedOtp")
+            .field("device", &self.device)
+            .field("code", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("test_mode", &self.test_mode)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Pending {
+    #[default]
+    Nothing,
+    Sent {
+        device: DeviceId,
+        code: Option<SentCode>,
+        failures: u32,
+        test_mode: bool,
+    },
+    Authenticator {
+        device: DeviceId,
+        failures: u32,
+    },
+    Push {
+        device: DeviceId,
+        started_at: DateTime<Utc>,
+        timeout: TimeDelta,
+        limit: PushLimit,
+    },
+    Assertion {
+        device: DeviceId,
+        failures: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct FlowState {
+    devices: Vec<Device>,
+    policy: FlowPolicy,
+    pending: Pending,
+}
+
+/// A device authentication (`deviceAuthentications/{id}`): the resource body, and the state
+/// machine that drives it.
+///
+/// `serde` reads and writes the body exactly as PingOne writes it, without `_links` (which
+/// [`to_json`](Self::to_json) renders from the status and a base URL; `_links` is dropped when
+/// reading). Unknown properties are kept in [`extra`](Self::extra). The flow's private state —
+/// the device snapshot, the policy, the pending passcode or push — is not part of the body: a
+/// flow read from JSON can be inspected and rendered, and every action on it is refused as for
+/// an unknown device.
+///
+/// Statuses and transitions (devauth notes):
+///
+/// | status | actions |
+/// |---|---|
+/// | DEVICE_SELECTION_REQUIRED | [`select`](Self::select) |
+/// | OTP_REQUIRED | [`check_otp`](Self::check_otp) / [`check_authenticator_otp`](Self::check_authenticator_otp), [`select`](Self::select) |
+/// | ASSERTION_REQUIRED | [`check_assertion`](Self::check_assertion), [`select`](Self::select) |
+/// | PUSH_CONFIRMATION_REQUIRED | [`push_approved`](Self::push_approved) → COMPLETED, [`push_denied`](Self::push_denied) → FAILED, [`expire`](Self::expire) after `pushTimeout` → PUSH_CONFIRMATION_TIMED_OUT, [`cancel_push`](Self::cancel_push) → DEVICE_SELECTION_REQUIRED, [`select`](Self::select) |
+/// | PUSH_CONFIRMATION_TIMED_OUT | [`select`](Self::select) |
+/// | COMPLETED, FAILED | none |
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use mfa_devices::authn::*;
+/// use mfa_devices::device::*;
+/// let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+/// let mut email = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Email,
+///     DeviceStatus::Active, now);
+/// email.details = DeviceDetails::Email(EmailDetails { email: Some("john@pingidentity.com".into()),
+///     ..Default::default() });
+/// let mut snapshot = DeviceSnapshot::new(env, user);
+/// snapshot.order = vec![email.id];
+/// snapshot.devices = vec![email.clone()];
+///
+/// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(),
+///     uuid::Uuid::from_bytes([9; 16]), now).unwrap();
+/// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired); // the default device
+/// let sent = flow.issue_otp(&[1, 2, 3, 4, 5, 6], now).unwrap();  // the caller's random bytes
+/// assert_eq!(sent.code, "123456");
+/// let outcome = flow.check_otp("123456", now).unwrap();
+/// assert!(outcome.is_success() && outcome.records.is_empty());
+/// assert_eq!(flow.status(), AuthenticationStatus::Completed);
+/// let json = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
+/// assert_eq!(json["_embedded"]["devices"][0]["email"], "j****@pingidentity.com");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceAuthentication {
+    #[serde(rename = "_links", default, skip_serializing)]
+    links_read: IgnoredAny,
+    /// `_embedded`: the devices the user can choose from, in list order.
+    #[serde(rename = "_embedded", default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Embedded>,
+    /// The flow's id.
+    pub id: Uuid,
+    /// `environment.id`.
+    pub environment: IdRef<EnvironmentId>,
+    /// The status.
+    pub status: AuthenticationStatus,
+    /// FAILED: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FlowFailure>,
+    /// `policy.id`: the device authentication policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<IdRef<Uuid>>,
+    /// `selectedDevice.id`: the device in use (in DEVICE_SELECTION_REQUIRED, the one last tried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_device: Option<IdRef<DeviceId>>,
+    /// `user.id`.
+    pub user: IdRef<UserId>,
+    /// The browser's WebAuthn capability, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility: Option<Compatibility>,
+    /// `test.otp`: the passcode sent to a test-mode device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestOtp>,
+    /// When the flow started.
+    #[serde(with = "timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[serde(with = "timestamp")]
+    pub updated_at: DateTime<Utc>,
+    /// Properties this crate does not model (`bypassAllowed`, `userBypassEnabled`,
+    /// `aggregateFido2Devices`, `authenticators`, …), kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(skip)]
+    state: FlowState,
+}
+
+fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn test_mode(device: &Device) -> bool {
+    match &device.details {
+        DeviceDetails::Email(e) => e.test_mode == Some(true),
+        DeviceDetails::Phone(p) => p.test_mode == Some(true),
+        _ => false,
+    }
+}
+
+fn push_enabled(device: &Device) -> bool {
+    match &device.details {
+        DeviceDetails::Mobile(m) => m.push_enabled != Some(false),
+        _ => false,
+    }
+}
+
+impl DeviceAuthentication {
+    /// Starts a flow for the devices of `snapshot` under `policy`, at `now`.
+    ///
+    /// - No usable device ([`usability`]): FAILED with `NO_USABLE_DEVICES`, the message
+    ///   `Couldn't find authenticating device for user: {userID}` (002's sample) and
+    ///   `unavailableDevices` = exactly the devices that only a lock or a block keeps out.
+    /// - `DEFAULT_TO_FIRST`: the default device — the first usable device of the order — is
+    ///   selected (OTP_REQUIRED, PUSH_CONFIRMATION_REQUIRED or ASSERTION_REQUIRED).
+    /// - `PROMPT_TO_SELECT`: the same when exactly one device is usable, else
+    ///   DEVICE_SELECTION_REQUIRED.
+    /// - `ALWAYS_DISPLAY_DEVICES`, and any user without an order (no default device):
+    ///   DEVICE_SELECTION_REQUIRED.
+    ///
+    /// `_embedded.devices` lists the usable devices in list order. `Err` is never returned
+    /// today; it is kept for policies the flow cannot use.
+    pub fn start_with(
+        snapshot: DeviceSnapshot,
+        policy: FlowPolicy,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Self, FlowError> {
+        let now = timestamp::truncate_millis(now);
+        let mut flow = Self {
+            links_read: IgnoredAny,
+            embedded: None,
+            id,
+            environment: IdRef::new(snapshot.environment_id),
+            status: AuthenticationStatus::DeviceSelectionRequired,
+            error: None,
+            policy: policy.id.map(IdRef::new),
+            selected_device: None,
+            user: IdRef::new(snapshot.user_id),
+            compatibility: None,
+            test: None,
+            created_at: now,
+            updated_at: now,
+            extra: Map::new(),
+            state: FlowState {
+                devices: snapshot.devices,
+                policy,
+                pending: Pending::Nothing,
+            },
+        };
+        let usable = flow.usable_ids(now);
+        if usable.is_empty() {
+            flow.fail_no_usable(now);
+            return Ok(flow);
+        }
+        let auto = if snapshot.order.is_empty() {
+            None
+        } else {
+            match flow.state.policy.selection {
+                SelectionMode::DefaultToFirst => snapshot
+                    .order
+                    .iter()
+                    .find(|id| usable.contains(id))
+                    .copied(),
+                SelectionMode::PromptToSelect => match usable.as_slice() {
+                    [only] => Some(*only),
+                    _ => None,
+                },
+                SelectionMode::AlwaysDisplayDevices => None,
+            }
+        };
+        match auto {
+            Some(device) => flow.enter(device, now),
+            None => flow.require_selection(now),
+        }
+        Ok(flow)
+    }
+
+    /// The status.
+    ///
+    /// ```
+    /// # use mfa_devices::authn::*;
+    /// let flow: DeviceAuthentication = serde_json::from_str(include_str!(
+    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+    /// ```
+    pub fn status(&self) -> AuthenticationStatus {
+        self.status.clone()
+    }
+
+    /// The selected device's id (in DEVICE_SELECTION_REQUIRED, the one last tried).
+    pub fn selected_device(&self) -> Option<DeviceId> {
+        self.selected_device.map(|r| r.id)
+    }
+
+    /// The devices of the flow's snapshot, in list order.
+    pub fn devices(&self) -> &[Device] {
+        &self.state.devices
+    }
+
+    /// The devices usable at `now` under the flow's policy and compatibility, in list order.
+    pub fn usable_devices(&self, now: DateTime<Utc>) -> Vec<&Device> {
+        self.state
+            .devices
+            .iter()
+            .filter(|d| {
+                self.usability_of(d, self.compatibility.as_ref(), now)
+                    .is_ok()
+            })
+            .collect()
+    }
+
+    /// Where the expected passcode comes from (`None` unless OTP_REQUIRED).
+    pub fn otp_source(&self) -> Option<OtpSource> {
+        match self.state.pending {
+            Pending::Sent { .. } => Some(OtpSource::Sent),
+            Pending::Authenticator { .. } => Some(OtpSource::Authenticator),
+            _ => None,
+        }
+    }
+
+    /// When a pending push times out (`None` unless PUSH_CONFIRMATION_REQUIRED).
+    pub fn push_deadline(&self) -> Option<DateTime<Utc>> {
+        match self.state.pending {
+            Pending::Push {
+                started_at,
+                timeout,
+                ..
+            } => Some(saturating_add(started_at, timeout)),
+            _ => None,
+        }
+    }
+
+    fn usability_of(
+        &self,
+        device: &Device,
+        compatibility: Option<&Compatibility>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Unusable> {
+        usability(device, &self.state.policy, compatibility, now)
+    }
+
+    fn usable_ids(&self, now: DateTime<Utc>) -> Vec<DeviceId> {
+        self.usable_devices(now).iter().map(|d| d.id).collect()
+    }
+
+    fn device(&self, id: DeviceId) -> Option<&Device> {
+        self.state.devices.iter().find(|d| d.id == id)
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = timestamp::truncate_millis(now);
+    }
+
+    fn refresh_embedded(&mut self, now: DateTime<Utc>) {
+        let devices = self
+            .usable_devices(now)
+            .into_iter()
+            .map(DeviceView::of)
+            .collect();
+        let extra = self.embedded.take().map(|e| e.extra).unwrap_or_default();
+        self.embedded = Some(Embedded { devices, extra });
+    }
+
+    fn require_selection(&mut self, now: DateTime<Utc>) {
+        self.status = AuthenticationStatus::DeviceSelectionRequired;
+        self.state.pending = Pending::Nothing;
+        self.test = None;
+        self.refresh_embedded(now);
+        self.touch(now);
+    }
+
+    fn fail_no_usable(&mut self, now: DateTime<Utc>) {
+        let unavailable = self
+            .state
+            .devices
+            .iter()
+            .filter(|d| {
+                self.usability_of(d, self.compatibility.as_ref(), now)
+                    .is_err_and(|r| r.is_temporary())
+            })
+            .map(|d| IdRef::new(d.id))
+            .collect();
+        self.status = AuthenticationStatus::Failed;
+        self.error = Some(FlowFailure {
+            code: FailureCode::NoUsableDevices,
+            message: format!(
+                "Couldn't find authenticating device for user: {}",
+                self.user.id
+            ),
+            unavailable_devices: unavailable,
+            extra: Map::new(),
+        });
+        self.state.pending = Pending::Nothing;
+        self.test = None;
+        self.refresh_embedded(now);
+        self.touch(now);
+    }
+
+    /// Moves to the challenge of a usable device.
+    fn enter(&mut self, id: DeviceId, now: DateTime<Utc>) {
+        let Some(device) = self.device(id) else {
+            self.require_selection(now);
+            return;
+        };
+        let (status, pending) = match &device.device_type {
+            t if t.is_webauthn() => (
+                AuthenticationStatus::AssertionRequired,
+                Pending::Assertion {
+                    device: id,
+                    failures: 0,
+                },
+            ),
+            DeviceType::Mobile => match self.state.policy.mobile_app(device) {
+                Some(app) if app.push && push_enabled(device) => (
+                    AuthenticationStatus::PushConfirmationRequired,
+                    Pending::Push {
+                        device: id,
+                        started_at: now,
+                        timeout: app.push_timeout,
+                        limit: app.push_limit,
+                    },
+                ),
+                _ => (
+                    AuthenticationStatus::OtpRequired,
+                    Pending::Authenticator {
+                        device: id,
+                        failures: 0,
+                    },
+                ),
+            },
+            DeviceType::Totp | DeviceType::OathToken => (
+                AuthenticationStatus::OtpRequired,
+                Pending::Authenticator {
+                    device: id,
+                    failures: 0,
+                },
+            ),
+            _ => (
+                AuthenticationStatus::OtpRequired,
+                Pending::Sent {
+                    device: id,
+                    code: None,
+                    failures: 0,
+                    test_mode: test_mode(device),
+                },
+            ),
+        };
+        self.status = status;
+        self.state.pending = pending;
+        self.selected_device = Some(IdRef::new(id));
+        self.error = None;
+        self.test = None;
+        self.refresh_embedded(now);
+        self.touch(now);
+    }
+
+    /// Selects a device (`POST` with [`DEVICE_SELECT_MEDIA_TYPE`](super::DEVICE_SELECT_MEDIA_TYPE)).
+    ///
+    /// Allowed in every non-terminal status (a pending passcode or push is abandoned; selecting
+    /// the same device again gets a new passcode). The device must be one of the user's and
+    /// usable at `now` under the request's `compatibility` (or the flow's, when absent; the
+    /// request's is kept only when the selection succeeds). Moves to OTP_REQUIRED (EMAIL, SMS,
+    /// VOICE, WHATSAPP, TOTP, OATH_TOKEN; MOBILE when its application or device has push
+    /// disabled), PUSH_CONFIRMATION_REQUIRED (MOBILE) or ASSERTION_REQUIRED (FIDO2). A refused
+    /// selection changes nothing.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let sms = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Sms, DeviceStatus::Active, now);
+    /// let key = Device::new(DeviceId::from_bytes([4; 16]), env, user, DeviceType::Fido2, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![sms.id, key.id];
+    /// snapshot.devices = vec![sms.clone(), key.clone()];
+    /// let policy = FlowPolicy { selection: SelectionMode::AlwaysDisplayDevices, ..FlowPolicy::all_enabled() };
+    /// let mut flow = DeviceAuthentication::start_with(snapshot, policy, uuid::Uuid::nil(), now).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::DeviceSelectionRequired);
+    /// let no_webauthn = SelectDevice { device: DeviceRef { id: key.id }, compatibility: Some(Compatibility::None) };
+    /// assert!(matches!(flow.select(no_webauthn, now), Err(FlowError::UnusableDevice { .. })));
+    /// flow.select(SelectDevice::new(key.id), now).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::AssertionRequired);
+    /// ```
+    pub fn select(&mut self, request: SelectDevice, now: DateTime<Utc>) -> Result<(), FlowError> {
+        if !self.status.allows_select() {
+            return Err(FlowError::NotAllowed {
+                action: "device.select",
+                status: self.status.clone(),
+            });
+        }
+        let id = request.device.id;
+        let device = self.device(id).ok_or(FlowError::UnknownDevice(id))?;
+        let compatibility = request.compatibility.or_else(|| self.compatibility.clone());
+        self.usability_of(device, compatibility.as_ref(), now)
+            .map_err(|reason| FlowError::UnusableDevice { id, reason })?;
+        self.compatibility = compatibility;
+        self.enter(id, now);
+        Ok(())
+    }
+
+    /// Issues the passcode for the selected SMS, EMAIL, VOICE or WHATSAPP device from the
+    /// caller's random bytes (`otpLength` digits, one per byte below 250 — pass `2 ×
+    /// otpLength` bytes from a CSPRNG), valid for the policy's `lifeTime`. Calling it again
+    /// replaces the code (a resend); wrong passcodes keep counting across resends. For a
+    /// test-mode device the body carries the code as `test.otp`.
+    pub fn issue_otp(&mut self, random: &[u8], now: DateTime<Utc>) -> Result<IssuedOtp, FlowError> {
+        let not_allowed = || FlowError::NotAllowed {
+            action: "otp.issue",
+            status: self.status.clone(),
+        };
+        let Pending::Sent {
+            device, test_mode, ..
+        } = &self.state.pending
+        else {
+            return Err(not_allowed());
+        };
+        let (device, test_mode) = (*device, *test_mode);
+        let settings = self
+            .device(device)
+            .and_then(|d| self.state.policy.sent_method(&d.device_type))
+            .copied()
+            .ok_or_else(not_allowed)?;
+        let code = SentCode::issue(random, settings.otp_length, settings.life_time, now)?;
+        let issued = IssuedOtp {
+            device,
+            code: code.code().to_owned(),
+            expires_at: code.expires_at(),
+            test_mode,
+        };
+        if let Pending::Sent { code: slot, .. } = &mut self.state.pending {
+            *slot = Some(code);
+        }
+        self.test = test_mode.then(|| TestOtp {
+            otp: Value::String(issued.code.clone()),
+        });
+        self.touch(now);
+        Ok(issued)
+    }
+
+    /// Checks a passcode sent to the selected device (`otp.check`, [`OtpSource::Sent`]).
+    ///
+    /// Right → COMPLETED. Wrong → [`FlowError::InvalidOtp`] with the attempts left (status
+    /// unchanged) and an [`DeviceRecord::OtpFailure`]; the wrong one that reaches the policy's
+    /// `failure.count` ends the challenge: [`FlowError::OtpFailed`] with the lock end when the
+    /// cool-down locks the device (the flow's snapshot locks it too), then
+    /// DEVICE_SELECTION_REQUIRED if another device (or this one, unlocked) is usable, else
+    /// FAILED with NO_USABLE_DEVICES listing the locked device. Expired → [`FlowError::OtpExpired`],
+    /// nothing counted. `Err` (nothing changed, nothing to record): not OTP_REQUIRED, the
+    /// selected device's OTP is not sent by the server, or no passcode was issued yet.
+    pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let Pending::Sent { device, code, .. } = &self.state.pending else {
+            return Err(self.otp_check_refusal(OtpSource::Sent));
+        };
+        let device = *device;
+        let check = code
+            .as_ref()
+            .ok_or(FlowError::OtpNotIssued)?
+            .check(otp, now);
+        Ok(match check {
+            CodeCheck::Valid => self.complete(now),
+            CodeCheck::Expired => Outcome {
+                records: Vec::new(),
+                result: Err(FlowError::OtpExpired),
+            },
+            CodeCheck::Wrong => self.count_failure(device, now, false),
+        })
+    }
+
+    /// Checks a passcode the selected device computed itself (TOTP, OATH_TOKEN, MOBILE OTP;
+    /// [`OtpSource::Authenticator`]). The server keeps the device's secret and verifies with
+    /// `verify` (for TOTP, [`Totp::verify`](crate::otp) with its replay protection); the flow
+    /// counts failures and locks exactly as [`check_otp`](Self::check_otp).
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let totp = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Totp, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![totp.id];
+    /// snapshot.devices = vec![totp];
+    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator));
+    /// let wrong = flow.check_authenticator_otp("000000", |code| code == "428199", now).unwrap();
+    /// assert_eq!(wrong.result, Err(FlowError::InvalidOtp { remaining_attempts: 2 }));
+    /// assert_eq!(wrong.records.len(), 1);
+    /// assert!(flow.check_authenticator_otp("428199", |code| code == "428199", now).unwrap().is_success());
+    /// ```
+    pub fn check_authenticator_otp(
+        &mut self,
+        otp: &str,
+        verify: impl FnOnce(&str) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, FlowError> {
+        let Pending::Authenticator { device, .. } = &self.state.pending else {
+            return Err(self.otp_check_refusal(OtpSource::Authenticator));
+        };
+        let device = *device;
+        Ok(if verify(otp) {
+            self.complete(now)
+        } else {
+            self.count_failure(device, now, false)
+        })
+    }
+
+    fn otp_check_refusal(&self, wanted: OtpSource) -> FlowError {
+        match (self.otp_source(), wanted) {
+            (Some(OtpSource::Authenticator), OtpSource::Sent) => FlowError::Internal(
+                "the selected device computes its own passcode: check it with check_authenticator_otp"
+                    .into(),
+            ),
+            (Some(OtpSource::Sent), OtpSource::Authenticator) => FlowError::Internal(
+                "the selected device receives its passcode: check it with check_otp".into(),
+            ),
+            _ => FlowError::NotAllowed {
+                action: "otp.check",
+                status: self.status.clone(),
+            },
+        }
+    }
+
+    /// Records the WebAuthn assertion check (`assertion.check`) of the selected FIDO2 device.
+    ///
+    /// **No WebAuthn cryptography here**: the server verifies `request.assertion` against the
+    /// device's public key, `request.origin` and the challenge, and passes `verified`. Verified
+    /// → COMPLETED; not → [`FlowError::AssertionRejected`] and an [`DeviceRecord::OtpFailure`],
+    /// with `fido2.failure` locking the device like a passcode failure does. The request's
+    /// `compatibility`, when present, is echoed.
+    pub fn check_assertion(
+        &mut self,
+        request: &CheckAssertion,
+        verified: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, FlowError> {
+        let Pending::Assertion { device, .. } = &self.state.pending else {
+            return Err(FlowError::NotAllowed {
+                action: "assertion.check",
+                status: self.status.clone(),
+            });
+        };
+        let device = *device;
+        if let Some(c) = &request.compatibility {
+            self.compatibility = Some(c.clone());
+        }
+        Ok(if verified {
+            self.complete(now)
+        } else {
+            self.count_failure(device, now, true)
+        })
+    }
+
+    fn complete(&mut self, now: DateTime<Utc>) -> Outcome {
+        self.status = AuthenticationStatus::Completed;
+        self.state.pending = Pending::Nothing;
+        self.error = None;
+        self.test = None;
+        self.touch(now);
+        Outcome::ok(Vec::new())
+    }
+
+    /// One more failure of the pending challenge of `device`.
+    fn count_failure(&mut self, device: DeviceId, now: DateTime<Utc>, assertion: bool) -> Outcome {
+        let limit = self
+            .device(device)
+            .and_then(|d| self.state.policy.failure_limit(&d.device_type))
+            .unwrap_or_else(FailureLimit::default_authenticator);
+        let failures = match &mut self.state.pending {
+            Pending::Sent { failures, .. }
+            | Pending::Authenticator { failures, .. }
+            | Pending::Assertion { failures, .. } => {
+                *failures = failures.saturating_add(1);
+                *failures
+            }
+            Pending::Nothing | Pending::Push { .. } => limit.count,
+        };
+        let records = vec![DeviceRecord::OtpFailure {
+            device,
+            at: now,
+            limit,
+        }];
+        self.touch(now);
+        if failures < limit.count {
+            let remaining_attempts = limit.count.saturating_sub(failures);
+            let result = if assertion {
+                FlowError::AssertionRejected {
+                    remaining_attempts,
+                    locked_until: None,
+                }
+            } else {
+                FlowError::InvalidOtp { remaining_attempts }
+            };
+            return Outcome {
+                records,
+                result: Err(result),
+            };
+        }
+        let locked_until = limit.locks().then(|| saturating_add(now, limit.cool_down));
+        if let Some(until) = locked_until {
+            if let Some(d) = self.state.devices.iter_mut().find(|d| d.id == device) {
+                d.lock = Some(LockState::locked(until, LockReason::Otp));
+            }
+        }
+        if self.usable_devices(now).is_empty() {
+            self.fail_no_usable(now);
+        } else {
+            self.require_selection(now);
+        }
+        let result = if assertion {
+            FlowError::AssertionRejected {
+                remaining_attempts: 0,
+                locked_until,
+            }
+        } else {
+            FlowError::OtpFailed { locked_until }
+        };
+        Outcome {
+            records,
+            result: Err(result),
+        }
+    }
+
+    /// Times out a pending push once `now` reaches its start plus the application's
+    /// `pushTimeout`: PUSH_CONFIRMATION_TIMED_OUT (from which the user may select again), and
+    /// an ignored push to record. Does nothing otherwise. Call it whenever the flow is read.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<DeviceRecord> {
+        let Pending::Push {
+            device,
+            started_at,
+            timeout,
+            limit,
+        } = self.state.pending
+        else {
+            return Vec::new();
+        };
+        if now < saturating_add(started_at, timeout) {
+            return Vec::new();
+        }
+        self.status = AuthenticationStatus::PushConfirmationTimedOut;
+        self.state.pending = Pending::Nothing;
+        self.refresh_embedded(now);
+        self.touch(now);
+        vec![DeviceRecord::PushFailure {
+            device,
+            at: now,
+            kind: PushFailureKind::Ignored,
+            limit,
+        }]
+    }
+
+    fn push_answer(
+        &mut self,
+        now: DateTime<Utc>,
+        action: &'static str,
+    ) -> Result<Outcome, FlowError> {
+        if !matches!(self.state.pending, Pending::Push { .. }) {
+            return Err(FlowError::NotAllowed {
+                action,
+                status: self.status.clone(),
+            });
+        }
+        let records = self.expire(now);
+        if records.is_empty() {
+            Ok(Outcome::ok(records))
+        } else {
+            Ok(Outcome {
+                records,
+                result: Err(FlowError::NotAllowed {
+                    action,
+                    status: self.status.clone(),
+                }),
+            })
+        }
+    }
+
+    /// The user approved the push → COMPLETED. An answer at or after the push deadline times
+    /// the push out instead (PUSH_CONFIRMATION_TIMED_OUT, an ignored push to record, and
+    /// [`FlowError::NotAllowed`]).
+    pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let outcome = self.push_answer(now, "push.approve")?;
+        if !outcome.is_success() {
+            return Ok(outcome);
+        }
+        Ok(self.complete(now))
+    }
+
+    /// The user denied the push → FAILED with `error.code` `PUSH_DENIED` (**decision**), and a
+    /// declined push to record (the application's push limit may lock the device). Late
+    /// answers time out as for [`push_approved`](Self::push_approved).
+    pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let Pending::Push { device, limit, .. } = self.state.pending else {
+            return Err(FlowError::NotAllowed {
+                action: "push.deny",
+                status: self.status.clone(),
+            });
+        };
+        let outcome = self.push_answer(now, "push.deny")?;
+        if !outcome.is_success() {
+            return Ok(outcome);
+        }
+        self.status = AuthenticationStatus::Failed;
+        self.state.pending = Pending::Nothing;
+        self.error = Some(FlowFailure {
+            code: FailureCode::PushDenied,
+            message: "The user denied the push notification".into(),
+            unavailable_devices: Vec::new(),
+            extra: Map::new(),
+        });
+        self.touch(now);
+        Ok(Outcome::ok(vec![DeviceRecord::PushFailure {
+            device,
+            at: now,
+            kind: PushFailureKind::Declined,
+            limit,
+        }]))
+    }
+
+    /// Cancels a pending push (`cancel.push.authentication`, any `reason`) →
+    /// DEVICE_SELECTION_REQUIRED; nothing is recorded.
+    pub fn cancel_push(
+        &mut self,
+        request: CancelPush,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowError> {
+        let _ = request.reason;
+        if !matches!(self.state.pending, Pending::Push { .. }) {
+            return Err(FlowError::NotAllowed {
+                action: "push.cancel",
+                status: self.status.clone(),
+            });
+        }
+        self.require_selection(now);
+        Ok(())
+    }
+
+    /// The resource as PingOne returns it: `_links` for the status (all pointing at the flow,
+    /// `{base}/{envID}/deviceAuthentications/{id}`), then the body.
+    ///
+    /// ```
+    /// use mfa_devices::authn::{AuthBase, DeviceAuthentication};
+    /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
+    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    /// let flow: DeviceAuthentication = serde_json::from_value(fixture.clone()).unwrap();
+    /// assert_eq!(flow.to_json(&AuthBase::new("https://auth.pingone.com")), fixture);
+    /// ```
+    pub fn to_json(&self, base: &AuthBase) -> Value {
+        let href = base.device_authentication(&self.environment.id, &self.id);
+        let mut links = Map::new();
+        for rel in self.status.link_relations() {
+            let mut link = Map::new();
+            link.insert("href".into(), Value::String(href.clone()));
+            links.insert((*rel).to_owned(), Value::Object(link));
+        }
+        let mut out = Map::new();
+        out.insert("_links".into(), Value::Object(links));
+        if let Ok(Value::Object(body)) = serde_json::to_value(self) {
+            out.extend(body);
+        }
+        Value::Object(out)
+    }
+}

@@ -1,0 +1,149 @@
+//! The device authentication flow (`{authPath}/{envID}/deviceAuthentications/{id}`): which
+//! devices can authenticate, device selection, passcode / push / assertion outcomes, and
+//! `NO_USABLE_DEVICES`.
+//!
+//! - [`DeviceAuthentication`]: the resource (serde body, [`to_json`](DeviceAuthentication::to_json)
+//!   with HAL `_links` per status) and its state machine ([`start_with`](DeviceAuthentication::start_with),
+//!   [`select`](DeviceAuthentication::select), [`check_otp`](DeviceAuthentication::check_otp), …).
+//! - [`usability`] / [`is_usable`]: the usable-device rule, a pure function of a device, the
+//!   [`FlowPolicy`], the browser's [`Compatibility`] and `now`.
+//! - The request bodies ([`SelectDevice`], [`CheckOtp`], [`CheckAssertion`], [`CancelPush`]),
+//!   their media types, and [`Action::from_request`] mapping a `Content-Type` and body to one.
+//! - [`FlowError`], converting into PingOne's error body.
+//!
+//! Nothing here reads a clock or draws randomness: `now` and the random bytes of a passcode are
+//! arguments. The flow never changes the user's devices: every action that must be recorded on
+//! them (a wrong passcode, a declined or ignored push) comes back as a [`DeviceRecord`] for the
+//! server to execute on the device aggregate, which owns lock state.
+//!
+//! Decisions where PingOne publishes nothing (devauth notes):
+//! - an action not allowed in the current status: 400 `INVALID_REQUEST` naming the status;
+//! - links: ASSERTION_REQUIRED has `assertion.check`; PUSH_CONFIRMATION_REQUIRED has
+//!   `device.select`;
+//! - a wrong passcode: `INVALID_OTP` with `innerError.remainingAttempts`; the one that locks:
+//!   `innerError.coolDownExpiresAt`;
+//! - `compatibility` `NONE` hides FIDO2 devices, `SECURITY_KEY_ONLY` hides platform-bound ones;
+//! - masking in `_embedded.devices`: `j****@pingidentity.com`, `+1*******00`;
+//! - `unavailableDevices` lists exactly the devices that only a lock or a block keeps from
+//!   being usable;
+//! - a user without a device order (no default device) always selects.
+//!
+//! ```
+//! use mfa_devices::authn::{DEVICE_SELECT_MEDIA_TYPE, Action, SelectDevice};
+//! let body = br#"{"device":{"id":"ea055ca3-2b5b-4766-9628-95fc03f4ec9b"},"compatibility":"FULL"}"#;
+//! let action = Action::from_request(DEVICE_SELECT_MEDIA_TYPE, body).unwrap();
+//! assert!(matches!(action, Action::Select(SelectDevice { .. })));
+//! ```
+
+mod code;
+mod error;
+mod flow;
+mod rules;
+mod wire;
+
+pub use error::FlowError;
+pub use flow::{
+    AuthBase, DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
+    PushFailureKind,
+};
+pub use rules::{
+    AuthenticatorMethod, FailureLimit, FlowPolicy, MobileApp, MobileMethod, PushLimit,
+    SelectionMode, SentOtpMethod, Unusable, is_usable, usability,
+};
+pub use wire::{
+    AuthenticationStatus, CancelPush, CancelReason, CheckAssertion, CheckOtp, Compatibility,
+    DeviceRef, DeviceView, Embedded, FailureCode, FlowFailure, SelectDevice,
+};
+
+/// `Content-Type` of a device selection.
+///
+/// ```
+/// assert!(mfa_devices::authn::DEVICE_SELECT_MEDIA_TYPE.ends_with("device.select+json"));
+/// ```
+pub const DEVICE_SELECT_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.select+json";
+
+/// `Content-Type` of an OTP check.
+///
+/// ```
+/// assert!(mfa_devices::authn::OTP_CHECK_MEDIA_TYPE.ends_with("otp.check+json"));
+/// ```
+pub const OTP_CHECK_MEDIA_TYPE: &str = "application/vnd.pingidentity.otp.check+json";
+
+/// `Content-Type` of a WebAuthn assertion check.
+///
+/// ```
+/// assert!(mfa_devices::authn::ASSERTION_CHECK_MEDIA_TYPE.ends_with("assertion.check+json"));
+/// ```
+pub const ASSERTION_CHECK_MEDIA_TYPE: &str = "application/vnd.pingidentity.assertion.check+json";
+
+/// `Content-Type` of a push cancellation.
+///
+/// ```
+/// assert!(mfa_devices::authn::CANCEL_PUSH_MEDIA_TYPE.ends_with("cancel.push.authentication+json"));
+/// ```
+pub const CANCEL_PUSH_MEDIA_TYPE: &str =
+    "application/vnd.pingidentity.cancel.push.authentication+json";
+
+/// One `POST` to a device authentication, read from its `Content-Type` and body.
+///
+/// ```
+/// use mfa_devices::authn::{Action, OTP_CHECK_MEDIA_TYPE};
+/// use mfa_devices::error::ApiError;
+/// assert!(matches!(Action::from_request(OTP_CHECK_MEDIA_TYPE, br#"{"otp":"123456"}"#), Ok(Action::CheckOtp(_))));
+/// let e = ApiError::from(Action::from_request("text/plain", b"").unwrap_err());
+/// assert_eq!(e.http_status(), 415);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Action {
+    /// [`DEVICE_SELECT_MEDIA_TYPE`].
+    Select(SelectDevice),
+    /// [`OTP_CHECK_MEDIA_TYPE`].
+    CheckOtp(CheckOtp),
+    /// [`ASSERTION_CHECK_MEDIA_TYPE`].
+    CheckAssertion(CheckAssertion),
+    /// [`CANCEL_PUSH_MEDIA_TYPE`].
+    CancelPush(CancelPush),
+}
+
+impl Action {
+    /// Reads a request. The media type is compared case-insensitively, ignoring parameters
+    /// (`; charset=utf-8`); an unknown one → [`FlowError::UnsupportedMediaType`] (415). Bodies
+    /// that are not what the media type takes → 400 naming the property.
+    pub fn from_request(media_type: &str, body: &[u8]) -> Result<Self, FlowError> {
+        let essence = media_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let parse = |what: &str| {
+            let what = what.to_owned();
+            move |e: serde_json::Error| FlowError::MalformedBody(format!("{what}: {e}"))
+        };
+        match essence.as_str() {
+            DEVICE_SELECT_MEDIA_TYPE => SelectDevice::from_json(body).map(Self::Select),
+            OTP_CHECK_MEDIA_TYPE => {
+                let c: CheckOtp = serde_json::from_slice(body)
+                    .map_err(parse("expected {\"otp\": \"<passcode>\"}"))?;
+                Ok(Self::CheckOtp(c))
+            }
+            ASSERTION_CHECK_MEDIA_TYPE => serde_json::from_slice(body)
+                .map(Self::CheckAssertion)
+                .map_err(parse(
+                    "expected {\"origin\", \"assertion\", \"compatibility\"?}",
+                )),
+            CANCEL_PUSH_MEDIA_TYPE => {
+                if body.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Self::CancelPush(CancelPush::default()));
+                }
+                serde_json::from_slice(body)
+                    .map(Self::CancelPush)
+                    .map_err(parse(
+                        "expected {\"reason\": \"CHANGE_DEVICE\" | \"SIGNOUT\" | \"ADD_DEVICE\"}",
+                    ))
+            }
+            _ => Err(FlowError::UnsupportedMediaType(media_type.to_owned())),
+        }
+    }
+}
