@@ -788,8 +788,8 @@ impl DeviceAuthentication {
     /// **No WebAuthn cryptography here**: the server verifies `request.assertion` against the
     /// device's public key, `request.origin` and the challenge, and passes `verified`. Verified
     /// → COMPLETED; not → [`FlowError::AssertionRejected`] and an [`DeviceRecord::OtpFailure`],
-    /// with `fido2.failure` locking the device like a passcode failure does. The request's
-    /// `compatibility`, when present, is echoed.
+    /// with `fido2.failure` locking the device like a passcode failure does. The flow keeps the
+    /// `compatibility` of the selection (the device was usable under it).
     pub fn check_assertion(
         &mut self,
         request: &CheckAssertion,
@@ -803,9 +803,7 @@ impl DeviceAuthentication {
             });
         };
         let device = *device;
-        if let Some(c) = &request.compatibility {
-            self.compatibility = Some(c.clone());
-        }
+        let _ = &request.origin;
         Ok(if verified {
             self.complete(now)
         } else {
