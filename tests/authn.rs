@@ -196,10 +196,7 @@ fn usable_needs_active_unlocked_unblocked() {
         usability(&l, &p, None, now()),
         Err(Unusable::Locked { until: Some(until) })
     );
-    assert_eq!(
-        usability(&l, &p, None, until - TimeDelta::milliseconds(1)).is_ok(),
-        false
-    );
+    assert!(usability(&l, &p, None, until - TimeDelta::milliseconds(1)).is_err());
     assert_eq!(
         usability(&l, &p, None, until),
         Ok(()),
@@ -213,7 +210,8 @@ fn usable_needs_active_unlocked_unblocked() {
 
 #[test]
 fn usable_needs_the_method_enabled() {
-    let cases: [(DeviceType, fn(&mut FlowPolicy)); 10] = [
+    type Disable = fn(&mut FlowPolicy);
+    let cases: [(DeviceType, Disable); 10] = [
         (DeviceType::Email, |p| p.email.enabled = false),
         (DeviceType::Sms, |p| p.sms.enabled = false),
         (DeviceType::Voice, |p| p.voice.enabled = false),
