@@ -629,7 +629,7 @@ fn otp_issue_and_check() {
     assert_eq!(
         ok,
         Outcome {
-            records: vec![],
+            records: vec![DeviceRecord::OtpSuccess { device: id(1) }],
             result: Ok(())
         }
     );
@@ -1200,4 +1200,33 @@ fn errors_display_what_and_where() {
     );
     let e: &dyn std::error::Error = &FlowError::OtpExpired;
     assert!(e.to_string().contains("expired"));
+}
+
+#[test]
+fn the_flow_continues_the_aggregate_failure_counter() {
+    let mut p = policy();
+    p.email.failure = FailureLimit::new(3, TimeDelta::minutes(2));
+    let mut s = snapshot(vec![dev(1, DeviceType::Email)], true);
+    s.otp_failures.insert(id(1), 2);
+    let mut flow = DeviceAuthentication::start_with(s, p, flow_id(), now()).unwrap();
+    flow.issue_otp(&[1; 6], now()).unwrap();
+    let o = flow.check_otp("0", now()).unwrap();
+    assert_eq!(
+        o.result,
+        Err(FlowError::OtpFailed {
+            locked_until: Some(now() + TimeDelta::minutes(2))
+        }),
+        "two earlier failures + this one reach the count"
+    );
+    assert_eq!(flow.status(), AuthenticationStatus::Failed);
+}
+
+#[test]
+fn a_success_restarts_the_counter_and_push_approval_records_nothing() {
+    let mut flow = start(vec![dev(1, DeviceType::Totp)], policy());
+    let _ = flow.check_authenticator_otp("0", |_| false, now()).unwrap();
+    let o = flow.check_authenticator_otp("1", |_| true, now()).unwrap();
+    assert_eq!(o.records, vec![DeviceRecord::OtpSuccess { device: id(1) }]);
+    let mut push = start(vec![dev(1, DeviceType::Mobile)], policy());
+    assert!(push.push_approved(now()).unwrap().records.is_empty());
 }

@@ -1,5 +1,7 @@
 //! [`DeviceAuthentication`]: the resource and its state machine.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,10 @@ pub struct DeviceSnapshot {
     pub devices: Vec<Device>,
     /// The device order (the first entry is the default device); empty when unordered.
     pub order: Vec<DeviceId>,
+    /// Wrong passcodes already counted against each device by the aggregate (its failure
+    /// counters); absent devices have none. The flow continues this count, so that it locks a
+    /// device exactly when the aggregate does.
+    pub otp_failures: BTreeMap<DeviceId, u32>,
 }
 
 impl DeviceSnapshot {
@@ -49,6 +55,7 @@ impl DeviceSnapshot {
             user_id,
             devices: Vec::new(),
             order: Vec::new(),
+            otp_failures: BTreeMap::new(),
         }
     }
 }
@@ -91,8 +98,11 @@ impl AuthBase {
 /// **The round trip**: the server calls the flow (`check_otp`, `push_denied`, `expire`, …),
 /// executes every returned record on the aggregate as the matching `order::Command` (an
 /// [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the policy's count and
-/// cool-down, a [`PushFailure`](Self::PushFailure) is `RecordPushFailure` with the
-/// application's push limit), then persists both the flow and the aggregate.
+/// cool-down, an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
+/// [`PushFailure`](Self::PushFailure) is `RecordPushRejected` with the application's push
+/// limit), then persists both the flow and the aggregate. The flow starts from the aggregate's
+/// failure counters ([`DeviceSnapshot::otp_failures`]) and counts as it does, so both agree on
+/// when a device locks.
 ///
 /// ```
 /// use chrono::{DateTime, TimeDelta, Utc};
@@ -114,6 +124,11 @@ pub enum DeviceRecord {
         /// The method's failure limit from the policy.
         limit: FailureLimit,
     },
+    /// A right passcode or a verified assertion: the device's failure counter restarts.
+    OtpSuccess {
+        /// The device.
+        device: DeviceId,
+    },
     /// A declined or ignored (timed out) push at `at`.
     PushFailure {
         /// The device.
@@ -131,7 +146,9 @@ impl DeviceRecord {
     /// The device the record is about.
     pub fn device(&self) -> DeviceId {
         match self {
-            Self::OtpFailure { device, .. } | Self::PushFailure { device, .. } => *device,
+            Self::OtpFailure { device, .. }
+            | Self::OtpSuccess { device }
+            | Self::PushFailure { device, .. } => *device,
         }
     }
 }
@@ -228,12 +245,10 @@ enum Pending {
     Sent {
         device: DeviceId,
         code: Option<SentCode>,
-        failures: u32,
         test_mode: bool,
     },
     Authenticator {
         device: DeviceId,
-        failures: u32,
     },
     Push {
         device: DeviceId,
@@ -243,7 +258,6 @@ enum Pending {
     },
     Assertion {
         device: DeviceId,
-        failures: u32,
     },
 }
 
@@ -252,6 +266,7 @@ struct FlowState {
     devices: Vec<Device>,
     policy: FlowPolicy,
     pending: Pending,
+    otp_failures: BTreeMap<DeviceId, u32>,
 }
 
 /// A device authentication (`deviceAuthentications/{id}`): the resource body, and the state
@@ -295,7 +310,8 @@ struct FlowState {
 /// let sent = flow.issue_otp(&[1, 2, 3, 4, 5, 6], now).unwrap();  // the caller's random bytes
 /// assert_eq!(sent.code, "123456");
 /// let outcome = flow.check_otp("123456", now).unwrap();
-/// assert!(outcome.is_success() && outcome.records.is_empty());
+/// assert!(outcome.is_success());
+/// assert_eq!(outcome.records, vec![DeviceRecord::OtpSuccess { device: email.id }]);
 /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
 /// let json = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
 /// assert_eq!(json["_embedded"]["devices"][0]["email"], "j****@pingidentity.com");
@@ -405,6 +421,7 @@ impl DeviceAuthentication {
                 devices: snapshot.devices,
                 policy,
                 pending: Pending::Nothing,
+                otp_failures: snapshot.otp_failures,
             },
         };
         let usable = flow.usable_ids(now);
@@ -565,10 +582,7 @@ impl DeviceAuthentication {
         let (status, pending) = match &device.device_type {
             t if t.is_webauthn() => (
                 AuthenticationStatus::AssertionRequired,
-                Pending::Assertion {
-                    device: id,
-                    failures: 0,
-                },
+                Pending::Assertion { device: id },
             ),
             DeviceType::Mobile => match self.state.policy.mobile_app(device) {
                 Some(app) if app.push && push_enabled(device) => (
@@ -582,25 +596,18 @@ impl DeviceAuthentication {
                 ),
                 _ => (
                     AuthenticationStatus::OtpRequired,
-                    Pending::Authenticator {
-                        device: id,
-                        failures: 0,
-                    },
+                    Pending::Authenticator { device: id },
                 ),
             },
             DeviceType::Totp | DeviceType::OathToken => (
                 AuthenticationStatus::OtpRequired,
-                Pending::Authenticator {
-                    device: id,
-                    failures: 0,
-                },
+                Pending::Authenticator { device: id },
             ),
             _ => (
                 AuthenticationStatus::OtpRequired,
                 Pending::Sent {
                     device: id,
                     code: None,
-                    failures: 0,
                     test_mode: test_mode(device),
                 },
             ),
@@ -701,9 +708,11 @@ impl DeviceAuthentication {
 
     /// Checks a passcode sent to the selected device (`otp.check`, [`OtpSource::Sent`]).
     ///
-    /// Right → COMPLETED. Wrong → [`FlowError::InvalidOtp`] with the attempts left (status
-    /// unchanged) and an [`DeviceRecord::OtpFailure`]; the wrong one that reaches the policy's
-    /// `failure.count` ends the challenge: [`FlowError::OtpFailed`] with the lock end when the
+    /// Right → COMPLETED and a [`DeviceRecord::OtpSuccess`]. Wrong → [`FlowError::InvalidOtp`]
+    /// with the attempts left (status unchanged) and a [`DeviceRecord::OtpFailure`]; failures
+    /// count per device, from the aggregate's counter, across resends and re-selections; the
+    /// wrong one that reaches the policy's `failure.count` ends the challenge (the counter
+    /// restarts): [`FlowError::OtpFailed`] with the lock end when the
     /// cool-down locks the device (the flow's snapshot locks it too), then
     /// DEVICE_SELECTION_REQUIRED if another device (or this one, unlocked) is usable, else
     /// FAILED with NO_USABLE_DEVICES listing the locked device. Expired → [`FlowError::OtpExpired`],
@@ -719,7 +728,7 @@ impl DeviceAuthentication {
             .ok_or(FlowError::OtpNotIssued)?
             .check(otp, now);
         Ok(match check {
-            CodeCheck::Valid => self.complete(now),
+            CodeCheck::Valid => self.complete(Some(device), now),
             CodeCheck::Expired => Outcome {
                 records: Vec::new(),
                 result: Err(FlowError::OtpExpired),
@@ -761,7 +770,7 @@ impl DeviceAuthentication {
         };
         let device = *device;
         Ok(if verify(otp) {
-            self.complete(now)
+            self.complete(Some(device), now)
         } else {
             self.count_failure(device, now, false)
         })
@@ -805,19 +814,27 @@ impl DeviceAuthentication {
         let device = *device;
         let _ = &request.origin;
         Ok(if verified {
-            self.complete(now)
+            self.complete(Some(device), now)
         } else {
             self.count_failure(device, now, true)
         })
     }
 
-    fn complete(&mut self, now: DateTime<Utc>) -> Outcome {
+    /// COMPLETED; a passcode or assertion success (`Some(device)`) restarts its counter.
+    fn complete(&mut self, checked: Option<DeviceId>, now: DateTime<Utc>) -> Outcome {
         self.status = AuthenticationStatus::Completed;
         self.state.pending = Pending::Nothing;
         self.error = None;
         self.test = None;
         self.touch(now);
-        Outcome::ok(Vec::new())
+        let records = checked
+            .map(|device| {
+                self.state.otp_failures.remove(&device);
+                DeviceRecord::OtpSuccess { device }
+            })
+            .into_iter()
+            .collect();
+        Outcome::ok(records)
     }
 
     /// One more failure of the pending challenge of `device`.
@@ -826,15 +843,12 @@ impl DeviceAuthentication {
             .device(device)
             .and_then(|d| self.state.policy.failure_limit(&d.device_type))
             .unwrap_or_else(FailureLimit::default_authenticator);
-        let failures = match &mut self.state.pending {
-            Pending::Sent { failures, .. }
-            | Pending::Authenticator { failures, .. }
-            | Pending::Assertion { failures, .. } => {
-                *failures = failures.saturating_add(1);
-                *failures
-            }
-            Pending::Nothing | Pending::Push { .. } => limit.count,
-        };
+        let counter = self.state.otp_failures.entry(device).or_insert(0);
+        *counter = counter.saturating_add(1);
+        let failures = *counter;
+        if failures >= limit.count {
+            self.state.otp_failures.remove(&device);
+        }
         let records = vec![DeviceRecord::OtpFailure {
             device,
             at: now,
@@ -942,7 +956,7 @@ impl DeviceAuthentication {
         if !outcome.is_success() {
             return Ok(outcome);
         }
-        Ok(self.complete(now))
+        Ok(self.complete(None, now))
     }
 
     /// The user denied the push → FAILED with `error.code` `PUSH_DENIED` (**decision**), and a
