@@ -10,3 +10,5 @@
 
 mod device;
 pub use device::*;
+mod authn;
+pub use authn::*;
