@@ -189,6 +189,10 @@ fn scalar(v: Attr<'_>, op: Op, lit: &Lit<'_>, exact: bool) -> bool {
         (Attr::Json(Value::Number(x)), Lit::Num(n)) => {
             Num::of(x).cmp(*n).is_some_and(|o| op.accepts(o))
         }
+        (Attr::Uuid(u), Lit::Str(l)) => {
+            let mut buf = uuid::Uuid::encode_buffer();
+            text(u.hyphenated().encode_lower(&mut buf), op, l, exact)
+        }
         (Attr::DateTime(t), Lit::Str(l)) => match (l.dt, op) {
             (Some(d), Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le) => op.accepts(t.cmp(&d.to_utc())),
             _ => {

@@ -44,7 +44,7 @@ use std::str::FromStr;
 pub use compile::{CompileOptions, CompiledFilter};
 pub use error::{FilterError, FilterErrorKind};
 pub use mobile::{MobilePayload, PayloadVerifier};
-pub use resource::{Attr, JsonPath, Resource};
+pub use resource::{Attr, DeviceKey, JsonPath, Resource};
 
 use crate::error::ApiError;
 use ast::Expr;

@@ -96,6 +96,12 @@ pub enum Attr<'a> {
     Bool(bool),
     /// An integer.
     Int(i64),
+    /// A UUID; compares as its lowercase hyphenated text (`e112c96d-d165-…`), so as a string
+    /// ignoring case.
+    Uuid(uuid::Uuid),
+    /// A complex value of a typed resource (`lock`, `user`): present, never equal to a
+    /// literal other than being non-null.
+    Object,
     /// An instant; compares chronologically with RFC 3339 strings and as its wire text
     /// (`2024-03-13T16:27:40.614Z`) with other strings.
     DateTime(DateTime<Utc>),
@@ -290,4 +296,154 @@ impl Resource for Element<'_> {
 /// `value` (no URN, one segment): inside brackets over plain values, the element itself.
 fn is_value_path(p: &AttrPath) -> bool {
     p.urn.is_none() && matches!(p.segments.as_slice(), [s] if s.eq_ignore_ascii_case("value"))
+}
+
+/// The attributes of a typed [`Device`](crate::device::Device), resolved once by
+/// [`Filter::compile`](super::Filter::compile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceKey {
+    /// `id`.
+    Id,
+    /// `environment`.
+    Environment,
+    /// `environment.id`.
+    EnvironmentId,
+    /// `user`.
+    User,
+    /// `user.id`.
+    UserId,
+    /// `type`.
+    Type,
+    /// `status`.
+    Status,
+    /// `nickname`.
+    Nickname,
+    /// `createdAt`.
+    CreatedAt,
+    /// `updatedAt`.
+    UpdatedAt,
+    /// `lock`.
+    Lock,
+    /// `lock.status`.
+    LockStatus,
+    /// `lock.expiresAt`.
+    LockExpiresAt,
+    /// `lock.reason`.
+    LockReason,
+    /// `block`.
+    Block,
+    /// `block.status`.
+    BlockStatus,
+    /// `block.blockedAt`.
+    BlockedAt,
+    /// `email` (EMAIL devices).
+    Email,
+    /// `phone` (SMS, VOICE, WHATSAPP devices).
+    Phone,
+    /// `extension` (VOICE devices).
+    Extension,
+    /// Any other path: looked up in [`Device::extra`](crate::device::Device::extra).
+    Extra(AttrPath),
+}
+
+/// Typed devices: every common property, `lock`/`block` and their sub-attributes, `email`,
+/// `phone`, `extension`; any other path is looked up in the device's unknown properties
+/// ([`Device::extra`](crate::device::Device::extra)) like JSON. Names ignore ASCII case.
+///
+/// **Decision**: `type`, `status`, `lock.status`, `block.status` compare ignoring case like every
+/// SCIM string without `caseExact` (`type eq "sms"` matches an SMS device; PingOne documents
+/// only the uppercase values); ids compare as UUID text, ignoring case; `createdAt`/`updatedAt`
+/// compare as instants with RFC 3339 strings. Type-specific properties other than
+/// `email`/`phone`/`extension` (MOBILE, FIDO2, BROWSER details) are not filterable on the
+/// typed model (they are on the JSON form).
+///
+/// ```
+/// use mfa_devices::device::Device;
+/// use mfa_devices::filter::Filter;
+/// let device: Device = serde_json::from_value(serde_json::json!({
+///     "id": "e112c96d-d165-45c5-8061-87ff268fd520",
+///     "environment": {"id": "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"},
+///     "user": {"id": "b30ac647-e33e-464f-a6ea-0275082d4c26"},
+///     "type": "SMS", "status": "ACTIVE", "phone": "+972.547339044",
+///     "lock": {"status": "UNLOCKED"}, "block": {"status": "UNBLOCKED"},
+///     "createdAt": "2024-03-13T16:27:40.614Z", "updatedAt": "2024-03-13T16:27:40.614Z"
+/// })).unwrap();
+/// let f = Filter::parse(r#"type eq "SMS" and lock.status eq "UNLOCKED" and createdAt lt "2025-01-01T00:00:00Z""#).unwrap();
+/// assert!(f.compile::<Device>().matches(&device));
+/// assert!(Filter::parse(r#"id eq "E112C96D-D165-45C5-8061-87FF268FD520""#).unwrap().matches(&device));
+/// ```
+impl Resource for crate::device::Device {
+    type Key = DeviceKey;
+
+    fn resolve(path: &AttrPath) -> DeviceKey {
+        let is = |s: &String, name: &str| s.eq_ignore_ascii_case(name);
+        if path.urn.is_some() {
+            return DeviceKey::Extra(path.clone());
+        }
+        match path.segments.as_slice() {
+            [a] if is(a, "id") => DeviceKey::Id,
+            [a] if is(a, "environment") => DeviceKey::Environment,
+            [a, b] if is(a, "environment") && is(b, "id") => DeviceKey::EnvironmentId,
+            [a] if is(a, "user") => DeviceKey::User,
+            [a, b] if is(a, "user") && is(b, "id") => DeviceKey::UserId,
+            [a] if is(a, "type") => DeviceKey::Type,
+            [a] if is(a, "status") => DeviceKey::Status,
+            [a] if is(a, "nickname") => DeviceKey::Nickname,
+            [a] if is(a, "createdAt") => DeviceKey::CreatedAt,
+            [a] if is(a, "updatedAt") => DeviceKey::UpdatedAt,
+            [a] if is(a, "lock") => DeviceKey::Lock,
+            [a, b] if is(a, "lock") && is(b, "status") => DeviceKey::LockStatus,
+            [a, b] if is(a, "lock") && is(b, "expiresAt") => DeviceKey::LockExpiresAt,
+            [a, b] if is(a, "lock") && is(b, "reason") => DeviceKey::LockReason,
+            [a] if is(a, "block") => DeviceKey::Block,
+            [a, b] if is(a, "block") && is(b, "status") => DeviceKey::BlockStatus,
+            [a, b] if is(a, "block") && is(b, "blockedAt") => DeviceKey::BlockedAt,
+            [a] if is(a, "email") => DeviceKey::Email,
+            [a] if is(a, "phone") => DeviceKey::Phone,
+            [a] if is(a, "extension") => DeviceKey::Extension,
+            _ => DeviceKey::Extra(path.clone()),
+        }
+    }
+
+    fn attr<'a>(&'a self, key: &'a DeviceKey) -> Attr<'a> {
+        use crate::device::DeviceDetails;
+        let opt = |s: Option<&'a str>| s.map_or(Attr::Absent, Attr::Str);
+        let time = |t: Option<DateTime<Utc>>| t.map_or(Attr::Absent, Attr::DateTime);
+        match key {
+            DeviceKey::Id => Attr::Uuid(*self.id.as_ref()),
+            DeviceKey::Environment | DeviceKey::User => Attr::Object,
+            DeviceKey::EnvironmentId => Attr::Uuid(*self.environment.id.as_ref()),
+            DeviceKey::UserId => Attr::Uuid(*self.user.id.as_ref()),
+            DeviceKey::Type => Attr::Str(self.device_type.as_str()),
+            DeviceKey::Status => Attr::Str(self.status.as_str()),
+            DeviceKey::Nickname => opt(self.nickname.as_deref()),
+            DeviceKey::CreatedAt => Attr::DateTime(self.created_at),
+            DeviceKey::UpdatedAt => Attr::DateTime(self.updated_at),
+            DeviceKey::Lock => self.lock.as_ref().map_or(Attr::Absent, |_| Attr::Object),
+            DeviceKey::LockStatus => opt(self.lock.as_ref().map(|l| l.status.as_str())),
+            DeviceKey::LockExpiresAt => time(self.lock.as_ref().and_then(|l| l.expires_at)),
+            DeviceKey::LockReason => opt(self
+                .lock
+                .as_ref()
+                .and_then(|l| l.reason.as_ref())
+                .map(|r| r.as_str())),
+            DeviceKey::Block => self.block.as_ref().map_or(Attr::Absent, |_| Attr::Object),
+            DeviceKey::BlockStatus => opt(self.block.as_ref().map(|b| b.status.as_str())),
+            DeviceKey::BlockedAt => time(self.block.as_ref().and_then(|b| b.blocked_at)),
+            DeviceKey::Email => match &self.details {
+                DeviceDetails::Email(d) => opt(d.email.as_deref()),
+                _ => Attr::Absent,
+            },
+            DeviceKey::Phone => match &self.details {
+                DeviceDetails::Phone(d) => opt(d.phone.as_deref()),
+                _ => Attr::Absent,
+            },
+            DeviceKey::Extension => match &self.details {
+                DeviceDetails::Phone(d) => opt(d.extension.as_deref()),
+                _ => Attr::Absent,
+            },
+            DeviceKey::Extra(path) => Attr::Path(&self.extra, JsonPath::new(path)),
+        }
+    }
 }
