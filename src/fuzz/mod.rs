@@ -10,3 +10,5 @@
 
 mod device;
 pub use device::*;
+mod filter;
+pub use filter::*;
