@@ -514,3 +514,103 @@ fn duration_units_convert() {
     );
     assert_eq!(Duration::days(0).to_time_delta().unwrap().num_seconds(), 0);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    type UnitRange = (Option<&'static str>, i64, i64);
+
+    /// The bounds table grouped by field: (pointer, [(unit, min, max)]).
+    fn fields() -> Vec<(String, Vec<UnitRange>)> {
+        let mut out: Vec<(String, Vec<_>)> = Vec::new();
+        for (pointer, unit, min, max) in bounds_table() {
+            match out.iter_mut().find(|(p, _)| *p == pointer) {
+                Some((_, units)) => units.push((unit, min, max)),
+                None => out.push((pointer, vec![(unit, min, max)])),
+            }
+        }
+        out
+    }
+
+    fn number() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            -2i64..200,
+            Just(i64::MIN),
+            Just(i64::MAX),
+            any::<i64>(),
+            (0i64..4).prop_map(|k| [1_799, 1_800, 1_801, 129_601][k as usize]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// For any numbers (including the i64 extremes) in every bounded field, in any of the
+        /// field's units, `validate` never panics and reports exactly the fields out of range.
+        #[test]
+        fn validate_reports_exactly_the_out_of_range_fields(
+            picks in proptest::collection::vec((any::<Index>(), number()), 29),
+        ) {
+            let fields = fields();
+            prop_assert_eq!(fields.len(), 29);
+            let mut v = full_base();
+            let mut expected = Vec::new();
+            for ((pointer, units), (pick, n)) in fields.iter().zip(&picks) {
+                let (unit, min, max) = units[pick.index(units.len())];
+                v = with_value(&v, pointer, unit, *n);
+                if *n < min || *n > max {
+                    expected.push(pointer_to_target(pointer));
+                }
+            }
+            let p = parse(&v);
+            let got: Vec<String> = p.violations().into_iter().map(|d| d.target.unwrap()).collect();
+            let mut got_sorted = got.clone();
+            got_sorted.sort();
+            expected.sort();
+            prop_assert_eq!(got_sorted, expected);
+            prop_assert_eq!(p.validate().is_ok(), got.is_empty());
+            // Durations convert or fail, never panic.
+            for (pointer, _) in &fields {
+                if let Some(parent) = pointer.strip_suffix("/duration") {
+                    let d: Duration = serde_json::from_value(v.pointer(parent).unwrap().clone()).unwrap();
+                    let _ = d.to_time_delta();
+                }
+            }
+        }
+
+        /// `Duration::to_time_delta` never panics and agrees with exact 128-bit arithmetic.
+        #[test]
+        fn duration_conversion_never_panics(
+            n in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -10i64..10_000_000],
+            unit in prop_oneof![
+                Just("SECONDS"), Just("MINUTES"), Just("HOURS"), Just("DAYS"), Just("WEEKS"), Just("")
+            ],
+        ) {
+            let d = Duration::new(n, TimeUnit::from(unit));
+            let factor: Option<i128> = match unit {
+                "SECONDS" => Some(1),
+                "MINUTES" => Some(60),
+                "HOURS" => Some(3_600),
+                "DAYS" => Some(86_400),
+                _ => None,
+            };
+            // TimeDelta holds ±(i64::MAX / 1000) seconds.
+            let limit = i128::from(i64::MAX / 1_000);
+            let expected = factor.and_then(|f| {
+                let secs = i128::from(n) * f;
+                (n >= 0 && secs <= limit).then_some(secs)
+            });
+            match d.to_time_delta() {
+                Ok(delta) => prop_assert_eq!(Some(i128::from(delta.num_seconds())), expected),
+                Err(_) => prop_assert_eq!(expected, None),
+            }
+            let secs = d.as_seconds().map(i128::from);
+            prop_assert_eq!(secs, factor.and_then(|f| {
+                let s = i128::from(n) * f;
+                (n >= 0 && s <= i128::from(i64::MAX)).then_some(s)
+            }));
+        }
+    }
+}
