@@ -299,6 +299,14 @@ fn challenge_settings_come_from_the_policy() {
         OtpChallenge::for_settings(&[3; 30], &bad_unit, now),
         Err(OtpError::Policy(_))
     ));
+    let negative = OtpSettings {
+        otp_length: Some(-6),
+        ..OtpSettings::default()
+    };
+    assert_eq!(
+        OtpChallenge::for_settings(&[3; 30], &negative, now),
+        Err(OtpError::OtpLength(-6))
+    );
     let empty = OtpSettings {
         failure: None,
         life_time: None,
@@ -339,7 +347,7 @@ fn challenge_needs_enough_random_bytes_and_a_valid_length() {
     for length in [0, 5, 11, u32::MAX] {
         assert_eq!(
             OtpChallenge::issue(&[0; 64], length, life, rule(3, 0), now),
-            Err(OtpError::OtpLength(length))
+            Err(OtpError::OtpLength(i64::from(length)))
         );
     }
     assert_eq!(

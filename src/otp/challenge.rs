@@ -112,6 +112,10 @@ impl TryFrom<&OtpFailurePolicy> for FailureRule {
 
 /// The outcome of [`OtpChallenge::check`]: what to answer and what the aggregate records.
 ///
+/// For a device activation, [`Invalid`](Self::Invalid) is the `DEVICE.ACTIVATION_OTP_INVALID`
+/// audit event and [`Failed`](Self::Failed) `DEVICE.ACTIVATION_OTP_FAILED` (plus the OTP lock
+/// when `locked_until` is set).
+///
 /// ```
 /// use mfa_devices::otp::OtpCheck;
 /// let api = OtpCheck::Invalid { remaining_attempts: 2 }.to_api_error().unwrap();
@@ -308,7 +312,7 @@ impl OtpChallenge {
         now: DateTime<Utc>,
     ) -> Result<Self, OtpError> {
         if !(Self::MIN_LENGTH..=Self::MAX_LENGTH).contains(&length) {
-            return Err(OtpError::OtpLength(length));
+            return Err(OtpError::OtpLength(i64::from(length)));
         }
         if life_time < TimeDelta::zero() {
             return Err(PolicyError::NegativeDuration(life_time.num_seconds()).into());
@@ -345,7 +349,7 @@ impl OtpChallenge {
         now: DateTime<Utc>,
     ) -> Result<Self, OtpError> {
         let length = match settings.otp_length {
-            Some(l) => u32::try_from(l).map_err(|_| OtpError::OtpLength(u32::MAX))?,
+            Some(l) => u32::try_from(l).map_err(|_| OtpError::OtpLength(l))?,
             None => Self::MIN_LENGTH,
         };
         let life_time = match &settings.life_time {

@@ -101,8 +101,8 @@ pub enum OtpError {
     ZeroStep,
     /// The skew window is larger than [`Totp::MAX_SKEW`] steps.
     SkewTooLarge(u32),
-    /// An OTP challenge has 6 to 10 digits (`otpLength`).
-    OtpLength(u32),
+    /// An OTP challenge has 6 to 10 digits (`otpLength`); the number given.
+    OtpLength(i64),
     /// The random bytes given ran out before the code had all its digits (bytes 250–255 are
     /// skipped to avoid modulo bias).
     NotEnoughRandomness {
@@ -285,7 +285,7 @@ impl TotpVerdict {
 /// Replay protection is the caller's one piece of state: the last step a code was accepted
 /// for (see [`verify`](Self::verify)).
 ///
-/// `Debug` never prints the secret.
+/// `Debug` never prints the secret; `==` compares secrets in constant time.
 ///
 /// ```
 /// use mfa_devices::otp::{Algorithm, Totp};
@@ -294,7 +294,7 @@ impl TotpVerdict {
 /// assert_eq!(totp.step_at(1_111_111_109), 37_037_036);
 /// assert!(!format!("{totp:?}").contains("1234"));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Totp {
     secret: Vec<u8>,
     algorithm: Algorithm,
@@ -302,6 +302,19 @@ pub struct Totp {
     step_seconds: u64,
     skew: u32,
 }
+
+impl PartialEq for Totp {
+    fn eq(&self, other: &Self) -> bool {
+        let same_secret = bool::from(self.secret.as_slice().ct_eq(other.secret.as_slice()));
+        same_secret
+            && self.algorithm == other.algorithm
+            && self.digits == other.digits
+            && self.step_seconds == other.step_seconds
+            && self.skew == other.skew
+    }
+}
+
+impl Eq for Totp {}
 
 impl fmt::Debug for Totp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

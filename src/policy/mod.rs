@@ -342,6 +342,18 @@ impl Duration {
     }
 }
 
+impl fmt::Display for Duration {
+    /// `30 MINUTES`.
+    ///
+    /// ```
+    /// use mfa_devices::policy::Duration;
+    /// assert_eq!(Duration::seconds(150).to_string(), "150 SECONDS");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.duration, self.time_unit)
+    }
+}
+
 /// A reference to another resource: `{"id": "…"}`.
 ///
 /// ```
