@@ -21,6 +21,38 @@
 //! // The caller stores step 1 as the last used step: the same code is now refused.
 //! assert_eq!(totp.verify("94287082", 60, Some(1)), TotpVerdict::Replayed);
 //! ```
+//!
+//! Inputs come from a [`DeviceAuthenticationPolicy`](crate::policy::DeviceAuthenticationPolicy):
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck, PushLimitRule, PushLimiter, Totp,
+//!     Algorithm};
+//! use mfa_devices::policy::{DeviceAuthenticationPolicy, MobileApplication};
+//!
+//! let policy = DeviceAuthenticationPolicy::default();
+//! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
+//!
+//! // SMS/email/voice: a challenge per the method's `otp` settings.
+//! let sms = policy.sms.as_ref().and_then(|m| m.otp.as_ref()).unwrap();
+//! let random = [3u8; 16]; // from the server's CSPRNG
+//! let mut challenge = OtpChallenge::for_settings(&random, sms, now).unwrap();
+//! assert_eq!(challenge.check("333333", now), OtpCheck::Valid);
+//!
+//! // TOTP: failure rule from `totp.otp.failure`, skew from `totp.passcodeGracePeriod`.
+//! let totp_policy = policy.totp.as_ref().unwrap();
+//! let failure = totp_policy.otp.as_ref().and_then(|o| o.failure.as_ref()).unwrap();
+//! assert_eq!(FailureRule::try_from(failure).unwrap().cool_down(), TimeDelta::minutes(2));
+//! let skew = u32::try_from(totp_policy.passcode_grace_period_or_default()).unwrap();
+//! let totp = Totp::new(vec![9; 20], Algorithm::Sha1, 6, 30).unwrap().with_skew(skew).unwrap();
+//! assert_eq!(totp.skew(), 5);
+//!
+//! // MOBILE: the push limiter per the application's `pushLimit`.
+//! let app = MobileApplication::default();
+//! let rule = PushLimitRule::try_from(app.push_limit.as_ref().unwrap()).unwrap();
+//! let mut limiter = PushLimiter::new(rule);
+//! assert!(!limiter.record(now).locks());
+//! ```
 
 use std::fmt;
 

@@ -35,6 +35,8 @@
 //!   (`OUT_OF_RANGE`); a number that is not an integer or does not fit an `i64` is a
 //!   deserialization error.
 //! - An explicit `null` is read as an absent property (and is not written back).
+//! - Ids (`id`, `environment.id`, `notificationsPolicy.id`, `applications[].id`) are UUIDs;
+//!   they are written in lower case.
 //! - Timestamps are written with milliseconds (`2025-03-05T12:22:16.162Z`) as PingOne does;
 //!   finer precision, when given, is kept.
 
