@@ -12,3 +12,5 @@ mod device;
 pub use device::*;
 mod filter;
 pub use filter::*;
+mod policy;
+pub use policy::*;
