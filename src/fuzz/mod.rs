@@ -10,5 +10,9 @@
 
 mod device;
 pub use device::*;
+mod filter;
+pub use filter::*;
+mod policy;
+pub use policy::*;
 mod authn;
 pub use authn::*;
