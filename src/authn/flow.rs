@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::code::{CodeCheck, SentCode};
 use super::error::FlowError;
 use super::rules::{FailureLimit, FlowPolicy, PushLimit, SelectionMode, Unusable, usability};
 use super::wire::{
@@ -20,6 +19,7 @@ use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, IdRef, LockReason, LockState,
     TestOtp, UserId,
 };
+use crate::otp::{FailureRule, OtpChallenge, OtpCheck};
 
 /// The user's devices as the flow sees them when it starts: every device in the aggregate's
 /// list order, and the user's device order (`expand=order`; empty for an unordered user, who
@@ -244,7 +244,7 @@ enum Pending {
     Nothing,
     Sent {
         device: DeviceId,
-        code: Option<SentCode>,
+        code: Option<OtpChallenge>,
         test_mode: bool,
     },
     Authenticator {
@@ -363,6 +363,11 @@ pub struct DeviceAuthentication {
 
 fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
     t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn failure_rule(limit: FailureLimit) -> Result<FailureRule, FlowError> {
+    FailureRule::new(limit.count, limit.cool_down)
+        .map_err(|e| FlowError::Internal(format!("the failure rule cannot be used: {e}")))
 }
 
 fn test_mode(device: &Device) -> bool {
@@ -689,19 +694,26 @@ impl DeviceAuthentication {
             .and_then(|d| self.state.policy.sent_method(&d.device_type))
             .copied()
             .ok_or_else(not_allowed)?;
-        let code = SentCode::issue(random, settings.otp_length, settings.life_time, now)?;
+        let code = OtpChallenge::issue(
+            random,
+            settings.otp_length,
+            settings.life_time,
+            failure_rule(settings.failure)?,
+            now,
+        )
+        .map_err(|e| FlowError::Internal(format!("the passcode could not be issued: {e}")))?;
         let issued = IssuedOtp {
             device,
             code: code.code().to_owned(),
             expires_at: code.expires_at(),
             test_mode,
         };
+        self.test = code.test_otp(test_mode).map(|t| TestOtp {
+            otp: Value::String(t.otp),
+        });
         if let Pending::Sent { code: slot, .. } = &mut self.state.pending {
             *slot = Some(code);
         }
-        self.test = test_mode.then(|| TestOtp {
-            otp: Value::String(issued.code.clone()),
-        });
         self.touch(now);
         Ok(issued)
     }
@@ -723,17 +735,29 @@ impl DeviceAuthentication {
             return Err(self.otp_check_refusal(OtpSource::Sent));
         };
         let device = *device;
-        let check = code
-            .as_ref()
-            .ok_or(FlowError::OtpNotIssued)?
-            .check(otp, now);
-        Ok(match check {
-            CodeCheck::Valid => self.complete(Some(device), now),
-            CodeCheck::Expired => Outcome {
+        let issued = code.as_ref().ok_or(FlowError::OtpNotIssued)?;
+        let limit = self.failure_limit_of(device);
+        // The OTP engine checks (constant-time, expiry, counting) from the device's counter.
+        let mut challenge = OtpChallenge::from_parts(
+            issued.code().to_owned(),
+            issued.expires_at(),
+            failure_rule(limit)?,
+            self.state.otp_failures.get(&device).copied().unwrap_or(0),
+            false,
+        );
+        Ok(match challenge.check(otp, now) {
+            OtpCheck::Valid => self.complete(Some(device), now),
+            OtpCheck::Invalid { .. } => {
+                self.after_failure(device, limit, Some(challenge.failures()), None, now, false)
+            }
+            OtpCheck::Failed { locked_until } => {
+                self.after_failure(device, limit, None, locked_until, now, false)
+            }
+            // Spent cannot happen for a challenge rebuilt unspent; answer it as expired.
+            OtpCheck::Expired | OtpCheck::Spent => Outcome {
                 records: Vec::new(),
                 result: Err(FlowError::OtpExpired),
             },
-            CodeCheck::Wrong => self.count_failure(device, now, false),
         })
     }
 
@@ -837,25 +861,51 @@ impl DeviceAuthentication {
         Outcome::ok(records)
     }
 
-    /// One more failure of the pending challenge of `device`.
-    fn count_failure(&mut self, device: DeviceId, now: DateTime<Utc>, assertion: bool) -> Outcome {
-        let limit = self
-            .device(device)
+    fn failure_limit_of(&self, device: DeviceId) -> FailureLimit {
+        self.device(device)
             .and_then(|d| self.state.policy.failure_limit(&d.device_type))
-            .unwrap_or_else(FailureLimit::default_authenticator);
-        let counter = self.state.otp_failures.entry(device).or_insert(0);
-        *counter = counter.saturating_add(1);
-        let failures = *counter;
-        if failures >= limit.count {
-            self.state.otp_failures.remove(&device);
+            .unwrap_or_else(FailureLimit::default_authenticator)
+    }
+
+    /// One more failure of the pending challenge of `device` (checked by the server: an
+    /// authenticator passcode or an assertion), counted as the OTP engine and the aggregate
+    /// count: the count-th failure ends the challenge and locks for the cool-down, if any.
+    fn count_failure(&mut self, device: DeviceId, now: DateTime<Utc>, assertion: bool) -> Outcome {
+        let limit = self.failure_limit_of(device);
+        let failures = self
+            .state
+            .otp_failures
+            .get(&device)
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(1);
+        if failures < limit.count {
+            self.after_failure(device, limit, Some(failures), None, now, assertion)
+        } else {
+            let locked_until = limit.locks().then(|| saturating_add(now, limit.cool_down));
+            self.after_failure(device, limit, None, locked_until, now, assertion)
         }
+    }
+
+    /// The state after a failure: `Some(failures)` counted so far with attempts left, or
+    /// `None` when the challenge is over (locking until `locked_until`, if any).
+    fn after_failure(
+        &mut self,
+        device: DeviceId,
+        limit: FailureLimit,
+        failures: Option<u32>,
+        locked_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        assertion: bool,
+    ) -> Outcome {
         let records = vec![DeviceRecord::OtpFailure {
             device,
             at: now,
             limit,
         }];
         self.touch(now);
-        if failures < limit.count {
+        if let Some(failures) = failures {
+            self.state.otp_failures.insert(device, failures);
             let remaining_attempts = limit.count.saturating_sub(failures);
             let result = if assertion {
                 FlowError::AssertionRejected {
@@ -870,7 +920,7 @@ impl DeviceAuthentication {
                 result: Err(result),
             };
         }
-        let locked_until = limit.locks().then(|| saturating_add(now, limit.cool_down));
+        self.state.otp_failures.remove(&device);
         if let Some(until) = locked_until {
             if let Some(d) = self.state.devices.iter_mut().find(|d| d.id == device) {
                 d.lock = Some(LockState::locked(until, LockReason::Otp));

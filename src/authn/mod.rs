@@ -35,7 +35,6 @@
 //! assert!(matches!(action, Action::Select(SelectDevice { .. })));
 //! ```
 
-mod code;
 mod error;
 mod flow;
 mod rules;

@@ -278,6 +278,121 @@ impl FlowPolicy {
         }
     }
 
+    /// What the flow takes from a policy resource.
+    ///
+    /// Absent values take PingOne's defaults (`deviceSelection` DEFAULT_TO_FIRST, `otpLength`
+    /// 6, `lifeTime` 30 minutes, `failure` 3 with no lock for SMS/email/voice/WhatsApp and 3
+    /// with 2 minutes for mobile/TOTP/FIDO2, `pushTimeout` 40 s, `pushLimit` 5 in 10 minutes
+    /// locking 30 minutes); an absent section, `enabled`, or application `push`/`otp` means
+    /// disabled. **Decision**: an unknown `deviceSelection` reads as ALWAYS_DISPLAY_DEVICES
+    /// (the user chooses). The policy's bounds are not checked here
+    /// ([`validate`](crate::policy::DeviceAuthenticationPolicy::validate) does that); a number
+    /// the flow cannot use at all (a negative or overflowing duration, a count beyond `u32`) is
+    /// refused with [`FlowError::Internal`](super::FlowError::Internal) naming its JSON path.
+    ///
+    /// ```
+    /// use mfa_devices::authn::{FlowPolicy, SelectionMode};
+    /// use mfa_devices::policy::DeviceAuthenticationPolicy;
+    /// let json = include_str!("../../tests/fixtures/policy/read_one.json");
+    /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(json).unwrap();
+    /// let flow = FlowPolicy::from_policy(&policy).unwrap();
+    /// assert_eq!(flow.selection, SelectionMode::DefaultToFirst);
+    /// assert_eq!(flow.email.otp_length, 8);
+    /// assert_eq!(flow.mobile.applications[0].push_timeout.num_seconds(), 120);
+    /// ```
+    pub fn from_policy(
+        policy: &crate::policy::DeviceAuthenticationPolicy,
+    ) -> Result<Self, super::FlowError> {
+        use crate::policy::DeviceSelection;
+        let selection = match policy
+            .authentication
+            .as_ref()
+            .and_then(|a| a.device_selection.as_ref())
+        {
+            None | Some(DeviceSelection::DefaultToFirst) => SelectionMode::DefaultToFirst,
+            Some(DeviceSelection::PromptToSelect) => SelectionMode::PromptToSelect,
+            Some(_) => SelectionMode::AlwaysDisplayDevices,
+        };
+        let sent = |m: Option<&crate::policy::OtpMethodPolicy>, path: &str| convert::sent(m, path);
+        let mobile = policy.mobile.as_ref();
+        let mut applications = Vec::new();
+        for (i, app) in mobile
+            .and_then(|m| m.applications.as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let path = format!("mobile.applications[{i}]");
+            let Some(id) = app.id else { continue };
+            let limit = app.push_limit.as_ref();
+            let defaults = PushLimit::default();
+            applications.push(MobileApp {
+                id: id.to_string(),
+                push: app.push.as_ref().and_then(|e| e.enabled) == Some(true),
+                otp: app.otp.as_ref().and_then(|e| e.enabled) == Some(true),
+                push_timeout: convert::duration(
+                    app.push_timeout.as_ref(),
+                    TimeDelta::seconds(40),
+                    &format!("{path}.pushTimeout"),
+                )?,
+                push_limit: PushLimit {
+                    count: match limit.and_then(|l| l.count) {
+                        None => defaults.count,
+                        Some(c) => convert::count(c, &format!("{path}.pushLimit.count"))?,
+                    },
+                    time_period: convert::duration(
+                        limit.and_then(|l| l.time_period.as_ref()),
+                        defaults.time_period,
+                        &format!("{path}.pushLimit.timePeriod"),
+                    )?,
+                    lock_duration: convert::duration(
+                        limit.and_then(|l| l.lock_duration.as_ref()),
+                        defaults.lock_duration,
+                        &format!("{path}.pushLimit.lockDuration"),
+                    )?,
+                },
+            });
+        }
+        let totp = policy.totp.as_ref();
+        let fido2 = policy.fido2.as_ref();
+        Ok(Self {
+            id: policy.id,
+            selection,
+            sms: sent(policy.sms.as_ref(), "sms")?,
+            email: sent(policy.email.as_ref(), "email")?,
+            voice: sent(policy.voice.as_ref(), "voice")?,
+            whatsapp: sent(policy.whats_app.as_ref(), "whatsApp")?,
+            totp: AuthenticatorMethod {
+                enabled: totp.and_then(|t| t.enabled) == Some(true),
+                failure: convert::failure(
+                    totp.and_then(|t| t.otp.as_ref())
+                        .and_then(|o| o.failure.as_ref()),
+                    FailureLimit::default_authenticator(),
+                    "totp.otp.failure",
+                )?,
+            },
+            fido2: AuthenticatorMethod {
+                enabled: fido2.and_then(|f| f.enabled) == Some(true),
+                failure: convert::failure(
+                    fido2.and_then(|f| f.failure.as_ref()),
+                    FailureLimit::default_authenticator(),
+                    "fido2.failure",
+                )?,
+            },
+            mobile: MobileMethod {
+                enabled: mobile.and_then(|m| m.enabled) == Some(true),
+                failure: convert::failure(
+                    mobile
+                        .and_then(|m| m.otp.as_ref())
+                        .and_then(|o| o.failure.as_ref()),
+                    FailureLimit::default_authenticator(),
+                    "mobile.otp.failure",
+                )?,
+                applications,
+            },
+        })
+    }
+
     /// The sent-OTP settings of `device_type` (SMS, EMAIL, VOICE, WHATSAPP).
     pub fn sent_method(&self, device_type: &DeviceType) -> Option<&SentOtpMethod> {
         match device_type {
@@ -289,10 +404,14 @@ impl FlowPolicy {
         }
     }
 
-    /// The allowed application a MOBILE device belongs to.
+    /// The allowed application a MOBILE device belongs to (ids compared ignoring ASCII case,
+    /// as UUIDs are).
     pub fn mobile_app(&self, device: &Device) -> Option<&MobileApp> {
         let app_id = mobile_app_id(device)?;
-        self.mobile.applications.iter().find(|a| a.id == app_id)
+        self.mobile
+            .applications
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(app_id))
     }
 
     /// The failure limit of `device`'s method (`None` for types that never authenticate).
@@ -494,4 +613,78 @@ pub fn is_usable(
     now: DateTime<Utc>,
 ) -> bool {
     usability(device, policy, compatibility, now).is_ok()
+}
+
+/// Reading policy numbers into the flow's values.
+mod convert {
+    use chrono::TimeDelta;
+
+    use super::{FailureLimit, SentOtpMethod};
+    use crate::authn::FlowError;
+    use crate::policy::{Duration, OtpFailurePolicy, OtpMethodPolicy};
+
+    fn bad(path: &str, what: impl std::fmt::Display) -> FlowError {
+        FlowError::Internal(format!("the policy's {path} cannot be used: {what}"))
+    }
+
+    pub(super) fn duration(
+        d: Option<&Duration>,
+        default: TimeDelta,
+        path: &str,
+    ) -> Result<TimeDelta, FlowError> {
+        match d {
+            None => Ok(default),
+            Some(d) => d.to_time_delta().map_err(|e| bad(path, e)),
+        }
+    }
+
+    pub(super) fn count(c: i64, path: &str) -> Result<u32, FlowError> {
+        u32::try_from(c)
+            .ok()
+            .filter(|c| *c >= 1)
+            .ok_or_else(|| bad(path, format!("{c} is not a count of at least 1")))
+    }
+
+    pub(super) fn failure(
+        f: Option<&OtpFailurePolicy>,
+        default: FailureLimit,
+        path: &str,
+    ) -> Result<FailureLimit, FlowError> {
+        match f {
+            None => Ok(default),
+            Some(f) => Ok(FailureLimit::new(
+                count(f.count, &format!("{path}.count"))?,
+                duration(
+                    Some(&f.cool_down),
+                    TimeDelta::zero(),
+                    &format!("{path}.coolDown"),
+                )?,
+            )),
+        }
+    }
+
+    pub(super) fn sent(
+        m: Option<&OtpMethodPolicy>,
+        path: &str,
+    ) -> Result<SentOtpMethod, FlowError> {
+        let defaults = SentOtpMethod::default();
+        let otp = m.and_then(|m| m.otp.as_ref());
+        Ok(SentOtpMethod {
+            enabled: m.and_then(|m| m.enabled) == Some(true),
+            otp_length: match otp.and_then(|o| o.otp_length) {
+                None => defaults.otp_length,
+                Some(l) => count(l, &format!("{path}.otp.otpLength"))?,
+            },
+            life_time: duration(
+                otp.and_then(|o| o.life_time.as_ref()),
+                defaults.life_time,
+                &format!("{path}.otp.lifeTime"),
+            )?,
+            failure: failure(
+                otp.and_then(|o| o.failure.as_ref()),
+                defaults.failure,
+                &format!("{path}.otp.failure"),
+            )?,
+        })
+    }
 }
