@@ -1230,3 +1230,66 @@ fn a_success_restarts_the_counter_and_push_approval_records_nothing() {
     let mut push = start(vec![dev(1, DeviceType::Mobile)], policy());
     assert!(push.push_approved(now()).unwrap().records.is_empty());
 }
+
+// ---------------------------------------------------------------- sync ----------------------
+
+#[test]
+fn sync_applies_locks_the_aggregate_set() {
+    // A push-limit lock after a timeout: the only device is locked by the aggregate.
+    let mut flow = start(vec![dev(1, DeviceType::Mobile)], policy());
+    let later = now() + TimeDelta::seconds(40);
+    assert_eq!(flow.expire(later).len(), 1);
+    assert_eq!(
+        flow.status(),
+        AuthenticationStatus::PushConfirmationTimedOut
+    );
+    let mut s = snapshot(flow.devices().to_vec(), true);
+    assert!(!flow.sync(&s, later), "nothing changed");
+    s.devices[0].lock = Some(LockState::locked(
+        later + TimeDelta::minutes(30),
+        LockReason::Push,
+    ));
+    assert!(flow.sync(&s, later));
+    assert_eq!(flow.status(), AuthenticationStatus::Failed);
+    assert_eq!(
+        flow.error.as_ref().unwrap().unavailable_devices,
+        vec![IdRef::new(id(1))]
+    );
+    // Terminal flows are left alone.
+    s.devices.clear();
+    let before = flow.clone();
+    assert!(!flow.sync(&s, later));
+    assert_eq!(flow, before);
+}
+
+#[test]
+fn sync_ends_a_challenge_whose_device_became_unusable() {
+    let mut flow = start(
+        vec![dev(1, DeviceType::Email), dev(2, DeviceType::Sms)],
+        policy(),
+    );
+    assert_eq!(flow.selected_device(), Some(id(1)));
+    let mut s = snapshot(flow.devices().to_vec(), true);
+    s.devices[0] = blocked(s.devices[0].clone());
+    s.otp_failures.insert(id(2), 1);
+    assert!(flow.sync(&s, now()));
+    assert_eq!(flow.status(), AuthenticationStatus::DeviceSelectionRequired);
+    assert_eq!(embedded_ids(&flow), vec![id(2)]);
+    // Counters came along: one more wrong passcode leaves one attempt.
+    flow.select(SelectDevice::new(id(2)), now()).unwrap();
+    flow.issue_otp(&[1; 6], now()).unwrap();
+    assert_eq!(
+        flow.check_otp("0", now()).unwrap().result,
+        Err(FlowError::InvalidOtp {
+            remaining_attempts: 1
+        })
+    );
+    // A deleted device disappears from the flow.
+    s.devices.remove(0);
+    flow.sync(&s, now());
+    assert_eq!(flow.devices().len(), 1);
+    assert_eq!(
+        flow.select(SelectDevice::new(id(1)), now()),
+        Err(FlowError::UnknownDevice(id(1)))
+    );
+}

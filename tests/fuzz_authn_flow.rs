@@ -79,3 +79,18 @@ fn seeds_reach_their_branches() {
     assert_eq!(last("terminal_then_everything.bin"), S::Completed);
     assert_eq!(last("expired_otp.bin"), S::OtpRequired);
 }
+
+#[test]
+fn sync_seeds_reach_their_branches() {
+    use mfa_devices::authn::AuthenticationStatus as S;
+    let seeds = seeds();
+    let run = |name: &str| {
+        let data = &seeds.iter().find(|(n, _)| n == name).unwrap().1;
+        mfa_devices::fuzz::authn_flow_statuses(data)
+    };
+    let block = run("sync_block_selected.bin");
+    assert_eq!(block[1], S::DeviceSelectionRequired);
+    assert_eq!(block.last(), Some(&S::Completed));
+    assert_eq!(run("sync_push_lock_fails.bin").last(), Some(&S::Failed));
+    assert_eq!(run("sync_delete_all.bin").last(), Some(&S::Failed));
+}

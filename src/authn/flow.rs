@@ -1040,6 +1040,63 @@ impl DeviceAuthentication {
         }]))
     }
 
+    /// Brings the flow's device snapshot up to date with the aggregate (after executing the
+    /// records of an action, or whenever the flow is read): devices' lock, block and status,
+    /// deleted devices, and the failure counters. A lock the aggregate set that the flow could
+    /// not foresee (the push limit, an administrator's lock or block) then takes effect: a
+    /// challenge whose device is no longer usable ends in DEVICE_SELECTION_REQUIRED, or FAILED
+    /// with NO_USABLE_DEVICES when nothing is usable; a flow waiting for a selection fails the
+    /// same way when nothing is usable any more. Terminal flows are left as they are. Returns
+    /// whether the status changed.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let sms = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Sms, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![sms.id];
+    /// snapshot.devices = vec![sms.clone()];
+    /// let mut flow = DeviceAuthentication::start_with(snapshot.clone(), FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+    /// // An administrator blocks the device meanwhile.
+    /// snapshot.devices[0].block = Some(BlockState::blocked(now));
+    /// assert!(flow.sync(&snapshot, now));
+    /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
+    /// ```
+    pub fn sync(&mut self, snapshot: &DeviceSnapshot, now: DateTime<Utc>) -> bool {
+        if self.status.is_terminal() {
+            return false;
+        }
+        let before = self.status.clone();
+        let fresh: Vec<Device> = self
+            .state
+            .devices
+            .iter()
+            .filter_map(|d| snapshot.devices.iter().find(|n| n.id == d.id))
+            .cloned()
+            .collect();
+        let devices_changed = fresh != self.state.devices;
+        self.state.devices = fresh;
+        self.state.otp_failures = snapshot.otp_failures.clone();
+        let usable = self.usable_ids(now);
+        let selected_usable = self
+            .selected_device()
+            .is_some_and(|id| usable.contains(&id));
+        let in_challenge = !matches!(self.state.pending, Pending::Nothing);
+        if usable.is_empty() {
+            self.fail_no_usable(now);
+        } else if in_challenge && !selected_usable {
+            self.require_selection(now);
+        } else if devices_changed {
+            self.refresh_embedded(now);
+            self.touch(now);
+        }
+        self.status != before
+    }
+
     /// Cancels a pending push (`cancel.push.authentication`, any `reason`) →
     /// DEVICE_SELECTION_REQUIRED; nothing is recorded.
     pub fn cancel_push(

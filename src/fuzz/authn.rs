@@ -379,7 +379,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
         let before = flow.clone();
         let terminal = flow.status().is_terminal();
         let stamp = timestamp::truncate_millis(now);
-        match op % 12 {
+        match op % 13 {
             0 | 1 => {
                 let pick = usize::from(b.u8());
                 let id = ids
@@ -426,7 +426,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                 }
             }
             4 | 5 => {
-                let candidate = if op % 12 == 4 {
+                let candidate = if op % 13 == 4 {
                     last_code.clone().unwrap_or_default()
                 } else {
                     String::from_utf8_lossy(b.take(8)).into_owned()
@@ -475,6 +475,32 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                 for r in flow.expire(now) {
                     assert!(ids.contains(&r.device()));
                 }
+            }
+            12 => {
+                // The aggregate changed a device meanwhile: lock, block, unlock or delete it.
+                let mut fresh = DeviceSnapshot::new(flow.environment.id, flow.user.id);
+                fresh.devices = flow.devices().to_vec();
+                let pick = usize::from(b.u8());
+                let change = b.u8();
+                let len = fresh.devices.len();
+                if len > 0 {
+                    let k = pick % len;
+                    match change % 4 {
+                        0 => {
+                            fresh.devices[k].lock = Some(LockState::locked(
+                                now + TimeDelta::seconds(i64::from(change)),
+                                LockReason::Push,
+                            ))
+                        }
+                        1 => fresh.devices[k].block = Some(BlockState::blocked(now)),
+                        2 => fresh.devices[k].lock = Some(LockState::unlocked()),
+                        _ => {
+                            fresh.devices.remove(k);
+                        }
+                    }
+                }
+                let changed = flow.sync(&fresh, now);
+                assert_eq!(changed, flow.status() != before.status());
             }
             _ => {
                 if let Err(e) = flow.cancel_push(Default::default(), now) {
