@@ -1293,3 +1293,53 @@ fn sync_ends_a_challenge_whose_device_became_unusable() {
         Err(FlowError::UnknownDevice(id(1)))
     );
 }
+
+// ---------------------------------------------------------------- storage -------------------
+
+#[test]
+fn stored_flows_read_back_equal_in_every_state() {
+    let restore = |f: &DeviceAuthentication| {
+        let text = serde_json::to_string(&f.to_stored()).unwrap();
+        DeviceAuthentication::from_stored(serde_json::from_str(&text).unwrap()).unwrap()
+    };
+    let mut p = policy();
+    p.mobile.applications[0].push_timeout = TimeDelta::milliseconds(40_500);
+    p.sms.failure = FailureLimit::new(2, TimeDelta::seconds(90));
+    let t = now() + TimeDelta::nanoseconds(123_456_789);
+    let devices = vec![
+        dev(1, DeviceType::Mobile),
+        dev(2, DeviceType::Sms),
+        fido2(3, Some(true)),
+    ];
+    let mut flow =
+        DeviceAuthentication::start_with(snapshot(devices, true), p, flow_id(), t).unwrap();
+    assert_eq!(
+        flow.status(),
+        AuthenticationStatus::PushConfirmationRequired
+    );
+    let mut restored = restore(&flow);
+    assert_eq!(restored, flow);
+    assert_eq!(restored.push_deadline(), flow.push_deadline());
+    assert_eq!(
+        restored.expire(t + TimeDelta::milliseconds(40_500)).len(),
+        1
+    );
+    flow.select(SelectDevice::new(id(2)), t).unwrap();
+    let sent = flow.issue_otp(&[8; 12], t).unwrap();
+    let _ = flow.check_otp("0", t).unwrap();
+    let mut restored = restore(&flow);
+    assert_eq!(restored, flow);
+    assert_eq!(
+        restored.check_otp("1", t).unwrap().result,
+        Err(FlowError::OtpFailed {
+            locked_until: Some(t + TimeDelta::seconds(90))
+        }),
+        "the counter and the policy came back"
+    );
+    assert!(flow.check_otp(&sent.code, t).unwrap().is_success());
+    assert_eq!(restore(&flow), flow);
+    let stored = flow.to_stored();
+    assert_eq!(stored["resource"]["status"], "COMPLETED");
+    assert!(stored["resource"].get("_links").is_none());
+    assert!(DeviceAuthentication::from_stored(json!({"resource": stored["resource"]})).is_err());
+}

@@ -238,13 +238,36 @@ impl std::fmt::Debug for IssuedOtp {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// An issued passcode as the flow keeps it (the OTP engine checks it, rebuilt with the
+/// device's failure counter). `Debug` never prints the code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SentCode {
+    code: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SentCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentCode")
+            .field("code", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(
+    tag = "awaiting",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 enum Pending {
     #[default]
     Nothing,
     Sent {
         device: DeviceId,
-        code: Option<OtpChallenge>,
+        code: Option<SentCode>,
         test_mode: bool,
     },
     Authenticator {
@@ -253,6 +276,7 @@ enum Pending {
     Push {
         device: DeviceId,
         started_at: DateTime<Utc>,
+        #[serde(with = "super::rules::millis")]
         timeout: TimeDelta,
         limit: PushLimit,
     },
@@ -261,7 +285,8 @@ enum Pending {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct FlowState {
     devices: Vec<Device>,
     policy: FlowPolicy,
@@ -712,7 +737,10 @@ impl DeviceAuthentication {
             otp: Value::String(t.otp),
         });
         if let Pending::Sent { code: slot, .. } = &mut self.state.pending {
-            *slot = Some(code);
+            *slot = Some(SentCode {
+                code: code.code().to_owned(),
+                expires_at: code.expires_at(),
+            });
         }
         self.touch(now);
         Ok(issued)
@@ -739,8 +767,8 @@ impl DeviceAuthentication {
         let limit = self.failure_limit_of(device);
         // The OTP engine checks (constant-time, expiry, counting) from the device's counter.
         let mut challenge = OtpChallenge::from_parts(
-            issued.code().to_owned(),
-            issued.expires_at(),
+            issued.code.clone(),
+            issued.expires_at,
             failure_rule(limit)?,
             self.state.otp_failures.get(&device).copied().unwrap_or(0),
             false,
@@ -1113,6 +1141,57 @@ impl DeviceAuthentication {
         }
         self.require_selection(now);
         Ok(())
+    }
+
+    /// The flow with its private state (device snapshot, policy, pending passcode or push,
+    /// failure counters), for a server to store between requests:
+    /// `{"resource": <the body>, "state": {…}}`. [`from_stored`](Self::from_stored) reads it
+    /// back to an equal flow. The state holds an issued passcode in clear: store it like a
+    /// session secret. Its shape is this crate's, not PingOne's.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let sms = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Sms, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![sms.id];
+    /// snapshot.devices = vec![sms];
+    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// let sent = flow.issue_otp(&[5; 12], now).unwrap();
+    /// let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+    /// let mut again = DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
+    /// assert_eq!(again, flow);
+    /// assert!(again.check_otp(&sent.code, now).unwrap().is_success());
+    /// ```
+    pub fn to_stored(&self) -> Value {
+        #[derive(Serialize)]
+        struct Stored<'a> {
+            resource: &'a DeviceAuthentication,
+            state: &'a FlowState,
+        }
+        serde_json::to_value(Stored {
+            resource: self,
+            state: &self.state,
+        })
+        .unwrap_or(Value::Null)
+    }
+
+    /// Reads what [`to_stored`](Self::to_stored) wrote.
+    pub fn from_stored(stored: Value) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            resource: DeviceAuthentication,
+            state: FlowState,
+        }
+        let Stored {
+            mut resource,
+            state,
+        } = serde_json::from_value(stored)?;
+        resource.state = state;
+        Ok(resource)
     }
 
     /// The resource as PingOne returns it: `_links` for the status (all pointing at the flow,

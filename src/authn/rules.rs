@@ -3,6 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::wire::Compatibility;
 use crate::device::{Device, DeviceDetails, DeviceType};
@@ -13,7 +14,8 @@ use crate::device::{Device, DeviceDetails, DeviceType};
 /// use mfa_devices::authn::SelectionMode;
 /// assert_eq!(SelectionMode::default(), SelectionMode::DefaultToFirst);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SelectionMode {
     /// `DEFAULT_TO_FIRST` (PingOne's default): the default device — the first usable one in
     /// the user's order — is selected automatically.
@@ -35,12 +37,45 @@ pub enum SelectionMode {
 /// assert!(l.locks());
 /// assert_eq!(FailureLimit::new(0, TimeDelta::seconds(-5)), FailureLimit::new(1, TimeDelta::zero()));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "RawFailureLimit")]
 pub struct FailureLimit {
     /// Failures that end the challenge (at least 1).
     pub count: u32,
     /// How long the device is locked then (zero or more).
+    #[serde(with = "millis")]
     pub cool_down: TimeDelta,
+}
+
+/// [`FailureLimit`] as stored, before [`FailureLimit::new`] applies its floor.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawFailureLimit {
+    count: u32,
+    #[serde(with = "millis")]
+    cool_down: TimeDelta,
+}
+
+impl From<RawFailureLimit> for FailureLimit {
+    fn from(raw: RawFailureLimit) -> Self {
+        Self::new(raw.count, raw.cool_down)
+    }
+}
+
+/// `TimeDelta` stored as whole milliseconds (flow state only; not a PingOne wire format).
+pub(crate) mod millis {
+    use chrono::TimeDelta;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(d: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.num_milliseconds())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeDelta, D::Error> {
+        let ms = i64::deserialize(d)?;
+        TimeDelta::try_milliseconds(ms)
+            .ok_or_else(|| D::Error::custom(format_args!("{ms} ms is out of range")))
+    }
 }
 
 impl FailureLimit {
@@ -76,13 +111,15 @@ impl FailureLimit {
 /// assert!(!m.enabled);
 /// assert_eq!((m.otp_length, m.life_time.num_minutes()), (6, 30));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SentOtpMethod {
     /// `enabled`.
     pub enabled: bool,
     /// `otp.otpLength` (6–10).
     pub otp_length: u32,
     /// `otp.lifeTime`.
+    #[serde(with = "millis")]
     pub life_time: TimeDelta,
     /// `otp.failure`.
     pub failure: FailureLimit,
@@ -107,7 +144,8 @@ impl Default for SentOtpMethod {
 /// let m = mfa_devices::authn::AuthenticatorMethod::default();
 /// assert_eq!(m.failure.count, 3);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthenticatorMethod {
     /// `enabled`.
     pub enabled: bool,
@@ -132,13 +170,16 @@ impl Default for AuthenticatorMethod {
 /// let l = mfa_devices::authn::PushLimit::default();
 /// assert_eq!((l.count, l.time_period.num_minutes(), l.lock_duration.num_minutes()), (5, 10, 30));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PushLimit {
     /// `pushLimit.count`.
     pub count: u32,
     /// `pushLimit.timePeriod`.
+    #[serde(with = "millis")]
     pub time_period: TimeDelta,
     /// `pushLimit.lockDuration`.
+    #[serde(with = "millis")]
     pub lock_duration: TimeDelta,
 }
 
@@ -160,7 +201,8 @@ impl Default for PushLimit {
 /// assert!(app.push && app.otp);
 /// assert_eq!(app.push_timeout.num_seconds(), 40);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MobileApp {
     /// The application's id (as the device's `application.id` writes it).
     pub id: String,
@@ -169,6 +211,7 @@ pub struct MobileApp {
     /// `otp.enabled`.
     pub otp: bool,
     /// `pushTimeout` (40–150 s; default 40 s).
+    #[serde(with = "millis")]
     pub push_timeout: TimeDelta,
     /// `pushLimit`.
     pub push_limit: PushLimit,
@@ -193,7 +236,8 @@ impl MobileApp {
 /// let m = mfa_devices::authn::MobileMethod::default();
 /// assert!(!m.enabled && m.applications.is_empty());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MobileMethod {
     /// `enabled`.
     pub enabled: bool,
@@ -228,7 +272,8 @@ impl Default for MobileMethod {
 /// assert_eq!(p.selection, SelectionMode::DefaultToFirst);
 /// assert!(!FlowPolicy::default().email.enabled);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FlowPolicy {
     /// The policy's `id` (echoed as `policy.id`).
     pub id: Option<uuid::Uuid>,

@@ -314,6 +314,11 @@ fn check_invariants(
     assert_eq!(links.len(), status.link_relations().len());
     let again: DeviceAuthentication = serde_json::from_value(json.clone()).expect("reads back");
     assert_eq!(again.to_json(&base), json);
+    // Storage: the flow with its private state reads back equal.
+    let stored = serde_json::to_string(&flow.to_stored()).expect("stored form");
+    let restored = DeviceAuthentication::from_stored(serde_json::from_str(&stored).expect("JSON"))
+        .expect("reads back");
+    assert_eq!(&restored, flow, "stored round-trip");
     // No secrets and masked values in the end-user view.
     let text = json["_embedded"].to_string();
     assert!(!text.contains("john@"), "unmasked email");
