@@ -39,6 +39,7 @@ pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod lock;
 pub mod order;
 pub mod otp;
 pub mod policy;
