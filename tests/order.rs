@@ -1004,7 +1004,10 @@ fn unknown_or_misplaced_media_types_are_415() {
             DEVICES_ORDER_REMOVE_MEDIA_TYPE,
             RequestTarget::Nickname(id(1)),
         ),
-        (OTP_CHECK_MEDIA_TYPE, RequestTarget::Device(id(1))),
+        (
+            "application/vnd.pingidentity.otp.check+json",
+            RequestTarget::Device(id(1)),
+        ),
         ("", coll),
     ] {
         let e = Command::from_request(mt, target, b"{}").unwrap_err();

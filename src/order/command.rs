@@ -1,4 +1,8 @@
 //! [`Command`]: what a caller asks of a user's devices, and how HTTP requests map to commands.
+//!
+//! The media types of the device operations (`domain-notes.md`) are constants here; those of
+//! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
+//! `authn` module.
 
 use chrono::TimeDelta;
 use serde_json::Value;
@@ -24,13 +28,6 @@ pub const DEVICE_UNLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.
 pub const DEVICE_BLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.block+json";
 /// Unblock a device: POST `…/devices/{id}`, empty body.
 pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.unblock+json";
-/// Select a device in a device authentication (used by the `authn` flow, not by this aggregate).
-pub const DEVICE_SELECT_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.select+json";
-/// Check an OTP in a device authentication (used by the `authn` flow).
-pub const OTP_CHECK_MEDIA_TYPE: &str = "application/vnd.pingidentity.otp.check+json";
-/// Check a FIDO2 assertion in a device authentication (used by the `authn` flow).
-pub const ASSERTION_CHECK_MEDIA_TYPE: &str = "application/vnd.pingidentity.assertion.check+json";
-
 /// A request to change a user's devices, decided by
 /// [`UserDevices::decide`](super::UserDevices::decide).
 ///
