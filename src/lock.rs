@@ -116,6 +116,14 @@ pub(crate) fn add_saturating(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<U
 }
 
 /// What one OTP failure does (see [`record_otp_failure`]).
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_otp_failure};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let out = record_otp_failure(None, &FailureCounters::default(), 3, TimeDelta::minutes(2), t);
+/// assert_eq!((out.failures, out.limit_reached), (1, false));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpFailureOutcome {
     /// The failure counter afterwards (0 when this failure completed a run).
@@ -171,6 +179,14 @@ pub fn record_otp_failure(
 }
 
 /// What one declined/ignored push does (see [`record_push_rejection`]).
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_push_rejection};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let out = record_push_rejection(None, &FailureCounters::default(), 1, TimeDelta::minutes(10), TimeDelta::minutes(30), t);
+/// assert!(out.limit_reached && out.rejections.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushRejectionOutcome {
     /// The rejections still counted afterwards, oldest first (empty when this one locked).

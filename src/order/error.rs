@@ -68,7 +68,13 @@ impl OrderViolation {
         }
     }
 
-    /// The error detail PingOne-style.
+    /// The error detail, PingOne-style.
+    ///
+    /// ```
+    /// use mfa_devices::order::OrderViolation;
+    /// let d = OrderViolation::Empty.to_detail();
+    /// assert_eq!((d.code.as_str(), d.target.as_deref()), ("REQUIRED_VALUE", Some("order")));
+    /// ```
     pub fn to_detail(&self) -> ErrorDetail {
         let target = self.target();
         match self {

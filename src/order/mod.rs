@@ -86,7 +86,7 @@ pub use command::{
 pub use error::{DeviceError, OrderViolation};
 pub use event::{Change, Event};
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -422,16 +422,49 @@ impl UserDevices {
     }
 
     /// The environment.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!((u.environment_id(), u.user_id()), (env, user));
+    /// ```
     pub fn environment_id(&self) -> EnvironmentId {
         self.environment_id
     }
 
     /// The user.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.user_id(), user);
+    /// ```
     pub fn user_id(&self) -> UserId {
         self.user_id
     }
 
     /// The settings [`decide`](Self::decide) enforces.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.settings().max_allowed_devices(), 5);
+    /// ```
     pub fn settings(&self) -> DeviceSettings {
         self.settings
     }
@@ -439,21 +472,67 @@ impl UserDevices {
     /// The number of events applied since the state was created (or the restored revision plus
     /// those): a server stores it like a `_rev` and uses
     /// [`decide_at_revision`](Self::decide_at_revision) to never lose an update.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.revision(), 1);
+    /// ```
     pub fn revision(&self) -> u64 {
         self.revision
     }
 
     /// Whether the user's ACTIVE devices have an order (and so, if any, a default device).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert!(u.is_ordered());
+    /// u.execute(Command::RemoveOrder, t).unwrap();
+    /// assert!(!u.is_ordered());
+    /// ```
     pub fn is_ordered(&self) -> bool {
         self.order.is_some()
     }
 
     /// The order (`None`: unordered).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.order(), Some(&[id][..]));
+    /// ```
     pub fn order(&self) -> Option<&[DeviceId]> {
         self.order.as_deref()
     }
 
     /// One device, as stored.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.device(&id).map(|d| d.is_active()), Some(true));
+    /// ```
     pub fn device(&self, id: &DeviceId) -> Option<&Device> {
         self.devices.get(id)
     }
@@ -477,6 +556,18 @@ impl UserDevices {
     }
 
     /// The failure counters of a device (zero for an unknown device).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: chrono::TimeDelta::minutes(2) }, t).unwrap();
+    /// assert_eq!(u.counters(&id).otp_failures, 1);
+    /// ```
     pub fn counters(&self, id: &DeviceId) -> FailureCounters {
         self.counters.get(id).cloned().unwrap_or_default()
     }
@@ -505,11 +596,18 @@ impl UserDevices {
         let mut rest: Vec<&Device> = match &self.order {
             Some(order) => {
                 out.extend(order.iter().filter_map(|id| self.devices.get(id)));
-                let listed: HashSet<&DeviceId> = order.iter().collect();
-                self.devices
-                    .values()
-                    .filter(|d| !listed.contains(&d.id))
-                    .collect()
+                let active = self.devices.values().filter(|d| d.is_active()).count();
+                if out.len() == active && out.iter().all(|d| d.is_active()) {
+                    // The order lists the ACTIVE devices (always so for decided events; the
+                    // order has no duplicates by construction): the rest are the others.
+                    self.devices.values().filter(|d| !d.is_active()).collect()
+                } else {
+                    let listed: HashSet<&DeviceId> = order.iter().collect();
+                    self.devices
+                        .values()
+                        .filter(|d| !listed.contains(&d.id))
+                        .collect()
+                }
             }
             None => self.devices.values().collect(),
         };
@@ -519,12 +617,37 @@ impl UserDevices {
     }
 
     /// `expand=order`: the ordered ACTIVE device ids, empty for an unordered user.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.expand_order(), [id]);
+    /// u.execute(Command::RemoveOrder, t).unwrap();
+    /// assert!(u.expand_order().is_empty());
+    /// ```
     pub fn expand_order(&self) -> Vec<DeviceId> {
         self.order.clone().unwrap_or_default()
     }
 
     /// The default device: the first of the order (`None` when unordered or without ACTIVE
     /// devices). It may be locked or blocked: it keeps its place, and an authentication skips it.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Block { id }, t).unwrap();
+    /// assert_eq!(u.default_device().map(|d| d.id), Some(id)); // blocked, still the default
+    /// ```
     pub fn default_device(&self) -> Option<&Device> {
         self.order
             .as_ref()
@@ -879,7 +1002,7 @@ impl UserDevices {
             };
         }
         let mut violations = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut seen = HashSet::with_capacity(order.len());
         for (index, id) in order.iter().enumerate() {
             match self.devices.get(id) {
                 None => violations.push(OrderViolation::Unknown {
@@ -896,9 +1019,14 @@ impl UserDevices {
                 Some(_) => {}
             }
         }
-        for d in self.list() {
-            if d.is_active() && !seen.contains(&d.id) {
-                violations.push(OrderViolation::Missing { id: d.id });
+        // Missing devices are named in list order: the current order, else createdAt then id.
+        let candidates = match &self.order {
+            Some(o) => o.clone(),
+            None => self.active_ids(),
+        };
+        for id in candidates {
+            if !seen.contains(&id) && self.devices.get(&id).is_some_and(Device::is_active) {
+                violations.push(OrderViolation::Missing { id });
             }
         }
         violations
