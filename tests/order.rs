@@ -1050,3 +1050,28 @@ fn malformed_bodies_are_invalid_data_with_targets() {
     .unwrap_err();
     assert_eq!(e.details[0].target.as_deref(), Some("nickname"));
 }
+
+#[test]
+fn an_event_serializes_to_a_stable_audit_record() {
+    let mut u = with_active(&[1, 2]);
+    let events = u
+        .execute(
+            Command::Reorder {
+                order: vec![id(2), id(1)],
+            },
+            t0() + TimeDelta::milliseconds(614),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&events[0]).unwrap(),
+        json!({
+            "environment": {"id": env().to_string()},
+            "user": {"id": usr().to_string()},
+            "revision": 3,
+            "at": "2025-03-01T12:00:00.614Z",
+            "type": "ORDER_SET",
+            "before": [id(1).to_string(), id(2).to_string()],
+            "order": [id(2).to_string(), id(1).to_string()],
+        })
+    );
+}

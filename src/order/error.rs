@@ -139,8 +139,6 @@ pub enum DeviceError {
     /// The creation body broke [`NewDevice::validate`](crate::device::NewDevice::validate)'s rules
     /// (the `INVALID_DATA` error it reported).
     InvalidDevice(ApiError),
-    /// A request body could not be read (malformed JSON, wrong shape): `INVALID_DATA`.
-    InvalidBody(ApiError),
     /// The nickname is longer than [`MAX_NICKNAME_CHARS`] characters.
     NicknameTooLong {
         /// Its length in characters.
@@ -197,7 +195,7 @@ pub enum DeviceError {
 impl fmt::Display for DeviceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidDevice(e) | Self::InvalidBody(e) => fmt::Display::fmt(e, f),
+            Self::InvalidDevice(e) => fmt::Display::fmt(e, f),
             Self::NicknameTooLong { chars } => write!(
                 f,
                 "nickname has {chars} characters; at most {MAX_NICKNAME_CHARS} are allowed"
@@ -246,7 +244,7 @@ impl From<DeviceError> for ApiError {
     ///
     /// | error | HTTP | code | detail |
     /// |---|---|---|---|
-    /// | `InvalidDevice`, `InvalidBody` | 400 | `INVALID_DATA` | as reported |
+    /// | `InvalidDevice` | 400 | `INVALID_DATA` | as reported |
     /// | `NicknameTooLong` | 400 | `INVALID_DATA` | `SIZE_LIMIT_EXCEEDED` at `nickname`, `maximumValue` |
     /// | `DuplicateId` | 400 | `INVALID_DATA` | `UNIQUENESS_VIOLATION` at `id` |
     /// | `NotFound` | 404 | `NOT_FOUND` | |
@@ -260,7 +258,7 @@ impl From<DeviceError> for ApiError {
     fn from(e: DeviceError) -> Self {
         let message = e.to_string();
         match e {
-            DeviceError::InvalidDevice(api) | DeviceError::InvalidBody(api) => api,
+            DeviceError::InvalidDevice(api) => api,
             DeviceError::NicknameTooLong { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![
