@@ -40,8 +40,11 @@
 //!   for `lockDuration`; a lock reads UNLOCKED from `expiresAt` on and the counters restart;
 //!   `Unlock` clears lock and counters. `Block` sets BLOCKED + `blockedAt`, never expires;
 //!   `Unblock` clears it. Locked and blocked devices keep their place in the order.
-//!   Decisions: a device under a lock in force, or blocked, is refused further OTP/push records
-//!   and activation (`REQUEST_FAILED`); pushes are recorded only for ACTIVE devices.
+//!   Decisions: a device under a lock in force, or blocked, is refused OTP failure/success and
+//!   push records and activation (`REQUEST_FAILED`); delete, nickname, unlock, block and unblock
+//!   stay allowed; pushes are recorded only for ACTIVE devices; OTP failures on an
+//!   ACTIVATION_REQUIRED device are activation failures (audited `DEVICE.ACTIVATION_OTP_INVALID`,
+//!   `…_FAILED` when the count is reached) and lock it the same way.
 //! - **No-ops** (decision): a command that would change nothing (block a blocked device, set the
 //!   same nickname, reorder to the current order, remove an absent order, unlock an unlocked
 //!   device with zero counters, record a success with zero failures) is accepted with no events;
