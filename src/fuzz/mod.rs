@@ -12,5 +12,7 @@ mod device;
 pub use device::*;
 mod filter;
 pub use filter::*;
+mod order;
+pub use order::*;
 mod policy;
 pub use policy::*;
