@@ -12,6 +12,8 @@ mod device;
 pub use device::*;
 mod filter;
 pub use filter::*;
+mod order;
+pub use order::*;
 mod policy;
 pub use policy::*;
 mod authn;
