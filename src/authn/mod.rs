@@ -3,8 +3,12 @@
 //! `NO_USABLE_DEVICES`.
 //!
 //! - [`DeviceAuthentication`]: the resource (serde body, [`to_json`](DeviceAuthentication::to_json)
-//!   with HAL `_links` per status) and its state machine ([`start_with`](DeviceAuthentication::start_with),
-//!   [`select`](DeviceAuthentication::select), [`check_otp`](DeviceAuthentication::check_otp), …).
+//!   with HAL `_links` per status) and its state machine ([`start`](DeviceAuthentication::start)
+//!   from the user's [`UserDevices`](crate::order::UserDevices) and the
+//!   [`DeviceAuthenticationPolicy`](crate::policy::DeviceAuthenticationPolicy),
+//!   [`select`](DeviceAuthentication::select), [`issue_otp`](DeviceAuthentication::issue_otp),
+//!   [`check_otp`](DeviceAuthentication::check_otp), push answers, assertion checks), kept
+//!   between requests with [`to_stored`](DeviceAuthentication::to_stored).
 //! - [`usability`] / [`is_usable`]: the usable-device rule, a pure function of a device, the
 //!   [`FlowPolicy`], the browser's [`Compatibility`] and `now`.
 //! - The request bodies ([`SelectDevice`], [`CheckOtp`], [`CheckAssertion`], [`CancelPush`]),
@@ -12,9 +16,42 @@
 //! - [`FlowError`], converting into PingOne's error body.
 //!
 //! Nothing here reads a clock or draws randomness: `now` and the random bytes of a passcode are
-//! arguments. The flow never changes the user's devices: every action that must be recorded on
-//! them (a wrong passcode, a declined or ignored push) comes back as a [`DeviceRecord`] for the
-//! server to execute on the device aggregate, which owns lock state.
+//! arguments (passcodes are drawn and checked by the OTP engine, [`crate::otp::OtpChallenge`]).
+//! The flow never changes the user's devices: every action that must be recorded on them (a
+//! wrong or right passcode, a declined or ignored push) comes back as a [`DeviceRecord`]. The
+//! round trip of a server: call the flow; execute each record's
+//! [`to_command`](DeviceRecord::to_command) on the user's `UserDevices` (the aggregate owns
+//! lock state; the flow mirrors the locks it causes and continues the aggregate's failure
+//! counters, so both agree); [`sync_with`](DeviceAuthentication::sync_with) the aggregate to
+//! pick up what the flow could not foresee (push-limit locks, administrator blocks); persist
+//! both.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication};
+//! use mfa_devices::device::*;
+//! use mfa_devices::order::{Command, UserDevices};
+//! use mfa_devices::policy::DeviceAuthenticationPolicy;
+//!
+//! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
+//! let policy: DeviceAuthenticationPolicy =
+//!     serde_json::from_str(include_str!("../../tests/fixtures/policy/read_one.json")).unwrap();
+//! let mut devices = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+//! let mut email = NewDevice::new(DeviceType::Email);
+//! email.email = Some("john@pingidentity.com".into());
+//! email.status = Some(DeviceStatus::Active);
+//! devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: email }, now).unwrap();
+//!
+//! let mut flow = DeviceAuthentication::start(&devices, &policy, uuid::Uuid::from_bytes([9; 16]), now).unwrap();
+//! assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);   // the default device
+//! let sent = flow.issue_otp(&[7; 16], now).unwrap();               // deliver sent.code by email
+//! let wrong = flow.check_otp("00000000", now).unwrap();
+//! for record in &wrong.records {
+//!     devices.execute(record.to_command(), now).unwrap();          // the aggregate counts it
+//! }
+//! assert!(flow.check_otp(&sent.code, now).unwrap().is_success());
+//! assert_eq!(flow.status(), AuthenticationStatus::Completed);
+//! ```
 //!
 //! Decisions where PingOne publishes nothing (devauth notes):
 //! - an action not allowed in the current status: 400 `INVALID_REQUEST` naming the status;
@@ -39,6 +76,7 @@ mod error;
 mod flow;
 mod rules;
 mod wire;
+mod wiring;
 
 pub use error::FlowError;
 pub use flow::{

@@ -1,0 +1,131 @@
+//! The flow on top of the device aggregate ([`UserDevices`]) and the policy resource.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError, FlowPolicy};
+use crate::order::{Command, UserDevices};
+use crate::policy::DeviceAuthenticationPolicy;
+
+impl DeviceSnapshot {
+    /// What the flow needs of a user's aggregate at `now`: the devices in list order as they
+    /// read at `now` (expired locks show UNLOCKED), the order (`expand=order`), and each
+    /// device's OTP failure counter.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use mfa_devices::authn::DeviceSnapshot;
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let mut body = NewDevice::new(DeviceType::Totp);
+    /// body.status = Some(DeviceStatus::Active);
+    /// u.execute(Command::Create { id, device: body }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// let s = DeviceSnapshot::of(&u, t);
+    /// assert_eq!(s.order, vec![id]);
+    /// assert_eq!(s.otp_failures.get(&id), Some(&1));
+    /// ```
+    pub fn of(devices: &UserDevices, now: DateTime<Utc>) -> Self {
+        let list = devices.list();
+        let mut snapshot = Self::new(devices.environment_id(), devices.user_id());
+        snapshot.order = devices.expand_order();
+        for d in list {
+            let failures = devices.counters(&d.id).otp_failures;
+            if failures > 0 {
+                snapshot.otp_failures.insert(d.id, failures);
+            }
+            snapshot
+                .devices
+                .push(devices.device_at(&d.id, now).unwrap_or_else(|| d.clone()));
+        }
+        snapshot
+    }
+}
+
+impl DeviceAuthentication {
+    /// Starts a flow for a user's devices under a device authentication policy, at `now`
+    /// ([`start_with`](Self::start_with) on [`DeviceSnapshot::of`] and
+    /// [`FlowPolicy::from_policy`]). `id` is the new flow's id (the caller draws it).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::policy::DeviceAuthenticationPolicy;
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(
+    ///     include_str!("../../tests/fixtures/policy/read_one.json")).unwrap();
+    /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), t).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::Failed); // no devices
+    ///
+    /// let mut body = NewDevice::new(DeviceType::Totp);
+    /// body.status = Some(DeviceStatus::Active);
+    /// user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body }, t).unwrap();
+    /// let flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), t).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired); // the default device
+    /// ```
+    pub fn start(
+        devices: &UserDevices,
+        policy: &DeviceAuthenticationPolicy,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Self, FlowError> {
+        Self::start_with(
+            DeviceSnapshot::of(devices, now),
+            FlowPolicy::from_policy(policy)?,
+            id,
+            now,
+        )
+    }
+
+    /// [`sync`](Self::sync) with the aggregate's state at `now`.
+    pub fn sync_with(&mut self, devices: &UserDevices, now: DateTime<Utc>) -> bool {
+        self.sync(&DeviceSnapshot::of(devices, now), now)
+    }
+}
+
+impl DeviceRecord {
+    /// The aggregate command that records this: `RecordOtpFailure` (the policy's count and
+    /// cool-down), `RecordOtpSuccess`, or `RecordPushRejected` (the application's push limit).
+    ///
+    /// ```
+    /// use chrono::{DateTime, TimeDelta, Utc};
+    /// use mfa_devices::authn::{DeviceRecord, FailureLimit};
+    /// use mfa_devices::device::DeviceId;
+    /// use mfa_devices::order::Command;
+    /// let id = DeviceId::from_bytes([1; 16]);
+    /// let r = DeviceRecord::OtpFailure { device: id, at: DateTime::<Utc>::UNIX_EPOCH,
+    ///     limit: FailureLimit::new(3, TimeDelta::minutes(2)) };
+    /// assert_eq!(r.to_command(),
+    ///     Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) });
+    /// ```
+    pub fn to_command(&self) -> Command {
+        match self {
+            Self::OtpFailure { device, limit, .. } => Command::RecordOtpFailure {
+                id: *device,
+                failure_count: limit.count,
+                cool_down: limit.cool_down,
+            },
+            Self::OtpSuccess { device } => Command::RecordOtpSuccess { id: *device },
+            Self::PushFailure { device, limit, .. } => Command::RecordPushRejected {
+                id: *device,
+                limit: limit.count,
+                time_period: limit.time_period,
+                lock_duration: limit.lock_duration,
+            },
+        }
+    }
+
+    /// When the flow observed it (the `now` to execute the command at).
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::OtpFailure { at, .. } | Self::PushFailure { at, .. } => Some(*at),
+            Self::OtpSuccess { .. } => None,
+        }
+    }
+}
