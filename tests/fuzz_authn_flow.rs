@@ -94,3 +94,16 @@ fn sync_seeds_reach_their_branches() {
     assert_eq!(run("sync_push_lock_fails.bin").last(), Some(&S::Failed));
     assert_eq!(run("sync_delete_all.bin").last(), Some(&S::Failed));
 }
+
+#[test]
+fn aggregate_seed_reaches_its_branches() {
+    use mfa_devices::authn::AuthenticationStatus as S;
+    let data = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/seeds/authn_flow/aggregate_admin_changes.bin"
+    ))
+    .unwrap();
+    let statuses = mfa_devices::fuzz::authn_flow_statuses(&data);
+    assert_eq!(statuses[0], S::DeviceSelectionRequired);
+    assert_eq!(statuses.last(), Some(&S::Completed));
+}

@@ -1,5 +1,6 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
+use crate::authn::DeviceRecord;
 use crate::authn::{
     Action, AuthBase, AuthenticationStatus, CheckAssertion, Compatibility,
     DEVICE_SELECT_MEDIA_TYPE, DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit,
@@ -10,6 +11,7 @@ use crate::device::{
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
 use crate::error::ApiError;
+use crate::order::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
 struct Bytes<'a> {
@@ -331,7 +333,7 @@ fn check_error(e: &crate::authn::FlowError) {
     assert!(!e.to_string().is_empty());
 }
 
-fn check_outcome(o: &Outcome, devices: &[DeviceId]) {
+fn check_outcome(o: Outcome, devices: &[DeviceId], records: &mut Vec<DeviceRecord>) {
     for r in &o.records {
         assert!(
             devices.contains(&r.device()),
@@ -341,6 +343,7 @@ fn check_outcome(o: &Outcome, devices: &[DeviceId]) {
     if let Err(e) = &o.result {
         check_error(e);
     }
+    records.extend(o.records);
 }
 
 /// Fuzz body of `authn_flow`: a device set, a policy and a sequence of actions (selections by
@@ -360,6 +363,25 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
     let (snapshot, policy) = scenario(&mut b);
     let ids: Vec<DeviceId> = snapshot.devices.iter().map(|d| d.id).collect();
     let mut now = t0();
+    // With the real aggregate when the scenario is one it can hold (its counters start at zero,
+    // so scenarios with earlier failures run on the snapshot alone): every record is executed
+    // on it, and the flow's mirror must equal it after every step.
+    let mut agg = if snapshot.otp_failures.is_empty() {
+        UserDevices::restore(
+            snapshot.environment_id,
+            snapshot.user_id,
+            snapshot.devices.clone(),
+            (!snapshot.order.is_empty()).then(|| snapshot.order.clone()),
+            0,
+        )
+        .ok()
+    } else {
+        None
+    };
+    let snapshot = match &agg {
+        Some(u) => DeviceSnapshot::of(u, now),
+        None => snapshot,
+    };
     let mut flow = match DeviceAuthentication::start_with(
         snapshot,
         policy.clone(),
@@ -384,6 +406,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
         let before = flow.clone();
         let terminal = flow.status().is_terminal();
         let stamp = timestamp::truncate_millis(now);
+        let mut records: Vec<DeviceRecord> = Vec::new();
         match op % 13 {
             0 | 1 => {
                 let pick = usize::from(b.u8());
@@ -437,7 +460,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                     String::from_utf8_lossy(b.take(8)).into_owned()
                 };
                 match flow.check_otp(&candidate, now) {
-                    Ok(o) => check_outcome(&o, &ids),
+                    Ok(o) => check_outcome(o, &ids, &mut records),
                     Err(e) => {
                         check_error(&e);
                         assert_eq!(flow, before);
@@ -447,7 +470,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             6 => {
                 let verdict = b.bit();
                 match flow.check_authenticator_otp("123456", |_| verdict, now) {
-                    Ok(o) => check_outcome(&o, &ids),
+                    Ok(o) => check_outcome(o, &ids, &mut records),
                     Err(e) => {
                         check_error(&e);
                         assert_eq!(flow, before);
@@ -461,7 +484,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                     compatibility: None,
                 };
                 match flow.check_assertion(&req, b.bit(), now) {
-                    Ok(o) => check_outcome(&o, &ids),
+                    Ok(o) => check_outcome(o, &ids, &mut records),
                     Err(e) => {
                         check_error(&e);
                         assert_eq!(flow, before);
@@ -469,16 +492,42 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                 }
             }
             8 => match flow.push_approved(now) {
-                Ok(o) => check_outcome(&o, &ids),
+                Ok(o) => check_outcome(o, &ids, &mut records),
                 Err(e) => check_error(&e),
             },
             9 => match flow.push_denied(now) {
-                Ok(o) => check_outcome(&o, &ids),
+                Ok(o) => check_outcome(o, &ids, &mut records),
                 Err(e) => check_error(&e),
             },
             10 => {
                 for r in flow.expire(now) {
                     assert!(ids.contains(&r.device()));
+                    records.push(r);
+                }
+            }
+            12 if agg.is_some() => {
+                // An administrator changes a device in the aggregate meanwhile.
+                let pick = usize::from(b.u8());
+                let change = b.u8();
+                if let (Some(u), Some(id)) = (agg.as_mut(), ids.get(pick % ids.len().max(1))) {
+                    let id = *id;
+                    // The same choices as without the aggregate (0 lock, 1 block, 2 unlock,
+                    // 3 delete), plus unblock.
+                    let command = match change % 8 {
+                        0 | 4 => Command::RecordPushRejected {
+                            id,
+                            limit: 1,
+                            time_period: TimeDelta::minutes(1),
+                            lock_duration: TimeDelta::seconds(i64::from(change.max(1))),
+                        },
+                        1 => Command::Block { id },
+                        5 => Command::Unblock { id },
+                        2 | 6 => Command::Unlock { id },
+                        _ => Command::Delete { id },
+                    };
+                    let _ = u.execute(command, now);
+                    let changed = flow.sync_with(u, now);
+                    assert_eq!(changed, flow.status() != before.status());
                 }
             }
             12 => {
@@ -516,6 +565,30 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
         }
         if terminal {
             assert_eq!(flow, before, "a terminal flow never changes");
+        }
+        if let Some(u) = agg.as_mut() {
+            for r in &records {
+                let at = r.at().unwrap_or(now);
+                if let Err(e) = u.execute(r.to_command(), at) {
+                    panic!("the aggregate refused {r:?}: {e}");
+                }
+            }
+            for d in flow.devices() {
+                let stored = u.device_at(&d.id, now).expect("the flow's devices exist");
+                assert_eq!(
+                    d.is_locked(now),
+                    stored.is_locked(now),
+                    "lock mirror of {}",
+                    d.id
+                );
+                assert_eq!(
+                    d.is_blocked(),
+                    stored.is_blocked(),
+                    "block mirror of {}",
+                    d.id
+                );
+                assert_eq!(d.status, stored.status);
+            }
         }
         check_invariants(&flow, &policy, now, flow.updated_at == stamp);
         statuses.push(flow.status());
