@@ -87,6 +87,15 @@ impl AuthBase {
     }
 
     /// `{base}/{env}/deviceAuthentications/{id}`.
+    ///
+    /// ```
+    /// use mfa_devices::authn::AuthBase;
+    /// use mfa_devices::device::EnvironmentId;
+    /// let href = AuthBase::new("https://auth.pingone.eu").device_authentication(
+    ///     &EnvironmentId::from_bytes([1; 16]), &uuid::Uuid::nil());
+    /// assert_eq!(href, "https://auth.pingone.eu/01010101-0101-0101-0101-010101010101\
+    ///     /deviceAuthentications/00000000-0000-0000-0000-000000000000");
+    /// ```
     pub fn device_authentication(&self, environment: &EnvironmentId, id: &Uuid) -> String {
         format!("{}/{environment}/deviceAuthentications/{id}", self.0)
     }
@@ -215,6 +224,15 @@ pub enum OtpSource {
 }
 
 /// A passcode to deliver to the selected device. `Debug` never prints the code.
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+/// use mfa_devices::authn::IssuedOtp;
+/// use mfa_devices::device::DeviceId;
+/// let sent = IssuedOtp { device: DeviceId::from_bytes([1; 16]), code: "123456".into(),
+///     expires_at: DateTime::<Utc>::UNIX_EPOCH, test_mode: false };
+/// assert!(!format!("{sent:?}").contains("123456"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuedOtp {
     /// The device to send it to.
@@ -495,16 +513,86 @@ impl DeviceAuthentication {
     }
 
     /// The selected device's id (in DEVICE_SELECTION_REQUIRED, the one last tried).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let flow = start(vec![mk(3, DeviceType::Sms), mk(4, DeviceType::Email)], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.selected_device(), Some(DeviceId::from_bytes([3; 16])));
+    /// ```
     pub fn selected_device(&self) -> Option<DeviceId> {
         self.selected_device.map(|r| r.id)
     }
 
     /// The devices of the flow's snapshot, in list order.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let flow = start(vec![mk(3, DeviceType::Sms), mk(4, DeviceType::Browser)], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.devices().len(), 2);
+    /// ```
     pub fn devices(&self) -> &[Device] {
         &self.state.devices
     }
 
     /// The devices usable at `now` under the flow's policy and compatibility, in list order.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let flow = start(vec![mk(3, DeviceType::Sms), mk(4, DeviceType::Browser)], FlowPolicy::all_enabled());
+    /// let usable: Vec<_> = flow.usable_devices(now).iter().map(|d| d.device_type.clone()).collect();
+    /// assert_eq!(usable, vec![DeviceType::Sms]);
+    /// ```
     pub fn usable_devices(&self, now: DateTime<Utc>) -> Vec<&Device> {
         self.state
             .devices
@@ -517,6 +605,29 @@ impl DeviceAuthentication {
     }
 
     /// Where the expected passcode comes from (`None` unless OTP_REQUIRED).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let flow = start(vec![mk(3, DeviceType::Sms)], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.otp_source(), Some(OtpSource::Sent));
+    /// ```
     pub fn otp_source(&self) -> Option<OtpSource> {
         match self.state.pending {
             Pending::Sent { .. } => Some(OtpSource::Sent),
@@ -526,6 +637,30 @@ impl DeviceAuthentication {
     }
 
     /// When a pending push times out (`None` unless PUSH_CONFIRMATION_REQUIRED).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let flow = start(vec![phone], mobile_policy);
+    /// assert_eq!(flow.status(), AuthenticationStatus::PushConfirmationRequired);
+    /// assert_eq!(flow.push_deadline(), Some(now + TimeDelta::seconds(40)));
+    /// ```
     pub fn push_deadline(&self) -> Option<DateTime<Utc>> {
         match self.state.pending {
             Pending::Push {
@@ -702,6 +837,31 @@ impl DeviceAuthentication {
     /// otpLength` bytes from a CSPRNG), valid for the policy's `lifeTime`. Calling it again
     /// replaces the code (a resend); wrong passcodes keep counting across resends. For a
     /// test-mode device the body carries the code as `test.otp`.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![mk(3, DeviceType::Sms)], FlowPolicy::all_enabled());
+    /// let sent = flow.issue_otp(&[1, 2, 3, 4, 5, 6], now).unwrap();
+    /// assert_eq!((sent.code.as_str(), sent.expires_at), ("123456", now + TimeDelta::minutes(30)));
+    /// assert!(matches!(flow.issue_otp(&[255; 6], now), Err(FlowError::Internal(_))));
+    /// ```
     pub fn issue_otp(&mut self, random: &[u8], now: DateTime<Utc>) -> Result<IssuedOtp, FlowError> {
         let not_allowed = || FlowError::NotAllowed {
             action: "otp.issue",
@@ -758,6 +918,34 @@ impl DeviceAuthentication {
     /// FAILED with NO_USABLE_DEVICES listing the locked device. Expired → [`FlowError::OtpExpired`],
     /// nothing counted. `Err` (nothing changed, nothing to record): not OTP_REQUIRED, the
     /// selected device's OTP is not sent by the server, or no passcode was issued yet.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![mk(3, DeviceType::Email)], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.check_otp("123456", now), Err(FlowError::OtpNotIssued));
+    /// let sent = flow.issue_otp(&[4; 6], now).unwrap();
+    /// let wrong = flow.check_otp("000000", now).unwrap();
+    /// assert_eq!(wrong.result, Err(FlowError::InvalidOtp { remaining_attempts: 2 }));
+    /// assert!(flow.check_otp(&sent.code, now).unwrap().is_success());
+    /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
+    /// ```
     pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         let Pending::Sent { device, code, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Sent));
@@ -851,6 +1039,34 @@ impl DeviceAuthentication {
     /// → COMPLETED; not → [`FlowError::AssertionRejected`] and an [`DeviceRecord::OtpFailure`],
     /// with `fido2.failure` locking the device like a passcode failure does. The flow keeps the
     /// `compatibility` of the selection (the device was usable under it).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![mk(3, DeviceType::Fido2)], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.status(), AuthenticationStatus::AssertionRequired);
+    /// let request = CheckAssertion { origin: "https://app.example.com".into(),
+    ///     assertion: serde_json::json!("{}"), compatibility: None };
+    /// let rejected = flow.check_assertion(&request, false, now).unwrap();
+    /// assert!(matches!(rejected.result, Err(FlowError::AssertionRejected { remaining_attempts: 2, .. })));
+    /// assert!(flow.check_assertion(&request, true, now).unwrap().is_success());
+    /// ```
     pub fn check_assertion(
         &mut self,
         request: &CheckAssertion,
@@ -976,6 +1192,32 @@ impl DeviceAuthentication {
     /// Times out a pending push once `now` reaches its start plus the application's
     /// `pushTimeout`: PUSH_CONFIRMATION_TIMED_OUT (from which the user may select again), and
     /// an ignored push to record. Does nothing otherwise. Call it whenever the flow is read.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![phone], mobile_policy);
+    /// assert!(flow.expire(now + TimeDelta::seconds(39)).is_empty());
+    /// let ignored = flow.expire(now + TimeDelta::seconds(40));
+    /// assert!(matches!(ignored[..], [DeviceRecord::PushFailure { kind: PushFailureKind::Ignored, .. }]));
+    /// assert_eq!(flow.status(), AuthenticationStatus::PushConfirmationTimedOut);
+    /// ```
     pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<DeviceRecord> {
         let Pending::Push {
             device,
@@ -1029,6 +1271,30 @@ impl DeviceAuthentication {
     /// The user approved the push → COMPLETED. An answer at or after the push deadline times
     /// the push out instead (PUSH_CONFIRMATION_TIMED_OUT, an ignored push to record, and
     /// [`FlowError::NotAllowed`]).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![phone], mobile_policy);
+    /// assert!(flow.push_approved(now + TimeDelta::seconds(5)).unwrap().is_success());
+    /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
+    /// ```
     pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         let outcome = self.push_answer(now, "push.approve")?;
         if !outcome.is_success() {
@@ -1040,6 +1306,32 @@ impl DeviceAuthentication {
     /// The user denied the push → FAILED with `error.code` `PUSH_DENIED` (**decision**), and a
     /// declined push to record (the application's push limit may lock the device). Late
     /// answers time out as for [`push_approved`](Self::push_approved).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![phone], mobile_policy);
+    /// let denied = flow.push_denied(now).unwrap();
+    /// assert_eq!(denied.records.len(), 1);
+    /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
+    /// assert_eq!(flow.error.unwrap().code, FailureCode::PushDenied);
+    /// ```
     pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         let Pending::Push { device, limit, .. } = self.state.pending else {
             return Err(FlowError::NotAllowed {
@@ -1127,6 +1419,30 @@ impl DeviceAuthentication {
 
     /// Cancels a pending push (`cancel.push.authentication`, any `reason`) →
     /// DEVICE_SELECTION_REQUIRED; nothing is recorded.
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// # let mut mobile_policy = FlowPolicy::all_enabled();
+    /// # mobile_policy.mobile.applications.push(MobileApp::new("app"));
+    /// # let mut phone = mk(5, DeviceType::Mobile);
+    /// # if let DeviceDetails::Mobile(m) = &mut phone.details {
+    /// #     m.application = Some(MobileApplication { id: Some("app".into()), ..Default::default() });
+    /// # }
+    /// let mut flow = start(vec![phone], mobile_policy);
+    /// flow.cancel_push(CancelPush { reason: Some(CancelReason::ChangeDevice) }, now).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::DeviceSelectionRequired);
+    /// ```
     pub fn cancel_push(
         &mut self,
         request: CancelPush,

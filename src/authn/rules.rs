@@ -89,16 +89,31 @@ impl FailureLimit {
     }
 
     /// Whether reaching the count locks the device.
+    ///
+    /// ```
+    /// use chrono::TimeDelta;
+    /// use mfa_devices::authn::FailureLimit;
+    /// assert!(!FailureLimit::new(3, TimeDelta::zero()).locks());
+    /// ```
     pub fn locks(&self) -> bool {
         self.cool_down > TimeDelta::zero()
     }
 
     /// PingOne's default for SMS, email, voice and WhatsApp: 3 failures, no lock.
+    ///
+    /// ```
+    /// assert!(!mfa_devices::authn::FailureLimit::default_sent().locks());
+    /// ```
     pub fn default_sent() -> Self {
         Self::new(3, TimeDelta::zero())
     }
 
     /// PingOne's default for mobile, TOTP and FIDO2: 3 failures, 2 minutes.
+    ///
+    /// ```
+    /// let l = mfa_devices::authn::FailureLimit::default_authenticator();
+    /// assert_eq!((l.count, l.cool_down.num_minutes()), (3, 2));
+    /// ```
     pub fn default_authenticator() -> Self {
         Self::new(3, TimeDelta::minutes(2))
     }
@@ -439,6 +454,14 @@ impl FlowPolicy {
     }
 
     /// The sent-OTP settings of `device_type` (SMS, EMAIL, VOICE, WHATSAPP).
+    ///
+    /// ```
+    /// use mfa_devices::authn::FlowPolicy;
+    /// use mfa_devices::device::DeviceType;
+    /// let p = FlowPolicy::all_enabled();
+    /// assert!(p.sent_method(&DeviceType::Voice).is_some_and(|m| m.enabled));
+    /// assert!(p.sent_method(&DeviceType::Totp).is_none());
+    /// ```
     pub fn sent_method(&self, device_type: &DeviceType) -> Option<&SentOtpMethod> {
         match device_type {
             DeviceType::Sms => Some(&self.sms),
@@ -451,6 +474,22 @@ impl FlowPolicy {
 
     /// The allowed application a MOBILE device belongs to (ids compared ignoring ASCII case,
     /// as UUIDs are).
+    ///
+    /// ```
+    /// use chrono::DateTime;
+    /// use mfa_devices::authn::{FlowPolicy, MobileApp};
+    /// use mfa_devices::device::*;
+    /// let mut p = FlowPolicy::all_enabled();
+    /// p.mobile.applications.push(MobileApp::new("28e07e36-63d2-46d3-8743-dbdd51c58ee0"));
+    /// let mut d = Device::new(DeviceId::from_bytes([1; 16]), EnvironmentId::from_bytes([2; 16]),
+    ///     UserId::from_bytes([3; 16]), DeviceType::Mobile, DeviceStatus::Active, DateTime::UNIX_EPOCH);
+    /// assert!(p.mobile_app(&d).is_none());
+    /// if let DeviceDetails::Mobile(m) = &mut d.details {
+    ///     m.application = Some(MobileApplication {
+    ///         id: Some("28E07E36-63D2-46D3-8743-DBDD51C58EE0".into()), ..Default::default() });
+    /// }
+    /// assert!(p.mobile_app(&d).is_some());
+    /// ```
     pub fn mobile_app(&self, device: &Device) -> Option<&MobileApp> {
         let app_id = mobile_app_id(device)?;
         self.mobile
@@ -460,6 +499,14 @@ impl FlowPolicy {
     }
 
     /// The failure limit of `device`'s method (`None` for types that never authenticate).
+    ///
+    /// ```
+    /// use mfa_devices::authn::FlowPolicy;
+    /// use mfa_devices::device::DeviceType;
+    /// let p = FlowPolicy::all_enabled();
+    /// assert_eq!(p.failure_limit(&DeviceType::SecurityKey), Some(p.fido2.failure));
+    /// assert_eq!(p.failure_limit(&DeviceType::Browser), None);
+    /// ```
     pub fn failure_limit(&self, device_type: &DeviceType) -> Option<FailureLimit> {
         match device_type {
             t if t.is_webauthn() => Some(self.fido2.failure),

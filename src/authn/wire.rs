@@ -148,6 +148,14 @@ pub struct SelectDevice {
 
 impl SelectDevice {
     /// A selection of `id` without `compatibility`.
+    ///
+    /// ```
+    /// use mfa_devices::authn::SelectDevice;
+    /// use mfa_devices::device::DeviceId;
+    /// let s = SelectDevice::new(DeviceId::from_bytes([1; 16]));
+    /// assert_eq!(serde_json::to_value(&s).unwrap(),
+    ///     serde_json::json!({"device": {"id": "01010101-0101-0101-0101-010101010101"}}));
+    /// ```
     pub fn new(id: DeviceId) -> Self {
         Self {
             device: DeviceRef { id },

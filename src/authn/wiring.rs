@@ -84,6 +84,24 @@ impl DeviceAuthentication {
     }
 
     /// [`sync`](Self::sync) with the aggregate's state at `now`.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot, FlowPolicy};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::order::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let mut body = NewDevice::new(DeviceType::Totp);
+    /// body.status = Some(DeviceStatus::Active);
+    /// u.execute(Command::Create { id, device: body }, t).unwrap();
+    /// let mut flow = DeviceAuthentication::start_with(DeviceSnapshot::of(&u, t),
+    ///     FlowPolicy::all_enabled(), uuid::Uuid::nil(), t).unwrap();
+    /// u.execute(Command::Block { id }, t).unwrap();      // an administrator blocks it meanwhile
+    /// assert!(flow.sync_with(&u, t));
+    /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
+    /// ```
     pub fn sync_with(&mut self, devices: &UserDevices, now: DateTime<Utc>) -> bool {
         self.sync(&DeviceSnapshot::of(devices, now), now)
     }
@@ -122,6 +140,13 @@ impl DeviceRecord {
     }
 
     /// When the flow observed it (the `now` to execute the command at).
+    ///
+    /// ```
+    /// use chrono::{DateTime, Utc};
+    /// use mfa_devices::authn::DeviceRecord;
+    /// use mfa_devices::device::DeviceId;
+    /// assert_eq!(DeviceRecord::OtpSuccess { device: DeviceId::from_bytes([1; 16]) }.at(), None);
+    /// ```
     pub fn at(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::OtpFailure { at, .. } | Self::PushFailure { at, .. } => Some(*at),
