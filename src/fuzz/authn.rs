@@ -330,6 +330,35 @@ fn check_invariants(
     assert!(!text.contains("555-1200"), "unmasked phone");
 }
 
+/// The flow's devices equal the aggregate's (lock, block, status), but for `except`; a
+/// terminal flow is frozen (sync leaves it alone), so the mirror holds while it runs.
+fn check_mirror(
+    flow: &DeviceAuthentication,
+    u: &UserDevices,
+    now: DateTime<Utc>,
+    except: &[DeviceId],
+) {
+    if flow.status().is_terminal() {
+        return;
+    }
+    for d in flow.devices().iter().filter(|d| !except.contains(&d.id)) {
+        let stored = u.device_at(&d.id, now).expect("the flow's devices exist");
+        assert_eq!(
+            d.is_locked(now),
+            stored.is_locked(now),
+            "lock mirror of {}",
+            d.id
+        );
+        assert_eq!(
+            d.is_blocked(),
+            stored.is_blocked(),
+            "block mirror of {}",
+            d.id
+        );
+        assert_eq!(d.status, stored.status);
+    }
+}
+
 fn check_error(e: &crate::authn::FlowError) {
     let api = ApiError::from(e.clone());
     assert!(matches!(api.http_status(), 400 | 415 | 500), "{api}");
@@ -570,34 +599,22 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             assert_eq!(flow, before, "a terminal flow never changes");
         }
         if let Some(u) = agg.as_mut() {
+            // The server's round trip: execute the records, check the flow's own mirror (it
+            // foresees the OTP locks it causes, not push-limit locks), then sync.
             for r in &records {
                 let at = r.at().unwrap_or(now);
                 if let Err(e) = u.execute(r.to_command(), at) {
                     panic!("the aggregate refused {r:?}: {e}");
                 }
             }
-            // A terminal flow is frozen (sync leaves it alone): the mirror holds while it runs.
-            let mirrored: &[Device] = if flow.status().is_terminal() {
-                &[]
-            } else {
-                flow.devices()
-            };
-            for d in mirrored {
-                let stored = u.device_at(&d.id, now).expect("the flow's devices exist");
-                assert_eq!(
-                    d.is_locked(now),
-                    stored.is_locked(now),
-                    "lock mirror of {}",
-                    d.id
-                );
-                assert_eq!(
-                    d.is_blocked(),
-                    stored.is_blocked(),
-                    "block mirror of {}",
-                    d.id
-                );
-                assert_eq!(d.status, stored.status);
-            }
+            let pushed: Vec<DeviceId> = records
+                .iter()
+                .filter(|r| matches!(r, DeviceRecord::PushFailure { .. }))
+                .map(DeviceRecord::device)
+                .collect();
+            check_mirror(&flow, u, now, &pushed);
+            flow.sync_with(u, now);
+            check_mirror(&flow, u, now, &[]);
         }
         check_invariants(&flow, &policy, now, flow.updated_at == stamp);
         statuses.push(flow.status());
