@@ -138,7 +138,9 @@ pub enum DeviceRecord {
         /// The device.
         device: DeviceId,
     },
-    /// A declined or ignored (timed out) push at `at`.
+    /// A declined or ignored (timed out) push at `at`. The aggregate may lock the device for
+    /// it (the application's push limit), which the flow cannot foresee: call
+    /// [`sync_with`](DeviceAuthentication::sync_with) after executing it.
     PushFailure {
         /// The device.
         device: DeviceId,
