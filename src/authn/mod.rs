@@ -63,7 +63,18 @@
 //! - masking in `_embedded.devices`: `j****@pingidentity.com`, `+1*******00`;
 //! - `unavailableDevices` lists exactly the devices that only a lock or a block keeps from
 //!   being usable;
-//! - a user without a device order (no default device) always selects.
+//! - a user without a device order (no default device) always selects; PROMPT_TO_SELECT
+//!   selects the only usable device of an ordered user;
+//! - from the policy: an absent section or `enabled` is disabled; OATH_TOKEN follows `totp`,
+//!   PLATFORM / SECURITY_KEY follow `fido2`, BROWSER and unknown types never authenticate; an
+//!   unknown `deviceSelection` reads as ALWAYS_DISPLAY_DEVICES;
+//! - wrong passcodes count per device, continuing the aggregate's counter, across resends and
+//!   re-selections; an expired passcode is not counted; a failed FIDO2 assertion counts like a
+//!   wrong passcode (`fido2.failure`, lock reason OTP);
+//! - a denied push fails the flow with `error.code` `PUSH_DENIED`; a push answer at or after
+//!   `pushTimeout` times the push out instead;
+//! - a test-mode device's passcode is written as the string `test.otp` (leading zeros kept);
+//! - a terminal flow (COMPLETED, FAILED) never changes again.
 //!
 //! ```
 //! use mfa_devices::authn::{DEVICE_SELECT_MEDIA_TYPE, Action, SelectDevice};
