@@ -92,6 +92,20 @@ fn bench_eval(c: &mut Criterion) {
                 .count()
         })
     });
+    // The floor: the same predicate written by hand on the typed model.
+    g.bench_function("typed_handwritten_baseline", |b| {
+        b.iter(|| {
+            black_box(&typed)
+                .iter()
+                .filter(|d| {
+                    d.status
+                        .as_str()
+                        .eq_ignore_ascii_case("ACTIVATION_REQUIRED")
+                        && d.device_type.as_str().eq_ignore_ascii_case("SMS")
+                })
+                .count()
+        })
+    });
     g.bench_function("json_compiled", |b| {
         b.iter(|| {
             black_box(&json)

@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use super::ast::{AttrPath, CompValue, Expr};
 use super::eval::{self, ID_PATH, Lit, Num, Op, StrLit};
 use super::mobile::{self, PayloadVerifier};
-use super::resource::{Element, Resource};
+use super::resource::{Attr, Element, Resource, get_ci};
 use super::schema::{Schema, SchemaAttribute};
+use serde_json::Value;
 
 /// Options for [`Filter::compile_with`](super::Filter::compile_with).
 ///
@@ -122,6 +123,16 @@ enum Node<K> {
         lit: OwnedLit,
         exact: bool,
     },
+    /// A key the resource resolved for `eq` with a literal ([`Resource::resolve_eq`]).
+    Test(K),
+    /// `eq` with an ASCII string that is not a date-time: the common case, with a fast path.
+    StrEq {
+        key: K,
+        /// The literal, ASCII-lowercased (or as written when `exact`).
+        lower: Box<str>,
+        lit: OwnedLit,
+        exact: bool,
+    },
     Present(K),
     Mobile {
         id: K,
@@ -222,6 +233,33 @@ fn lower<R: Resource + ?Sized>(
                 };
             }
             match Op::of(op) {
+                Some(Op::Eq) if matches!(v, CompValue::String(s) if s.is_ascii()) => {
+                    let lit = OwnedLit::new(v);
+                    let exact = schema_attr(p).is_some_and(|a| a.case_exact);
+                    match (&lit, v) {
+                        (OwnedLit::Str { dt: None, .. }, CompValue::String(s))
+                            if !exact && R::resolve_eq(p, s).is_some() =>
+                        {
+                            R::resolve_eq(p, s).map_or(Node::Const(false), Node::Test)
+                        }
+                        (OwnedLit::Str { dt: None, .. }, CompValue::String(s)) => Node::StrEq {
+                            key: R::resolve(p),
+                            lower: if exact {
+                                s.as_str().into()
+                            } else {
+                                s.to_ascii_lowercase().into()
+                            },
+                            lit,
+                            exact,
+                        },
+                        _ => Node::Compare {
+                            key: R::resolve(p),
+                            op: Op::Eq,
+                            lit,
+                            exact,
+                        },
+                    }
+                }
                 Some(op) => Node::Compare {
                     key: R::resolve(p),
                     op,
@@ -244,23 +282,94 @@ fn lower<R: Resource + ?Sized>(
     }
 }
 
+/// Evaluates a node: composites loop here, leaves go to [`leaf`].
 #[inline]
 fn run<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
     match n {
+        Node::And(xs) => xs.iter().all(|x| run_child(x, r)),
+        Node::Or(xs) => xs.iter().any(|x| run_child(x, r)),
+        Node::Not(x) => !run_child(x, r),
+        Node::ValuePath(key, inner) => eval::any(r.attr(key), |el| {
+            run_child::<Element<'_>>(inner, &Element(el))
+        }),
+        other => leaf(other, r),
+    }
+}
+
+/// A child: leaves directly, composites through a (non-inlined) recursive call.
+#[inline(always)]
+fn run_child<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    match n {
+        Node::And(_) | Node::Or(_) | Node::Not(_) | Node::ValuePath(..) => run_composite(n, r),
+        other => leaf(other, r),
+    }
+}
+
+#[inline(never)]
+fn run_composite<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    run(n, r)
+}
+
+#[inline(always)]
+fn leaf<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    match n {
+        Node::StrEq {
+            key,
+            lower,
+            lit,
+            exact,
+        } => {
+            let a = r.attr(key);
+            let (s, case_exact) = match a {
+                Attr::Str(s) => (s, *exact),
+                Attr::CaseExactStr(s) => (s, true),
+                Attr::Absent => return false,
+                Attr::Path(map, path) => match path.single().map(|name| get_ci(map, name)) {
+                    Some(Some(Value::String(s))) => (s.as_str(), *exact),
+                    Some(None | Some(Value::Null)) => return false,
+                    _ => return eval::compare(a, Op::Eq, &lit.view(), *exact),
+                },
+                _ => return eval::compare(a, Op::Eq, &lit.view(), *exact),
+            };
+            if s.len() == lower.len() {
+                let same = if case_exact {
+                    s.as_bytes() == lit_bytes(lit)
+                } else {
+                    s.eq_ignore_ascii_case(lower)
+                };
+                if same {
+                    return true;
+                }
+            }
+            // The literal is ASCII: an ASCII value that differs cannot match, nor can a shorter
+            // one (lowercasing into ASCII never makes a string longer).
+            if case_exact || s.len() < lower.len() || s.is_ascii() {
+                return false;
+            }
+            let a = if case_exact {
+                Attr::CaseExactStr(s)
+            } else {
+                Attr::Str(s)
+            };
+            eval::compare(a, Op::Eq, &lit.view(), case_exact)
+        }
         Node::Compare {
             key,
             op,
             lit,
             exact,
         } => eval::compare(r.attr(key), *op, &lit.view(), *exact),
-        Node::And(xs) => xs.iter().all(|x| run(x, r)),
-        Node::Or(xs) => xs.iter().any(|x| run(x, r)),
+        Node::Test(key) => matches!(r.attr(key), Attr::Bool(true)),
         Node::Const(b) => *b,
         Node::Present(key) => eval::present(r.attr(key)),
         Node::Mobile { id, dvc, negate } => *negate != eval::id_matches(r.attr(id), dvc.as_deref()),
-        Node::ValuePath(key, inner) => {
-            eval::any(r.attr(key), |el| run::<Element<'_>>(inner, &Element(el)))
-        }
-        Node::Not(x) => !run(x, r),
+        composite => run_composite(composite, r),
+    }
+}
+
+fn lit_bytes(lit: &OwnedLit) -> &[u8] {
+    match lit {
+        OwnedLit::Str { s, .. } => s.as_bytes(),
+        _ => &[],
     }
 }

@@ -63,6 +63,18 @@ pub trait Resource {
     /// The value of the attribute behind `key`.
     fn attr<'a>(&'a self, key: &'a Self::Key) -> Attr<'a>;
 
+    /// Optional fast path for the most common filter, `path eq "literal"` with an ASCII
+    /// string: a key whose value is `Attr::Bool(true)` exactly when the attribute equals the
+    /// literal under the rules of [`Filter::matches`](super::Filter::matches) (ignoring case), and
+    /// `Attr::Bool(false)` otherwise — typically an enum discriminant compare, the literal having
+    /// been mapped to the variant once. `None` (the default) uses the generic comparison.
+    /// Only [`Filter::compile`](super::Filter::compile) uses it, and not for attributes a schema
+    /// marks `caseExact`.
+    fn resolve_eq(path: &AttrPath, literal: &str) -> Option<Self::Key> {
+        let _ = (path, literal);
+        None
+    }
+
     /// Looks `path` up and hands its value to `f`. The default resolves the path first; JSON
     /// overrides it to use the path directly (no key to build).
     fn with_attr<T>(&self, path: &AttrPath, f: impl FnOnce(Attr<'_>) -> T) -> T {
@@ -146,16 +158,21 @@ impl<'a> Attr<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonPath<'a> {
-    urn: Option<&'a str>,
-    segments: &'a [String],
+    path: &'a AttrPath,
 }
 
 impl<'a> JsonPath<'a> {
     /// Borrows an [`AttrPath`].
     pub fn new(path: &'a AttrPath) -> Self {
-        Self {
-            urn: path.urn.as_deref(),
-            segments: &path.segments,
+        Self { path }
+    }
+
+    /// The name, when the path is a single attribute name without URN.
+    #[inline]
+    pub(crate) fn single(&self) -> Option<&'a str> {
+        match (&self.path.urn, self.path.segments.as_slice()) {
+            (None, [name]) => Some(name),
+            _ => None,
         }
     }
 
@@ -163,9 +180,11 @@ impl<'a> JsonPath<'a> {
     pub fn lookup_one(&self, map: &'a Map<String, Value>) -> Option<&'a Value> {
         let mut map = map;
         let mut names = self
+            .path
             .urn
+            .as_deref()
             .into_iter()
-            .chain(self.segments.iter().map(String::as_str));
+            .chain(self.path.segments.iter().map(String::as_str));
         let mut current = get_ci(map, names.next()?)?;
         for name in names {
             map = current.as_object()?;
@@ -180,14 +199,14 @@ impl<'a> JsonPath<'a> {
     pub(crate) fn visit(
         &self,
         map: &'a Map<String, Value>,
-        f: &mut dyn FnMut(Attr<'a>) -> bool,
+        f: &mut impl FnMut(Attr<'a>) -> bool,
     ) -> bool {
-        match self.urn {
+        match &self.path.urn {
             Some(urn) => match get_ci(map, urn) {
-                Some(v) => walk(v, self.segments, f),
+                Some(v) => walk(v, &self.path.segments, f),
                 None => false,
             },
-            None => match self.segments.split_first() {
+            None => match self.path.segments.split_first() {
                 Some((first, rest)) => match get_ci(map, first) {
                     Some(v) => walk(v, rest, f),
                     None => false,
@@ -208,7 +227,7 @@ pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a 
 
 /// Visits the values below `v` at `rest` (see [`JsonPath::visit`]). Recursion depth is the number
 /// of path segments.
-fn walk<'a>(v: &'a Value, rest: &[String], f: &mut dyn FnMut(Attr<'a>) -> bool) -> bool {
+fn walk<'a>(v: &'a Value, rest: &[String], f: &mut impl FnMut(Attr<'a>) -> bool) -> bool {
     match rest.split_first() {
         None => visit_leaf(v, f),
         Some((name, tail)) => match v {
@@ -230,7 +249,7 @@ fn walk<'a>(v: &'a Value, rest: &[String], f: &mut dyn FnMut(Attr<'a>) -> bool) 
 
 /// Visits a final value: an array's elements (one level), or the value itself; nulls skipped.
 #[inline]
-pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut dyn FnMut(Attr<'a>) -> bool) -> bool {
+pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut impl FnMut(Attr<'a>) -> bool) -> bool {
     match v {
         Value::Null => false,
         Value::Array(items) => items
@@ -256,6 +275,7 @@ impl Resource for Value {
         path.clone()
     }
 
+    #[inline]
     fn attr<'a>(&'a self, key: &'a AttrPath) -> Attr<'a> {
         match self {
             Value::Object(m) => Attr::Path(m, JsonPath::new(key)),
@@ -317,6 +337,10 @@ pub enum DeviceKey {
     Type,
     /// `status`.
     Status,
+    /// `type eq "<known type>"` (resolved by [`Resource::resolve_eq`]): `Attr::Bool`.
+    TypeIs(crate::device::DeviceType),
+    /// `status eq "<known status>"` (resolved by [`Resource::resolve_eq`]): `Attr::Bool`.
+    StatusIs(crate::device::DeviceStatus),
     /// `nickname`.
     Nickname,
     /// `createdAt`.
@@ -344,7 +368,7 @@ pub enum DeviceKey {
     /// `extension` (VOICE devices).
     Extension,
     /// Any other path: looked up in [`Device::extra`](crate::device::Device::extra).
-    Extra(AttrPath),
+    Extra(Box<AttrPath>),
 }
 
 /// Typed devices: every common property, `lock`/`block` and their sub-attributes, `email`,
@@ -379,7 +403,7 @@ impl Resource for crate::device::Device {
     fn resolve(path: &AttrPath) -> DeviceKey {
         let is = |s: &String, name: &str| s.eq_ignore_ascii_case(name);
         if path.urn.is_some() {
-            return DeviceKey::Extra(path.clone());
+            return DeviceKey::Extra(Box::new(path.clone()));
         }
         match path.segments.as_slice() {
             [a] if is(a, "id") => DeviceKey::Id,
@@ -402,12 +426,29 @@ impl Resource for crate::device::Device {
             [a] if is(a, "email") => DeviceKey::Email,
             [a] if is(a, "phone") => DeviceKey::Phone,
             [a] if is(a, "extension") => DeviceKey::Extension,
-            _ => DeviceKey::Extra(path.clone()),
+            _ => DeviceKey::Extra(Box::new(path.clone())),
         }
     }
 
+    fn resolve_eq(path: &AttrPath, literal: &str) -> Option<DeviceKey> {
+        use crate::device::{DeviceStatus, DeviceType};
+        let upper = literal.to_ascii_uppercase();
+        match Self::resolve(path) {
+            DeviceKey::Type => match DeviceType::from(upper.as_str()) {
+                DeviceType::Other(_) => None,
+                known => Some(DeviceKey::TypeIs(known)),
+            },
+            DeviceKey::Status => match DeviceStatus::from(upper.as_str()) {
+                DeviceStatus::Other(_) => None,
+                known => Some(DeviceKey::StatusIs(known)),
+            },
+            _ => None,
+        }
+    }
+
+    #[inline]
     fn attr<'a>(&'a self, key: &'a DeviceKey) -> Attr<'a> {
-        use crate::device::DeviceDetails;
+        use crate::device::{DeviceDetails, DeviceStatus, DeviceType};
         let opt = |s: Option<&'a str>| s.map_or(Attr::Absent, Attr::Str);
         let time = |t: Option<DateTime<Utc>>| t.map_or(Attr::Absent, Attr::DateTime);
         match key {
@@ -417,6 +458,18 @@ impl Resource for crate::device::Device {
             DeviceKey::UserId => Attr::Uuid(*self.user.id.as_ref()),
             DeviceKey::Type => Attr::Str(self.device_type.as_str()),
             DeviceKey::Status => Attr::Str(self.status.as_str()),
+            // An unknown value spelled like a known one in another case (`Other("sms")`) still
+            // equals it ignoring case.
+            DeviceKey::TypeIs(t) => Attr::Bool(
+                self.device_type == *t
+                    || (matches!(self.device_type, DeviceType::Other(_))
+                        && self.device_type.as_str().eq_ignore_ascii_case(t.as_str())),
+            ),
+            DeviceKey::StatusIs(s) => Attr::Bool(
+                self.status == *s
+                    || (matches!(self.status, DeviceStatus::Other(_))
+                        && self.status.as_str().eq_ignore_ascii_case(s.as_str())),
+            ),
             DeviceKey::Nickname => opt(self.nickname.as_deref()),
             DeviceKey::CreatedAt => Attr::DateTime(self.created_at),
             DeviceKey::UpdatedAt => Attr::DateTime(self.updated_at),
