@@ -324,7 +324,10 @@ fn leaf<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
                 Attr::Str(s) => (s, *exact),
                 Attr::CaseExactStr(s) => (s, true),
                 Attr::Absent => return false,
-                Attr::Path(map, path) => match path.single().map(|name| get_ci(map, name)) {
+                Attr::Path(map, path) => match path
+                    .single()
+                    .map(|name| get_ci(map, name, path.first_hint()))
+                {
                     Some(Some(Value::String(s))) => (s.as_str(), *exact),
                     Some(None | Some(Value::Null)) => return false,
                     _ => return eval::compare(a, Op::Eq, &lit.view(), *exact),

@@ -44,7 +44,7 @@ use std::str::FromStr;
 pub use compile::{CompileOptions, CompiledFilter};
 pub use error::{FilterError, FilterErrorKind};
 pub use mobile::{MobilePayload, PayloadVerifier};
-pub use resource::{Attr, DeviceKey, JsonPath, Resource};
+pub use resource::{Attr, DeviceKey, JsonKey, JsonPath, Resource};
 
 use crate::error::ApiError;
 use ast::Expr;

@@ -7,6 +7,8 @@
 //! (`impl Resource for serde_json::Value`) keep the path as their key and look names up
 //! case-insensitively.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -156,15 +158,30 @@ impl<'a> Attr<'a> {
 /// let found = JsonPath::new(&p).lookup_one(v.as_object().unwrap());
 /// assert_eq!(found, Some(&serde_json::json!("Ada")));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct JsonPath<'a> {
     path: &'a AttrPath,
+    hints: &'a [AtomicU32],
+}
+
+impl PartialEq for JsonPath<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
 }
 
 impl<'a> JsonPath<'a> {
     /// Borrows an [`AttrPath`].
     pub fn new(path: &'a AttrPath) -> Self {
-        Self { path }
+        Self { path, hints: &[] }
+    }
+
+    /// Borrows a [`JsonKey`], whose position hints speed up the lookups.
+    pub fn with_hints(key: &'a JsonKey) -> Self {
+        Self {
+            path: &key.path,
+            hints: &key.hints,
+        }
     }
 
     /// The name, when the path is a single attribute name without URN.
@@ -185,10 +202,10 @@ impl<'a> JsonPath<'a> {
             .as_deref()
             .into_iter()
             .chain(self.path.segments.iter().map(String::as_str));
-        let mut current = get_ci(map, names.next()?)?;
+        let mut current = get_ci(map, names.next()?, None)?;
         for name in names {
             map = current.as_object()?;
-            current = get_ci(map, name)?;
+            current = get_ci(map, name, None)?;
         }
         Some(current)
     }
@@ -201,43 +218,134 @@ impl<'a> JsonPath<'a> {
         map: &'a Map<String, Value>,
         f: &mut impl FnMut(Attr<'a>) -> bool,
     ) -> bool {
+        let hints = self.hints;
         match &self.path.urn {
-            Some(urn) => match get_ci(map, urn) {
-                Some(v) => walk(v, &self.path.segments, f),
+            Some(urn) => match get_ci(map, urn, hints.first()) {
+                Some(v) => walk(
+                    v,
+                    &self.path.segments,
+                    hints.get(1..).unwrap_or_default(),
+                    f,
+                ),
                 None => false,
             },
             None => match self.path.segments.split_first() {
-                Some((first, rest)) => match get_ci(map, first) {
-                    Some(v) => walk(v, rest, f),
+                Some((first, rest)) => match get_ci(map, first, hints.first()) {
+                    Some(v) => walk(v, rest, hints.get(1..).unwrap_or_default(), f),
                     None => false,
                 },
                 None => false,
             },
         }
     }
+
+    /// The hint for the first name.
+    #[inline]
+    pub(crate) fn first_hint(&self) -> Option<&'a AtomicU32> {
+        self.hints.first()
+    }
 }
 
-/// The first entry whose name equals `name` ignoring ASCII case (in object order).
+/// A resolved attribute path for JSON resources (the [`Resource::Key`] of
+/// `serde_json::Value`): the path, and for each of its names the position where it was last
+/// found. Resources of one collection usually list their properties in the same order, so the
+/// next lookup checks that position first and scans only when the name is not there.
+///
+/// ```
+/// use mfa_devices::filter::{JsonKey, Resource, ast::AttrPath};
+/// let key = JsonKey::new(&AttrPath::new(["status"]));
+/// let a = serde_json::json!({"type": "SMS", "status": "ACTIVE"});
+/// assert_eq!(a.attr(&key).as_str(), Some("ACTIVE"));
+/// assert_eq!(key.path(), &AttrPath::new(["status"]));
+/// ```
+#[derive(Debug)]
+pub struct JsonKey {
+    path: AttrPath,
+    hints: Box<[AtomicU32]>,
+}
+
+impl JsonKey {
+    /// A key for `path`, with no position known yet.
+    pub fn new(path: &AttrPath) -> Self {
+        let names = path.segments.len() + usize::from(path.urn.is_some());
+        Self {
+            path: path.clone(),
+            hints: (0..names).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// The path.
+    pub fn path(&self) -> &AttrPath {
+        &self.path
+    }
+}
+
+impl Clone for JsonKey {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            hints: self
+                .hints
+                .iter()
+                .map(|h| AtomicU32::new(h.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+}
+
+/// The property named `name`: the one named exactly if any, else the first (in object order)
+/// whose name equals it ignoring ASCII case. `hint` remembers where the exact name was found and
+/// is checked first.
 #[inline]
-pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.iter()
-        .find(|(k, _)| k.len() == name.len() && k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+pub(crate) fn get_ci<'a>(
+    map: &'a Map<String, Value>,
+    name: &str,
+    hint: Option<&AtomicU32>,
+) -> Option<&'a Value> {
+    if let Some(h) = hint {
+        let at = h.load(Ordering::Relaxed) as usize;
+        if let Some((k, v)) = map.iter().nth(at) {
+            if k == name {
+                return Some(v);
+            }
+        }
+    }
+    let mut first_ci = None;
+    for (at, (k, v)) in map.iter().enumerate() {
+        if k.len() == name.len() {
+            if k == name {
+                if let (Some(h), Ok(at)) = (hint, u32::try_from(at)) {
+                    h.store(at, Ordering::Relaxed);
+                }
+                return Some(v);
+            }
+            if first_ci.is_none() && k.eq_ignore_ascii_case(name) {
+                first_ci = Some(v);
+            }
+        }
+    }
+    first_ci
 }
 
 /// Visits the values below `v` at `rest` (see [`JsonPath::visit`]). Recursion depth is the number
 /// of path segments.
-fn walk<'a>(v: &'a Value, rest: &[String], f: &mut impl FnMut(Attr<'a>) -> bool) -> bool {
+fn walk<'a>(
+    v: &'a Value,
+    rest: &[String],
+    hints: &[AtomicU32],
+    f: &mut impl FnMut(Attr<'a>) -> bool,
+) -> bool {
+    let (hint, tail_hints) = (hints.first(), hints.get(1..).unwrap_or_default());
     match rest.split_first() {
         None => visit_leaf(v, f),
         Some((name, tail)) => match v {
-            Value::Object(m) => match get_ci(m, name) {
-                Some(child) => walk(child, tail, f),
+            Value::Object(m) => match get_ci(m, name, hint) {
+                Some(child) => walk(child, tail, tail_hints, f),
                 None => false,
             },
             Value::Array(items) => items.iter().any(|item| match item {
-                Value::Object(m) => match get_ci(m, name) {
-                    Some(child) => walk(child, tail, f),
+                Value::Object(m) => match get_ci(m, name, hint) {
+                    Some(child) => walk(child, tail, tail_hints, f),
                     None => false,
                 },
                 _ => false,
@@ -259,8 +367,8 @@ pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut impl FnMut(Attr<'a>) -> bool)
     }
 }
 
-/// JSON resources: attribute names (and schema URNs) are matched ignoring ASCII case, the first
-/// matching property in object order wins; an extension URN names the object that holds the
+/// JSON resources: attribute names (and schema URNs) are matched ignoring ASCII case (a property
+/// named exactly wins, else the first matching one in object order); an extension URN names the object that holds the
 /// extension's attributes. A value that is not a JSON object has no attributes.
 ///
 /// ```
@@ -269,22 +377,25 @@ pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut impl FnMut(Attr<'a>) -> bool)
 /// assert!(Filter::parse(r#"TYPE eq "sms""#).unwrap().matches(&device));
 /// ```
 impl Resource for Value {
-    type Key = AttrPath;
+    type Key = JsonKey;
 
-    fn resolve(path: &AttrPath) -> AttrPath {
-        path.clone()
+    fn resolve(path: &AttrPath) -> JsonKey {
+        JsonKey::new(path)
     }
 
     #[inline]
-    fn attr<'a>(&'a self, key: &'a AttrPath) -> Attr<'a> {
+    fn attr<'a>(&'a self, key: &'a JsonKey) -> Attr<'a> {
         match self {
-            Value::Object(m) => Attr::Path(m, JsonPath::new(key)),
+            Value::Object(m) => Attr::Path(m, JsonPath::with_hints(key)),
             _ => Attr::Absent,
         }
     }
 
     fn with_attr<T>(&self, path: &AttrPath, f: impl FnOnce(Attr<'_>) -> T) -> T {
-        f(self.attr(path))
+        match self {
+            Value::Object(m) => f(Attr::Path(m, JsonPath::new(path))),
+            _ => f(Attr::Absent),
+        }
     }
 }
 
