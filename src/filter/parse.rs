@@ -186,6 +186,7 @@ fn and_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
 }
 
 /// Appends an operand, splicing in the operands of a node of the same kind (normal form).
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn push_flat(ops: &mut Vec<Expr>, e: Expr, and: bool) {
     match e {
         Expr::And(xs) if and => ops.extend(xs),
@@ -271,7 +272,7 @@ fn attr_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
 }
 
 /// A two-letter operator; `None` is `pr`.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn compare_op(i: &str) -> Res<'_, Option<CompareOp>> {
     let b = i.as_bytes();
     let (Some(&x), Some(&y)) = (b.first(), b.get(1)) else {
@@ -297,7 +298,7 @@ fn compare_op(i: &str) -> Res<'_, Option<CompareOp>> {
 }
 
 /// `ATTRNAME` (with the optional `$` that allows `$ref`).
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_name(i: &str) -> Option<(&str, &str)> {
     let b = i.as_bytes();
     let start = usize::from(b.first() == Some(&b'$'));
@@ -313,7 +314,7 @@ fn attr_name(i: &str) -> Option<(&str, &str)> {
 }
 
 /// `ATTRNAME ["." ATTRNAME]`.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_names<'a>(i: &'a str, what: &'static str) -> Res<'a, Vec<String>> {
     let Some((rest, name)) = attr_name(i) else {
         return expected(i, what);
@@ -327,7 +328,7 @@ fn attr_names<'a>(i: &'a str, what: &'static str) -> Res<'a, Vec<String>> {
     Ok((rest, vec![name.to_owned()]))
 }
 
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_path(i: &str) -> Res<'_, AttrPath> {
     let is_urn = i
         .as_bytes()
@@ -364,7 +365,7 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
     Ok((rest, AttrPath { urn, segments }))
 }
 
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn comp_value(i: &str) -> Res<'_, CompValue> {
     match i.as_bytes().first() {
         Some(b'"') => {
