@@ -9,7 +9,7 @@ use super::ast::{AttrPath, CompValue, Expr};
 use super::eval::{self, ID_PATH, Lit, Num, Op, StrLit};
 use super::mobile::{self, PayloadVerifier};
 use super::resource::{Attr, Element, Resource, get_ci};
-use super::schema::{Schema, SchemaAttribute};
+use super::schema::{self, Schema, SchemaAttribute};
 use serde_json::Value;
 
 /// Options for [`Filter::compile_with`](super::Filter::compile_with).
@@ -205,16 +205,7 @@ fn lower<R: Resource + ?Sized>(
     opts: &CompileOptions<'_>,
     attrs: Option<&'static [SchemaAttribute]>,
 ) -> Node<R::Key> {
-    let schema_attr = |p: &AttrPath| {
-        attrs.and_then(|a| {
-            Schema {
-                name: "",
-                attributes: a,
-                logical_operators: &[],
-            }
-            .attribute(p)
-        })
-    };
+    let schema_attr = |p: &AttrPath| attrs.and_then(|a| schema::lookup(a, p));
     match e {
         Expr::Literal(b) => Node::Const(*b),
         Expr::Present(p) => Node::Present(R::resolve(p)),
@@ -236,28 +227,27 @@ fn lower<R: Resource + ?Sized>(
                 Some(Op::Eq) if matches!(v, CompValue::String(s) if s.is_ascii()) => {
                     let lit = OwnedLit::new(v);
                     let exact = schema_attr(p).is_some_and(|a| a.case_exact);
-                    match (&lit, v) {
-                        (OwnedLit::Str { dt: None, .. }, CompValue::String(s))
-                            if !exact && R::resolve_eq(p, s).is_some() =>
-                        {
-                            R::resolve_eq(p, s).map_or(Node::Const(false), Node::Test)
-                        }
-                        (OwnedLit::Str { dt: None, .. }, CompValue::String(s)) => Node::StrEq {
-                            key: R::resolve(p),
-                            lower: if exact {
-                                s.as_str().into()
-                            } else {
-                                s.to_ascii_lowercase().into()
-                            },
-                            lit,
-                            exact,
-                        },
-                        _ => Node::Compare {
+                    let (OwnedLit::Str { dt: None, .. }, CompValue::String(s)) = (&lit, v) else {
+                        // A date-time literal: compared as an instant.
+                        return Node::Compare {
                             key: R::resolve(p),
                             op: Op::Eq,
                             lit,
                             exact,
+                        };
+                    };
+                    if let Some(key) = R::resolve_eq(p, s).filter(|_| !exact) {
+                        return Node::Test(key);
+                    }
+                    Node::StrEq {
+                        key: R::resolve(p),
+                        lower: if exact {
+                            s.as_str().into()
+                        } else {
+                            s.to_ascii_lowercase().into()
                         },
+                        lit,
+                        exact,
                     }
                 }
                 Some(op) => Node::Compare {

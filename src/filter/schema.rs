@@ -253,7 +253,10 @@ fn used(attrs: &[SchemaAttribute], op: &str) -> bool {
         .any(|a| a.operators.contains(&op) || used(a.sub_attributes, op))
 }
 
-fn lookup(attrs: &'static [SchemaAttribute], path: &AttrPath) -> Option<&'static SchemaAttribute> {
+pub(crate) fn lookup(
+    attrs: &'static [SchemaAttribute],
+    path: &AttrPath,
+) -> Option<&'static SchemaAttribute> {
     if path.urn.is_some() {
         return None;
     }
