@@ -171,7 +171,9 @@ impl Filter {
     /// Accepted syntax (RFC 7644 §3.4.2.2, with the tolerance common SCIM servers show):
     /// - keywords (`and`, `or`, `not`), operators and `true`/`false`/`null` in any case;
     /// - any run of spaces (also tabs, CR, LF) where one space is required, and around the
-    ///   whole filter and inside parentheses and brackets; `not(` without a space;
+    ///   whole filter and inside parentheses and brackets; `not(`, `and(`, `or(` without a
+    ///   space; **decision**: `and`/`or` still need a space before them (`a eq "x"and b pr` is an
+    ///   error at `and`), as RFC 7644's grammar says;
     /// - attribute names `ALPHA *(ALPHA / DIGIT / "-" / "_")`, optionally `$`-prefixed (`$ref`);
     ///   `true`, `not`, `and` … are valid names where a name is expected;
     /// - **decision**: the core schema prefix (`urn:ietf:params:scim:schemas:core:2.0:<Type>:`)
