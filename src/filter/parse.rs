@@ -121,6 +121,11 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// A character of a schema URN: printable ASCII except the filter's delimiters.
+pub(crate) fn is_urn_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'(' | b')' | b'"')
+}
+
 #[inline]
 fn is_name_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
@@ -344,10 +349,7 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
             },
         ));
     }
-    let end = i
-        .bytes()
-        .position(|b| is_ws(b) || matches!(b, b'[' | b']' | b'(' | b')' | b'"'))
-        .unwrap_or(i.len());
+    let end = i.bytes().position(|b| !is_urn_char(b)).unwrap_or(i.len());
     let run = i.get(..end).unwrap_or_default();
     let colon = run.rfind(':').unwrap_or(3);
     let (Some(urn), Some(names)) = (run.get(..colon), i.get(colon.saturating_add(1)..)) else {
