@@ -289,6 +289,10 @@ fn run<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
 /// A child: leaves directly, composites through a (non-inlined) recursive call.
 #[inline(always)]
 fn run_child<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    // The typed fast path first, as a plain branch.
+    if let Node::Test(key) = n {
+        return r.test(key);
+    }
     match n {
         Node::And(_) | Node::Or(_) | Node::Not(_) | Node::ValuePath(..) => run_composite(n, r),
         other => leaf(other, r),
@@ -352,7 +356,7 @@ fn leaf<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
             lit,
             exact,
         } => eval::compare(r.attr(key), *op, &lit.view(), *exact),
-        Node::Test(key) => matches!(r.attr(key), Attr::Bool(true)),
+        Node::Test(key) => r.test(key),
         Node::Const(b) => *b,
         Node::Present(key) => eval::present(r.attr(key)),
         Node::Mobile { id, dvc, negate } => *negate != eval::id_matches(r.attr(id), dvc.as_deref()),

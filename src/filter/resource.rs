@@ -77,6 +77,13 @@ pub trait Resource {
         None
     }
 
+    /// Evaluates a key made by [`resolve_eq`](Resource::resolve_eq). The default reads it with
+    /// [`attr`](Resource::attr); override it to answer without building an [`Attr`].
+    #[inline]
+    fn test(&self, key: &Self::Key) -> bool {
+        matches!(self.attr(key), Attr::Bool(true))
+    }
+
     /// Looks `path` up and hands its value to `f`. The default resolves the path first; JSON
     /// overrides it to use the path directly (no key to build).
     fn with_attr<T>(&self, path: &AttrPath, f: impl FnOnce(Attr<'_>) -> T) -> T {
@@ -558,8 +565,29 @@ impl Resource for crate::device::Device {
     }
 
     #[inline]
+    fn test(&self, key: &DeviceKey) -> bool {
+        use crate::device::{DeviceStatus, DeviceType};
+        match key {
+            // An unknown value spelled like a known one in another case (`Other("sms")`) still
+            // equals it ignoring case.
+            // `t` and `s` are known values (never `Other`), so the discriminants decide.
+            DeviceKey::TypeIs(t) => {
+                std::mem::discriminant(&self.device_type) == std::mem::discriminant(t)
+                    || (matches!(self.device_type, DeviceType::Other(_))
+                        && self.device_type.as_str().eq_ignore_ascii_case(t.as_str()))
+            }
+            DeviceKey::StatusIs(s) => {
+                std::mem::discriminant(&self.status) == std::mem::discriminant(s)
+                    || (matches!(self.status, DeviceStatus::Other(_))
+                        && self.status.as_str().eq_ignore_ascii_case(s.as_str()))
+            }
+            other => matches!(self.attr(other), Attr::Bool(true)),
+        }
+    }
+
+    #[inline]
     fn attr<'a>(&'a self, key: &'a DeviceKey) -> Attr<'a> {
-        use crate::device::{DeviceDetails, DeviceStatus, DeviceType};
+        use crate::device::DeviceDetails;
         let opt = |s: Option<&'a str>| s.map_or(Attr::Absent, Attr::Str);
         let time = |t: Option<DateTime<Utc>>| t.map_or(Attr::Absent, Attr::DateTime);
         match key {
@@ -569,18 +597,7 @@ impl Resource for crate::device::Device {
             DeviceKey::UserId => Attr::Uuid(*self.user.id.as_ref()),
             DeviceKey::Type => Attr::Str(self.device_type.as_str()),
             DeviceKey::Status => Attr::Str(self.status.as_str()),
-            // An unknown value spelled like a known one in another case (`Other("sms")`) still
-            // equals it ignoring case.
-            DeviceKey::TypeIs(t) => Attr::Bool(
-                self.device_type == *t
-                    || (matches!(self.device_type, DeviceType::Other(_))
-                        && self.device_type.as_str().eq_ignore_ascii_case(t.as_str())),
-            ),
-            DeviceKey::StatusIs(s) => Attr::Bool(
-                self.status == *s
-                    || (matches!(self.status, DeviceStatus::Other(_))
-                        && self.status.as_str().eq_ignore_ascii_case(s.as_str())),
-            ),
+            DeviceKey::TypeIs(_) | DeviceKey::StatusIs(_) => Attr::Bool(self.test(key)),
             DeviceKey::Nickname => opt(self.nickname.as_deref()),
             DeviceKey::CreatedAt => Attr::DateTime(self.created_at),
             DeviceKey::UpdatedAt => Attr::DateTime(self.updated_at),
