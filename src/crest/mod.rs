@@ -1,0 +1,146 @@
+//! PingOne Advanced Identity Cloud (ForgeRock AM) over CREST: the `_queryFilter` dialect, the
+//! four 2FA device categories, realm paths and the paged query envelope.
+//!
+//! # `_queryFilter`
+//!
+//! [`parse_query_filter`] reads CREST's filter language onto the same [`Filter`] syntax tree as
+//! the SCIM parser, so everything the [`filter`](crate::filter) module offers works on it;
+//! [`to_query_filter`] renders a tree back as CREST text. A filter written for Advanced Identity
+//! Cloud thereby converts to PingOne's SCIM form and back wherever both languages can say it.
+//!
+//! ```
+//! use mfa_devices::crest::{parse_query_filter, to_query_filter};
+//! use mfa_devices::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
+//!
+//! let f = parse_query_filter(r#"/deviceName sw "iOS" and !(/key/kty eq 'RSA')"#).unwrap();
+//! let Expr::And(ops) = f.expr() else { panic!() };
+//! assert_eq!(ops[0], Expr::Compare(
+//!     AttrPath::new(["deviceName"]), CompareOp::Sw, CompValue::String("iOS".into())));
+//! assert_eq!(to_query_filter(&f).unwrap(),
+//!            r#"/deviceName sw "iOS" and !(/key/kty eq "RSA")"#);
+//! ```
+//!
+//! ## Grammar (ForgeRock CREST `QueryFilterParser`)
+//! ```text
+//! Expr        := OrExpr
+//! OrExpr      := AndExpr ('or' AndExpr)*
+//! AndExpr     := NotExpr ('and' NotExpr)*
+//! NotExpr     := '!' PrimaryExpr | PrimaryExpr
+//! PrimaryExpr := '(' Expr ')' | Pointer OpName Value | Pointer 'pr' | 'true' | 'false'
+//! OpName      := eq | co | sw | lt | le | gt | ge | extended operator [a-zA-Z_0-9.]+
+//! Value       := NUMBER | true | false | "…" | '…'
+//! ```
+//! Tokenising follows CREST exactly:
+//! - Tokens are separated only by the space character (U+0020), `(` and `)`. A tab or newline is
+//!   an ordinary character, so `/a<TAB>eq 1` is the pointer `/a<TAB>eq` followed by the extended
+//!   operator `1` and then a missing value.
+//! - A quote (`"` or `'`) opens a string only at the start of a token; inside an unquoted token it
+//!   is an ordinary character. A string ends at its closing quote, and the next token may follow
+//!   immediately (`"x"and` is `"x"`, `and`), as in CREST's tokenizer. Inside a string a backslash
+//!   takes the next character literally (`\"`, `\\`, `\n` is `n`); a string ending in a lone
+//!   backslash is [`InvalidEscape`](crate::filter::FilterErrorKind::InvalidEscape) at the backslash, a missing
+//!   closing quote is [`UnterminatedString`](crate::filter::FilterErrorKind::UnterminatedString) at the opening
+//!   quote.
+//! - Keywords (`and`, `or`, `true`, `false`, `pr`) and the core operators are ASCII
+//!   case-insensitive. Any other operator token of `[a-zA-Z_0-9.]+` is an extended operator kept
+//!   as written ([`CompareOp::Extended`](crate::filter::ast::CompareOp::Extended)) — including
+//!   `ne` and `ew`, which CREST does not define. Rejecting or evaluating extended operators is a
+//!   later step; the evaluator never matches them.
+//! - `!` is a token of its own only when it stands alone: `! (x)`, `!(x)` and `! /a eq 1` are
+//!   negations; `!true` is a pointer token.
+//! - An unquoted value is `true`/`false`, a double if it contains `.`
+//!   (`[+-]?digits?.digits?([eE][+-]?digits)?`, finite), otherwise a signed 64-bit integer
+//!   (`[+-]?digits`). A malformed number is [`InvalidNumber`](crate::filter::FilterErrorKind::InvalidNumber);
+//!   any other bare word (`foo eq bar`, `null`) is an error, because CREST has no bare words and
+//!   no `null`. **Decision**: Java's extra number spellings (`1.0f`, `1.0d`, hex floats, non-ASCII
+//!   digits) are refused.
+//! - In the pointer position any unquoted token other than `true`/`false` is a pointer — so
+//!   `and eq 1` compares the attribute `and`, exactly as CREST reads it. A quoted string or `)`
+//!   there is an error.
+//!
+//! ## JSON pointers
+//! Paths are JSON pointers (RFC 6901) with the leading `/` optional: `/key/kty` and `key/kty` are
+//! both `AttrPath { urn: None, segments: ["key", "kty"] }`. **Decisions**: `~1` decodes to `/`
+//! and `~0` to `~` (in that order, so `~01` is `~1`); a `~` followed by anything else is
+//! [`InvalidEscape`](crate::filter::FilterErrorKind::InvalidEscape) at the `~`. An empty reference token
+//! (`/`, `a//b`, `a/`) is an error: device attributes never have empty keys, and the pointer to
+//! the whole resource cannot be compared.
+//!
+//! ## Depth
+//! **Decision**: at most [`MAX_DEPTH`] (256) parentheses may be open at once; the 257th `(` is
+//! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset. (CREST's Java parser charges each of its
+//! four grammar levels against its limit of 256 and so refuses at about 64 parentheses; this
+//! crate counts what a user sees.) `!` can only nest through parentheses, and `and`/`or` chains
+//! are parsed iteratively into flat n-ary nodes, so no input can overflow the stack.
+//!
+//! ## Normalization
+//! The tree is normalized as [`ast`](crate::filter::ast) requires: `a and (b and c)` is
+//! `And([a, b, c])`, redundant parentheses vanish; `!(!(x))` stays a double negation.
+//!
+//! # Rendering and conversion
+//! [`to_query_filter`] is lossless: for every normalized tree it accepts,
+//! `parse_query_filter(&to_query_filter(&f)?)? == f`. What CREST cannot say is an error of kind
+//! [`Unsupported`](crate::filter::FilterErrorKind::Unsupported), never a silent change of meaning:
+//! SCIM value paths (`emails[type eq "work"]`), schema URN prefixes, `null` values, integers
+//! beyond `i64`, path segments holding a space or parenthesis, and the operators `ne` and `ew`.
+//! **Decision on `ne`**: under this crate's evaluation rules `a ne v` and `!(a eq v)` select the
+//! same resources (on a multi-valued attribute `ne` holds when no value equals; on an absent one
+//! it holds), but they are different trees, and CREST servers evaluate `!` with their own rules
+//! for absent and multi-valued fields; the conversion therefore refuses `ne` and names the
+//! explicit rewrite instead of performing it.
+//!
+//! [`Filter`]: crate::filter::Filter
+
+mod parse;
+mod render;
+
+pub use parse::MAX_DEPTH;
+
+use crate::filter::{Filter, FilterError};
+
+/// Parses a CREST `_queryFilter` value (already percent-decoded) into a [`Filter`].
+///
+/// See the [module documentation](self) for the grammar, the tokenising rules and every
+/// decision. Errors carry the byte offset where the problem was found.
+///
+/// ```
+/// use mfa_devices::crest::parse_query_filter;
+/// use mfa_devices::filter::ast::Expr;
+/// use mfa_devices::filter::FilterErrorKind;
+///
+/// assert_eq!(parse_query_filter("true").unwrap().expr(), &Expr::Literal(true));
+/// let e = parse_query_filter("/deviceName eq iOS").unwrap_err();
+/// assert_eq!(e.offset(), 15);
+/// assert!(matches!(e.kind(), FilterErrorKind::Expected(_)));
+/// assert_eq!(parse_query_filter("/a eq 'x").unwrap_err().kind(),
+///            &FilterErrorKind::UnterminatedString);
+/// ```
+pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
+    parse::parse(input)
+}
+
+/// Renders a [`Filter`] as CREST `_queryFilter` text.
+///
+/// Lossless for normalized trees: reparsing the text with [`parse_query_filter`] gives the same
+/// filter. Pointers are written with a leading `/` (escaping `~` and `/` as `~0`/`~1`), strings
+/// in double quotes (escaping `"` and `\` with a backslash), doubles always with a `.`, `!` as
+/// `!(…)`, and an `or` inside an `and` in parentheses. Constructs CREST cannot express are
+/// [`Unsupported`](crate::filter::FilterErrorKind::Unsupported) (the offset is the length of the text rendered
+/// so far); a tree nesting deeper than [`MAX_DEPTH`] parentheses is
+/// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep).
+///
+/// ```
+/// use mfa_devices::crest::{parse_query_filter, to_query_filter};
+/// use mfa_devices::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
+/// use mfa_devices::filter::{Filter, FilterErrorKind};
+///
+/// let f = parse_query_filter("(/a eq 1 or /b pr) and /c/d~1e ge 2.5").unwrap();
+/// assert_eq!(to_query_filter(&f).unwrap(), "(/a eq 1 or /b pr) and /c/d~1e ge 2.5");
+///
+/// let ne = Filter::from_expr(Expr::Compare(
+///     AttrPath::new(["status"]), CompareOp::Ne, CompValue::String("ACTIVE".into())));
+/// assert!(matches!(to_query_filter(&ne).unwrap_err().kind(), FilterErrorKind::Unsupported(_)));
+/// ```
+pub fn to_query_filter(filter: &Filter) -> Result<String, FilterError> {
+    render::render(filter)
+}
