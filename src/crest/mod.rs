@@ -91,10 +91,20 @@
 //!
 //! [`Filter`]: crate::filter::Filter
 
+mod error;
+mod model;
 mod parse;
+mod query;
+mod realm;
 mod render;
 
+pub use error::{CrestError, CrestErrorBody};
+pub use model::{BoundDevice, DeviceCategory, OathDevice, PushDevice, WebAuthnDevice};
 pub use parse::MAX_DEPTH;
+pub use query::{
+    QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query_with,
+};
+pub use realm::Realm;
 
 use crate::filter::{Filter, FilterError};
 
