@@ -159,7 +159,7 @@ fn realm_paths_parse_and_render() {
     );
     assert!(Realm::from_hierarchy("root").unwrap().is_root());
     assert!(Realm::from_hierarchy("/alpha/").is_err());
-    let e = CrestError::from("/realms/x".parse::<Realm>().unwrap_err());
+    let e = "/realms/x".parse::<Realm>().unwrap_err();
     assert_eq!(e.http_status(), 404);
     assert_eq!(ApiError::from(e).code(), "NOT_FOUND");
 }
