@@ -148,8 +148,17 @@ fn depth_limit_is_256_parentheses() {
     assert_eq!(e.kind(), &FilterErrorKind::TooDeep { max: 256 });
     assert_eq!(e.offset(), 256);
     // Negations nest through parentheses only, and count the same way.
-    let nots = format!("{}/a pr{}", "!(".repeat(256), ")".repeat(256));
-    assert!(parse_query_filter(&nots).is_ok());
+    for nots in [
+        format!("{}/a pr{}", "!(".repeat(256), ")".repeat(256)),
+        format!("{}/a pr{}", "(! ".repeat(256), ")".repeat(256)),
+    ] {
+        let f = parse_query_filter(&nots).unwrap();
+        // What parses at the limit renders within it.
+        assert_eq!(
+            parse_query_filter(&to_query_filter(&f).unwrap()).unwrap(),
+            f
+        );
+    }
     let nots = format!("{}/a pr{}", "!(".repeat(257), ")".repeat(257));
     let e = parse_query_filter(&nots).unwrap_err();
     assert_eq!(
@@ -225,7 +234,7 @@ fn rendering_refuses_what_crest_cannot_say() {
     assert_eq!(err.offset(), "true or /status ".len());
     // Too deep to read back: refused instead of rendered.
     let mut e = Expr::Literal(true);
-    for _ in 0..257 {
+    for _ in 0..258 {
         e = Expr::Not(Box::new(e));
     }
     let err = to_query_filter(&Filter::from_expr(e)).unwrap_err();

@@ -17,7 +17,7 @@
 //! assert_eq!(ops[0], Expr::Compare(
 //!     AttrPath::new(["deviceName"]), CompareOp::Sw, CompValue::String("iOS".into())));
 //! assert_eq!(to_query_filter(&f).unwrap(),
-//!            r#"/deviceName sw "iOS" and !(/key/kty eq "RSA")"#);
+//!            r#"/deviceName sw "iOS" and ! /key/kty eq "RSA""#);
 //! ```
 //!
 //! ## Grammar (ForgeRock CREST `QueryFilterParser`)
@@ -134,7 +134,9 @@ pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
 /// Lossless for normalized trees: reparsing the text with [`parse_query_filter`] gives the same
 /// filter. Pointers are written with a leading `/` (escaping `~` and `/` as `~0`/`~1`), strings
 /// in double quotes (escaping `"` and `\` with a backslash), doubles always with a `.`, `!` as
-/// `!(…)`, and an `or` inside an `and` in parentheses. Constructs CREST cannot express are
+/// `! x` before a comparison, `pr` or literal and as `!(…)` otherwise, and an `or` inside an
+/// `and` in parentheses. Whatever [`parse_query_filter`] accepts renders within the same depth
+/// limit. Constructs CREST cannot express are
 /// [`Unsupported`](crate::filter::FilterErrorKind::Unsupported) (the offset is the length of the text rendered
 /// so far); a tree nesting deeper than [`MAX_DEPTH`] parentheses is
 /// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep).

@@ -51,6 +51,17 @@ fn expr(e: &Expr, depth: usize, out: &mut String) -> Result<(), FilterError> {
                 out,
             ));
         }
+        // `! leaf` needs no parentheses (and so no depth): whatever the parser accepted, the
+        // renderer can write back within the same depth.
+        Expr::Not(inner)
+            if matches!(
+                **inner,
+                Expr::Literal(_) | Expr::Present(_) | Expr::Compare(..)
+            ) =>
+        {
+            out.push_str("! ");
+            expr(inner, depth, out)?;
+        }
         Expr::Not(inner) => {
             out.push('!');
             let d = open(depth, out)?;
