@@ -275,7 +275,7 @@ fn request_pairs_round_trip() {
     let pairs = [
         (
             "_queryFilter",
-            "/deviceName sw \"iOS\" and !(/key/kty eq \"EC\")",
+            "/deviceName sw \"iOS\" and ! /key/kty eq \"EC\"",
         ),
         ("_sortKeys", "-/createdDate,/deviceName"),
         ("_pageSize", "25"),
