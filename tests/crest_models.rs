@@ -1,12 +1,12 @@
 //! The AIC device-list seed responses as fixtures, realm paths, request parsing and error bodies.
 
 use mfa_devices::crest::{
-    BoundDevice, CrestError, DeviceCategory, OathDevice, PushDevice, QueryKind, QueryRequest,
-    QueryResponse, Realm, SortKey, TotalPagedResultsPolicy, WebAuthnDevice, query_with,
+    BoundDevice, CrestError, DeviceCategory, OathDevice, PushDevice, QueryItem, QueryKind,
+    QueryRequest, QueryResponse, Realm, SortKey, TotalPagedResultsPolicy, WebAuthnDevice,
+    query_with,
 };
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::ast::Expr;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ fn fixture(name: &str) -> Value {
 
 /// The seed envelope parses into typed devices, re-serializes to the same JSON, and the query
 /// engine given the devices and `_queryFilter=true` reproduces the whole response.
-fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(name: &str) -> T {
+fn round_trip<T: DeserializeOwned + QueryItem + PartialEq + std::fmt::Debug>(name: &str) -> T {
     let seed = fixture(name);
     let response: QueryResponse<T> = serde_json::from_value(seed.clone()).unwrap();
     assert_eq!(serde_json::to_value(&response).unwrap(), seed, "{name}");
@@ -315,7 +315,7 @@ fn errors_render_as_crest_and_pingone_bodies() {
         Some("_pagedResultsOffset")
     );
     let unsupported = query_with(
-        &[1],
+        &[serde_json::json!(1)],
         &QueryRequest::from_query_pairs([("_queryId", "query-all-ids")]).unwrap(),
         b"k",
         |_, _| true,
@@ -323,4 +323,48 @@ fn errors_render_as_crest_and_pingone_bodies() {
     .unwrap_err();
     assert_eq!(unsupported, CrestError::UnsupportedQuery("_queryId"));
     assert_eq!(unsupported.to_crest_body().code, 400);
+}
+
+/// The typed models answer sort values exactly as their JSON would.
+#[test]
+fn typed_sort_values_agree_with_the_json() {
+    fn check<T: QueryItem>(item: &T) {
+        let json = serde_json::to_value(item).unwrap();
+        for ptr in [
+            "_id",
+            "_rev",
+            "deviceName",
+            "uuid",
+            "deviceManagementStatus",
+            "createdDate",
+            "lastAccessDate",
+            "deviceId",
+            "key",
+            "key/kty",
+            "key/n",
+            "key/missing",
+            "credentialId",
+            "extraField",
+            "extraField/a/0",
+            "extraField/a/1",
+            "nope",
+            "deviceName/x",
+            "_id/0",
+        ] {
+            let field = mfa_devices::crest::SortKey::ascending(ptr).unwrap().field;
+            assert_eq!(item.sort_value(&field), json.sort_value(&field), "{ptr}");
+        }
+    }
+    let with_extra = |name: &str| {
+        let mut v = fixture(name)["result"][0].clone();
+        v["extraField"] = serde_json::json!({"a": [1, "two"]});
+        v
+    };
+    check(&serde_json::from_value::<OathDevice>(with_extra("oath")).unwrap());
+    check(&serde_json::from_value::<PushDevice>(with_extra("push")).unwrap());
+    let mut w = with_extra("webauthn");
+    check(&serde_json::from_value::<WebAuthnDevice>(w.clone()).unwrap());
+    w["credentialId"] = "cred".into();
+    check(&serde_json::from_value::<WebAuthnDevice>(w).unwrap());
+    check(&serde_json::from_value::<BoundDevice>(with_extra("binding")).unwrap());
 }

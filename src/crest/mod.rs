@@ -102,7 +102,7 @@ pub use error::{CrestError, CrestErrorBody};
 pub use model::{BoundDevice, DeviceCategory, OathDevice, PushDevice, WebAuthnDevice};
 pub use parse::MAX_DEPTH;
 pub use query::{
-    QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query_with,
+    QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query_with,
 };
 pub use realm::Realm;
 

@@ -8,6 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::CrestError;
+use super::query::{QueryItem, lookup};
+use crate::filter::ast::AttrPath;
 
 /// A 2FA device category: the last segment of `…/users/{id}/devices/2fa/{category}`.
 ///
@@ -116,7 +118,79 @@ macro_rules! common_accessors {
                 $cat
             }
         }
+
+        impl QueryItem for $ty {
+            fn sort_value(&self, field: &AttrPath) -> Value {
+                self.field_value(&field.segments)
+            }
+        }
     };
+}
+
+/// Looks the rest of a pointer up inside a field value.
+fn below(v: Value, rest: &[String]) -> Value {
+    if rest.is_empty() { v } else { lookup(&v, rest) }
+}
+
+/// The unknown fields of a device, by pointer.
+fn in_extra(extra: &Map<String, Value>, segments: &[String]) -> Value {
+    match segments.split_first() {
+        Some((first, rest)) => extra
+            .get(first.as_str())
+            .map_or(Value::Null, |v| lookup(v, rest)),
+        None => Value::Null,
+    }
+}
+
+macro_rules! common_field_value {
+    ($self:ident, $segments:ident, $rest:ident, { $($name:literal => $value:expr),* $(,)? }) => {{
+        let Some((first, $rest)) = $segments.split_first() else {
+            return Value::Null;
+        };
+        match first.as_str() {
+            "_id" => below(Value::from($self.id.as_str()), $rest),
+            "_rev" => below(Value::from($self.rev.as_str()), $rest),
+            "deviceName" => below(Value::from($self.device_name.as_str()), $rest),
+            "uuid" => below(Value::from($self.uuid.as_str()), $rest),
+            "deviceManagementStatus" => below(Value::from($self.device_management_status), $rest),
+            $($name => $value,)*
+            _ => in_extra(&$self.extra, $segments),
+        }
+    }};
+}
+
+impl OathDevice {
+    fn field_value(&self, segments: &[String]) -> Value {
+        common_field_value!(self, segments, rest, {})
+    }
+}
+
+impl PushDevice {
+    fn field_value(&self, segments: &[String]) -> Value {
+        common_field_value!(self, segments, rest, {})
+    }
+}
+
+impl WebAuthnDevice {
+    fn field_value(&self, segments: &[String]) -> Value {
+        common_field_value!(self, segments, rest, {
+            "credentialId" => below(
+                self.credential_id.as_deref().map_or(Value::Null, Value::from),
+                rest,
+            ),
+        })
+    }
+}
+
+impl BoundDevice {
+    fn field_value(&self, segments: &[String]) -> Value {
+        common_field_value!(self, segments, rest, {
+            "createdDate" => below(Value::from(self.created_date), rest),
+            "lastAccessDate" => below(Value::from(self.last_access_date), rest),
+            "deviceId" => below(Value::from(self.device_id.as_str()), rest),
+            "key" => lookup(&self.key, rest),
+        })
+    }
 }
 
 /// An OATH device as listed by `GET …/devices/2fa/oath?_queryFilter=true`.

@@ -458,10 +458,11 @@ struct Entry<'a, T> {
     item: &'a T,
 }
 
-/// The value at a JSON pointer (`Null` when absent); array elements by decimal index.
-fn lookup(root: &Value, path: &AttrPath) -> Value {
+/// The value at the JSON pointer `segments` below `root` (`Null` when absent); array elements by
+/// decimal index.
+pub(super) fn lookup(root: &Value, segments: &[String]) -> Value {
     let mut cur = root;
-    for seg in &path.segments {
+    for seg in segments {
         let next = match cur {
             Value::Object(m) => m.get(seg.as_str()),
             Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
@@ -473,6 +474,41 @@ fn lookup(root: &Value, path: &AttrPath) -> Value {
         }
     }
     cur.clone()
+}
+
+/// A resource the query engine can sort: it answers the JSON value at a sort key's pointer.
+///
+/// The default serializes the resource and looks the pointer up (exact names, `null` when
+/// absent) — correct for any `Serialize` type (`impl QueryItem for MyType {}`), but it builds
+/// the whole JSON per sorted item. The four device models and `serde_json::Value` implement it
+/// directly, without serializing.
+///
+/// ```
+/// use mfa_devices::crest::{QueryItem, SortKey};
+/// let v = serde_json::json!({"key": {"kty": "EC"}});
+/// assert_eq!(v.sort_value(&SortKey::ascending("/key/kty").unwrap().field), "EC");
+/// assert_eq!(v.sort_value(&SortKey::ascending("/missing").unwrap().field), serde_json::Value::Null);
+/// ```
+pub trait QueryItem: Serialize {
+    /// The value at the JSON pointer `field` (`Value::Null` when absent).
+    fn sort_value(&self, field: &AttrPath) -> Value {
+        match serde_json::to_value(self) {
+            Ok(json) => lookup(&json, &field.segments),
+            Err(_) => Value::Null,
+        }
+    }
+}
+
+impl QueryItem for Value {
+    fn sort_value(&self, field: &AttrPath) -> Value {
+        lookup(self, &field.segments)
+    }
+}
+
+impl<T: QueryItem> QueryItem for &T {
+    fn sort_value(&self, field: &AttrPath) -> Value {
+        (**self).sort_value(field)
+    }
 }
 
 fn type_rank(v: &Value) -> u8 {
@@ -610,8 +646,9 @@ fn decode_cookie(
 ///
 /// - **Filter**: `matches(filter, item)` for a `_queryFilter`; `_queryId` and
 ///   `_queryExpression` are [`UnsupportedQuery`](CrestError::UnsupportedQuery).
-/// - **Sort**: by each `_sortKeys` pointer in turn, looked up in the item's JSON
-///   (`serde_json::to_value`, exact names; absent = null) and compared with a total order:
+/// - **Sort**: by each `_sortKeys` pointer in turn, looked up with
+///   [`QueryItem::sort_value`] (the item's JSON, exact names; absent = null) and compared with a
+///   total order:
 ///   null < booleans < numbers (by value) < strings (by code point, case-sensitive) < arrays <
 ///   objects; `-` reverses a key. Ties, and everything when there are no sort keys, keep the
 ///   input order.
@@ -655,7 +692,7 @@ pub fn query_with<'a, T, F>(
     mut matches: F,
 ) -> Result<QueryResponse<&'a T>, CrestError>
 where
-    T: Serialize,
+    T: QueryItem,
     F: FnMut(&Filter, &T) -> bool,
 {
     let filter = match &request.query {
@@ -676,12 +713,7 @@ where
         .enumerate()
         .filter(|(_, item)| matches(filter, item))
         .map(|(index, item)| {
-            let keys = if sort.is_empty() {
-                Vec::new()
-            } else {
-                let json = serde_json::to_value(item).unwrap_or(Value::Null);
-                sort.iter().map(|k| lookup(&json, &k.field)).collect()
-            };
+            let keys = sort.iter().map(|k| item.sort_value(&k.field)).collect();
             Entry { index, keys, item }
         })
         .collect();
