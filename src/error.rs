@@ -20,9 +20,8 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Defines a string-valued vocabulary enum with `Other(String)` for values PingOne may add.
@@ -50,14 +49,14 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = std::convert::Infallible;
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Ok(match s {
                     $( $text => Self::$variant, )+
@@ -75,21 +74,20 @@ macro_rules! string_enum {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(deserializer)?;
                 Ok(Self::from(s.as_ref()))
             }
         }
     };
 }
-#[allow(unused_imports)]
 pub(crate) use string_enum;
 
 string_enum! {
@@ -177,6 +175,10 @@ string_enum! {
         LicenseExceeded => "LICENSE_EXCEEDED",
     }
 }
+
+/// The message PingOne sends with `INVALID_DATA` validation failures.
+pub const VALIDATION_MESSAGE: &str =
+    "The request could not be completed. One or more validation errors were in the request.";
 
 /// Well-known keys of a detail's `innerError` object.
 pub mod inner {

@@ -1,5 +1,5 @@
 //! The filter syntax tree shared by the SCIM parser ([`Filter::parse`](super::Filter::parse)) and
-//! the CREST `_queryFilter` parser ([`crest::parse_query_filter`](crate::crest::parse_query_filter)).
+//! the CREST `_queryFilter` parser (`crest::parse_query_filter`).
 //!
 //! The tree is *normalized*: `And`/`Or` are n-ary and never directly contain a node of their own
 //! kind (`a and (b and c)` is `And([a, b, c])`), and always hold at least two operands. n-ary

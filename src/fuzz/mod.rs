@@ -1,4 +1,16 @@
 //! Bodies of the cargo-fuzz targets under `fuzz/`, as library functions so that `cargo test`
-//! replays their committed seed inputs (`fuzz/seeds/<target>/`) without nightly. Not public API.
+//! replays their committed seed inputs (`fuzz/seeds/<target>/`) without nightly. Not public API:
+//! these functions assert the targets' invariants and panic when one breaks.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+mod device;
+pub use device::*;
+mod filter;
+pub use filter::*;
 mod crest;
 pub use crest::*;

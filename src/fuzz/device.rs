@@ -1,0 +1,37 @@
+use crate::device::hal::{ApiBase, render_collection, render_device};
+use crate::device::{Device, NewDevice, mask_email, mask_phone};
+
+/// Fuzz body of `device_json`: arbitrary bytes as a device, a devices collection, and a creation
+/// body. Never panics; whatever reads as a [`Device`] writes back to JSON that reads as the same
+/// device, with or without HAL links; whatever reads as a [`NewDevice`] validates without panic.
+pub fn device_json(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let base = ApiBase::new("https://api.pingone.eu/v1");
+    if let Ok(device) = serde_json::from_value::<Device>(value.clone()) {
+        let body = serde_json::to_value(&device).ok();
+        let again = body.and_then(|b| serde_json::from_value::<Device>(b).ok());
+        assert_eq!(again.as_ref(), Some(&device), "device body round-trip");
+        let hal = render_device(&device, &base);
+        assert_eq!(
+            serde_json::from_value::<Device>(hal).ok().as_ref(),
+            Some(&device)
+        );
+        let _ = mask_email(device.email().unwrap_or_default());
+        let _ = mask_phone(device.phone().unwrap_or_default());
+    }
+    let embedded = value
+        .get("_embedded")
+        .and_then(|e| e.get("devices"))
+        .cloned()
+        .unwrap_or(value.clone());
+    if let Ok(devices) = serde_json::from_value::<Vec<Device>>(embedded) {
+        if let Some(first) = devices.first() {
+            let _ = render_collection(&devices, &base, &first.environment.id, &first.user.id, None);
+        }
+    }
+    if let Ok(body) = serde_json::from_value::<NewDevice>(value) {
+        let _ = body.validate();
+    }
+}
