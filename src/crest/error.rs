@@ -53,7 +53,7 @@ pub enum CrestError {
     /// The `_pagedResultsCookie` was not issued for this query with this key (tampered,
     /// truncated, from another query or another key).
     InvalidCookie(&'static str),
-    /// `_queryId` / `_queryExpression` queries: [`query_with`](super::query_with) evaluates only
+    /// `_queryId` / `_queryExpression` queries: [`query`](super::query) evaluates only
     /// `_queryFilter`.
     UnsupportedQuery(&'static str),
     /// A device category path segment other than `oath`, `push`, `webauthn`, `binding`.

@@ -99,10 +99,13 @@ mod realm;
 mod render;
 
 pub use error::{CrestError, CrestErrorBody};
-pub use model::{BoundDevice, DeviceCategory, OathDevice, PushDevice, WebAuthnDevice};
+pub use model::{
+    BoundDevice, CrestDeviceKey, DeviceCategory, OathDevice, PushDevice, WebAuthnDevice,
+};
 pub use parse::MAX_DEPTH;
 pub use query::{
-    QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query_with,
+    QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query,
+    query_with,
 };
 pub use realm::Realm;
 

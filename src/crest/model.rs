@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::CrestError;
 use super::query::{QueryItem, lookup};
 use crate::filter::ast::AttrPath;
+use crate::filter::{Attr, JsonPath, Resource};
 
 /// A 2FA device category: the last segment of `…/users/{id}/devices/2fa/{category}`.
 ///
@@ -381,3 +382,145 @@ impl BoundDevice {
         DateTime::from_timestamp_millis(self.last_access_date)
     }
 }
+
+/// The attributes of the four CREST device models, resolved once for
+/// [`Filter::compile`](crate::filter::Filter::compile) (the `Resource` key of [`OathDevice`],
+/// [`PushDevice`], [`WebAuthnDevice`] and [`BoundDevice`]).
+///
+/// Names match ASCII case-insensitively and strings compare ignoring case, exactly as the same
+/// device as `serde_json::Value` would be evaluated, so a filter selects the same devices typed
+/// or as JSON.
+///
+/// ```
+/// use mfa_devices::crest::{parse_query_filter, BoundDevice, CrestDeviceKey};
+/// use mfa_devices::filter::{Resource, ast::AttrPath};
+/// assert_eq!(BoundDevice::resolve(&AttrPath::new(["createdDate"])), CrestDeviceKey::CreatedDate);
+/// let json = serde_json::json!({"_id": "a", "_rev": "1", "createdDate": 1715182923119_i64,
+///     "lastAccessDate": 1715182923183_i64, "deviceId": "d", "deviceName": "iOS Device",
+///     "uuid": "a", "key": {"kty": "EC"}, "deviceManagementStatus": false});
+/// let d: BoundDevice = serde_json::from_value(json).unwrap();
+/// let f = parse_query_filter("/key/kty eq 'ec' and /createdDate gt 1715182923000").unwrap();
+/// assert!(f.matches(&d));
+/// assert!(f.compile::<BoundDevice>().matches(&d));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrestDeviceKey {
+    /// `_id`.
+    Id,
+    /// `_rev`.
+    Rev,
+    /// `deviceName`.
+    DeviceName,
+    /// `uuid`.
+    Uuid,
+    /// `deviceManagementStatus`.
+    DeviceManagementStatus,
+    /// `credentialId` (webauthn).
+    CredentialId,
+    /// `createdDate` (binding).
+    CreatedDate,
+    /// `lastAccessDate` (binding).
+    LastAccessDate,
+    /// `deviceId` (binding).
+    DeviceId,
+    /// `key` (binding), or a path inside it (`key/kty`: the remaining segments).
+    Key(Option<AttrPath>),
+    /// Below a scalar field: never present.
+    Absent,
+    /// Anything else: looked up in the device's unknown fields.
+    Extra(AttrPath),
+}
+
+const COMMON_KEYS: [(&str, CrestDeviceKey); 5] = [
+    ("_id", CrestDeviceKey::Id),
+    ("_rev", CrestDeviceKey::Rev),
+    ("deviceName", CrestDeviceKey::DeviceName),
+    ("uuid", CrestDeviceKey::Uuid),
+    (
+        "deviceManagementStatus",
+        CrestDeviceKey::DeviceManagementStatus,
+    ),
+];
+
+/// Resolves a path against the common fields, the type's own fields (`own`), an optional
+/// `key` JWK, and otherwise the unknown fields.
+fn resolve_device_key(
+    path: &AttrPath,
+    own: &[(&str, CrestDeviceKey)],
+    has_key: bool,
+) -> CrestDeviceKey {
+    if path.urn.is_some() {
+        return CrestDeviceKey::Extra(path.clone());
+    }
+    let Some((first, rest)) = path.segments.split_first() else {
+        return CrestDeviceKey::Absent;
+    };
+    if has_key && first.eq_ignore_ascii_case("key") {
+        return CrestDeviceKey::Key(
+            (!rest.is_empty()).then(|| AttrPath::new(rest.iter().cloned())),
+        );
+    }
+    for (name, key) in COMMON_KEYS.iter().chain(own) {
+        if first.eq_ignore_ascii_case(name) {
+            return if rest.is_empty() {
+                key.clone()
+            } else {
+                CrestDeviceKey::Absent
+            };
+        }
+    }
+    CrestDeviceKey::Extra(path.clone())
+}
+
+macro_rules! device_resource {
+    ($ty:ident, $own:expr, $has_key:expr, |$d:ident| { $($key:pat => $attr:expr),* $(,)? }) => {
+        impl Resource for $ty {
+            type Key = CrestDeviceKey;
+
+            fn resolve(path: &AttrPath) -> CrestDeviceKey {
+                resolve_device_key(path, $own, $has_key)
+            }
+
+            fn attr<'a>(&'a self, key: &'a CrestDeviceKey) -> Attr<'a> {
+                let $d = self;
+                match key {
+                    CrestDeviceKey::Id => Attr::Str(&$d.id),
+                    CrestDeviceKey::Rev => Attr::Str(&$d.rev),
+                    CrestDeviceKey::DeviceName => Attr::Str(&$d.device_name),
+                    CrestDeviceKey::Uuid => Attr::Str(&$d.uuid),
+                    CrestDeviceKey::DeviceManagementStatus => {
+                        Attr::Bool($d.device_management_status)
+                    }
+                    $($key => $attr,)*
+                    CrestDeviceKey::Extra(path) => Attr::Path(&$d.extra, JsonPath::new(path)),
+                    _ => Attr::Absent,
+                }
+            }
+        }
+    };
+}
+
+device_resource!(OathDevice, &[], false, |d| {});
+device_resource!(PushDevice, &[], false, |d| {});
+device_resource!(WebAuthnDevice, &[("credentialId", CrestDeviceKey::CredentialId)], false, |d| {
+    CrestDeviceKey::CredentialId => d.credential_id.as_deref().map_or(Attr::Absent, Attr::Str),
+});
+device_resource!(
+    BoundDevice,
+    &[
+        ("createdDate", CrestDeviceKey::CreatedDate),
+        ("lastAccessDate", CrestDeviceKey::LastAccessDate),
+        ("deviceId", CrestDeviceKey::DeviceId),
+    ],
+    true,
+    |d| {
+    CrestDeviceKey::CreatedDate => Attr::Int(d.created_date),
+    CrestDeviceKey::LastAccessDate => Attr::Int(d.last_access_date),
+    CrestDeviceKey::DeviceId => Attr::Str(&d.device_id),
+    CrestDeviceKey::Key(None) => Attr::Json(&d.key),
+    CrestDeviceKey::Key(Some(rest)) => match &d.key {
+        Value::Object(m) => Attr::Path(m, JsonPath::new(rest)),
+        _ => Attr::Absent,
+    },
+});

@@ -12,8 +12,8 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::{CrestError, parse_query_filter, to_query_filter};
-use crate::filter::Filter;
 use crate::filter::ast::AttrPath;
+use crate::filter::{Filter, Resource};
 
 /// `_totalPagedResultsPolicy`: whether and how a query response counts all matching results.
 ///
@@ -213,7 +213,7 @@ pub struct QueryRequest {
     /// `_totalPagedResultsPolicy`.
     pub total_paged_results_policy: TotalPagedResultsPolicy,
     /// Every other parameter (`_fields`, `_prettyPrint`, custom ones), in order, unused by
-    /// [`query_with`].
+    /// [`query`].
     pub other_parameters: Vec<(String, String)>,
 }
 
@@ -641,7 +641,7 @@ fn decode_cookie(
 
 /// Runs a query over `items` with a caller-supplied filter evaluation: filter, sort, page, count.
 ///
-/// A future `query` will be this with `Filter::matches`; use `query_with` to evaluate
+/// [`query`] is this with the crate's filter engine; use `query_with` to evaluate
 /// differently (a compiled filter, a schema-aware evaluator, a closure in tests).
 ///
 /// - **Filter**: `matches(filter, item)` for a `_queryFilter`; `_queryId` and
@@ -763,4 +763,46 @@ where
         total_paged_results: total_paged,
         remaining_paged_results: remaining,
     })
+}
+
+/// Runs a query over `items`: [`query_with`] evaluating `_queryFilter` with the crate's filter
+/// engine (the filter is compiled once per call, so each item costs one
+/// [`CompiledFilter::matches`](crate::filter::CompiledFilter::matches)).
+///
+/// Evaluation follows [`Filter::matches`]: a comparison on an array holds when any element
+/// satisfies it (as CREST specifies); attribute names match ASCII case-insensitively and strings
+/// compare ignoring case (the crate's SCIM rules — **decision**: one evaluator for both
+/// dialects; a CREST server's own evaluator may compare strings exactly); extended operators
+/// never match; `true`/`false` select everything/nothing. See [`query_with`] for sorting,
+/// paging, cookies and totals.
+///
+/// ```
+/// use mfa_devices::crest::{query, OathDevice, QueryRequest};
+/// let devices: Vec<OathDevice> = (1..=3).map(|i| serde_json::from_value(serde_json::json!({
+///     "_id": format!("id-{i}"), "_rev": "1", "deviceName": format!("Phone {i}"),
+///     "uuid": format!("id-{i}"), "deviceManagementStatus": false})).unwrap()).collect();
+/// let req = QueryRequest::from_query_pairs([
+///     ("_queryFilter", "/deviceName sw 'phone' and !(/_id eq 'id-2')"),
+///     ("_sortKeys", "-deviceName"),
+///     ("_totalPagedResultsPolicy", "EXACT"),
+/// ]).unwrap();
+/// let page = query(&devices, &req, b"server-side paging key, 32 bytes").unwrap();
+/// let names: Vec<&str> = page.result.iter().map(|d| d.device_name.as_str()).collect();
+/// assert_eq!(names, ["Phone 3", "Phone 1"]);
+/// assert_eq!(page.total_paged_results, 2);
+/// ```
+pub fn query<'a, T>(
+    items: &'a [T],
+    request: &QueryRequest,
+    cookie_key: &[u8],
+) -> Result<QueryResponse<&'a T>, CrestError>
+where
+    T: Resource + QueryItem,
+{
+    let compiled = match &request.query {
+        QueryKind::Filter(f) => f.compile::<T>(),
+        QueryKind::Id(_) => return Err(CrestError::UnsupportedQuery("_queryId")),
+        QueryKind::Expression(_) => return Err(CrestError::UnsupportedQuery("_queryExpression")),
+    };
+    query_with(items, request, cookie_key, |_, item| compiled.matches(item))
 }
