@@ -3,9 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mfa_devices::crest::{
-    BoundDevice, QueryRequest, parse_query_filter, query_with, to_query_filter,
-};
+use mfa_devices::crest::{BoundDevice, QueryRequest, parse_query_filter, query, to_query_filter};
 use serde_json::json;
 
 const FILTERS: [(&str, &str); 3] = [
@@ -56,8 +54,6 @@ fn bench_parse(c: &mut Criterion) {
 fn bench_query(c: &mut Criterion) {
     let items = devices(1000);
     let key = [42u8; 32];
-    // Predicate stand-in: every third device (the iOS ones), as the filter would select.
-    let pred = |_: &mfa_devices::filter::Filter, d: &BoundDevice| d.device_name.starts_with("iOS");
     let mut g = c.benchmark_group("crest_query_1000_devices");
     let unsorted = QueryRequest::from_query_pairs([
         ("_queryFilter", r#"/deviceName sw "iOS""#),
@@ -65,7 +61,7 @@ fn bench_query(c: &mut Criterion) {
     ])
     .unwrap();
     g.bench_function("first_page_unsorted", |b| {
-        b.iter(|| query_with(black_box(&items), &unsorted, &key, pred).unwrap())
+        b.iter(|| query(black_box(&items), &unsorted, &key).unwrap())
     });
     let sorted = QueryRequest::from_query_pairs([
         ("_queryFilter", r#"/deviceName sw "iOS""#),
@@ -75,13 +71,13 @@ fn bench_query(c: &mut Criterion) {
     ])
     .unwrap();
     g.bench_function("first_page_sorted", |b| {
-        b.iter(|| query_with(black_box(&items), &sorted, &key, pred).unwrap())
+        b.iter(|| query(black_box(&items), &sorted, &key).unwrap())
     });
-    let first = query_with(&items, &sorted, &key, pred).unwrap();
+    let first = query(&items, &sorted, &key).unwrap();
     let mut next = sorted.clone();
     next.paged_results_cookie = first.paged_results_cookie;
     g.bench_function("cookie_page_sorted", |b| {
-        b.iter(|| query_with(black_box(&items), &next, &key, pred).unwrap())
+        b.iter(|| query(black_box(&items), &next, &key).unwrap())
     });
     g.finish();
 }

@@ -1,10 +1,12 @@
 //! Fuzz body for `crest_parse`: the CREST `_queryFilter` parser and renderer.
 
 use crate::crest::{Realm, SortKey, parse_query_filter, to_query_filter};
+use crate::filter::Filter;
 
 /// Arbitrary bytes (as lossy UTF-8) must never panic the parser. When they parse, the filter
 /// renders as CREST (everything the parser accepts is renderable), the rendering reparses to
-/// the same filter, and rendering is canonical. An error's offset lies inside the input. The
+/// the same filter, rendering is canonical, and where SCIM can express it the SCIM text parses
+/// back to the same filter. An error's offset lies inside the input. The
 /// same text also goes through the `_sortKeys` and realm path parsers.
 pub fn crest_parse(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -21,6 +23,14 @@ pub fn crest_parse(data: &[u8]) {
                 if let Ok(again) = again {
                     assert_eq!(to_query_filter(&again).as_ref(), Ok(&rendered));
                 }
+            }
+            // Where SCIM can say it too, the SCIM text reads back as the same filter.
+            if let Ok(scim) = filter.to_scim() {
+                assert_eq!(
+                    Filter::parse(&scim).as_ref(),
+                    Ok(&filter),
+                    "{text:?} -> SCIM {scim:?}"
+                );
             }
         }
         Err(e) => assert!(e.offset() <= text.len(), "{text:?}: {e}"),
