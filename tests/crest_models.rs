@@ -368,3 +368,72 @@ fn typed_sort_values_agree_with_the_json() {
     check(&serde_json::from_value::<WebAuthnDevice>(w).unwrap());
     check(&serde_json::from_value::<BoundDevice>(with_extra("binding")).unwrap());
 }
+
+fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[test]
+fn raw_query_strings_decode_like_a_servlet() {
+    let table: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/crest/query_filters.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    for case in table["valid"].as_array().unwrap() {
+        let filter = case["input"].as_str().unwrap();
+        let pairs = [
+            ("_queryFilter", filter),
+            ("_sortKeys", "-/createdDate,deviceName"),
+            ("_pageSize", "7"),
+            ("_totalPagedResultsPolicy", "exact"),
+            ("note", "a b&c=d+é"),
+        ];
+        let raw: Vec<String> = pairs
+            .iter()
+            .map(|(n, v)| format!("{}={}", form_encode(n), form_encode(v)))
+            .collect();
+        let raw = raw.join("&");
+        assert_eq!(
+            QueryRequest::from_query_string(&raw).unwrap(),
+            QueryRequest::from_query_pairs(pairs).unwrap(),
+            "{raw}"
+        );
+    }
+    // `+` is a space, `%2B` a plus; an empty piece is skipped; a bare name has an empty value.
+    let req = QueryRequest::from_query_string("_queryFilter=/a+eq+%2B5&&flag").unwrap();
+    assert_eq!(
+        req,
+        QueryRequest::from_query_pairs([("_queryFilter", "/a eq +5"), ("flag", "")]).unwrap()
+    );
+    for bad in [
+        "_queryFilter=%",
+        "_queryFilter=%4",
+        "_queryFilter=%G0",
+        "_queryFilter=%FF",
+    ] {
+        assert!(
+            matches!(
+                QueryRequest::from_query_string(bad),
+                Err(CrestError::InvalidParameter {
+                    name: "query string",
+                    ..
+                })
+            ),
+            "{bad}"
+        );
+    }
+}

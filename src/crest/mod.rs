@@ -1,6 +1,40 @@
 //! PingOne Advanced Identity Cloud (ForgeRock AM) over CREST: the `_queryFilter` dialect, the
 //! four 2FA device categories, realm paths and the paged query envelope.
 //!
+//! | item | what it is |
+//! |---|---|
+//! | [`parse_query_filter`], [`to_query_filter`] | CREST filter text ⇄ the shared [`Filter`] tree |
+//! | [`OathDevice`], [`PushDevice`], [`WebAuthnDevice`], [`BoundDevice`], [`DeviceCategory`] | the device lists AIC returns, JSON-exact; each is a filter [`Resource`](crate::filter::Resource) |
+//! | [`Realm`] | `/realms/root/realms/alpha` and the `…/users/{id}/devices/2fa/{category}` paths |
+//! | [`QueryRequest`], [`QueryResponse`], [`TotalPagedResultsPolicy`], [`SortKey`] | query parameters (with CREST's 400 rules) and the paged-results envelope |
+//! | [`query`], [`query_with`], [`QueryItem`] | the pure engine: filter, sort, page (HMAC-signed cookies), count |
+//! | [`CrestError`], [`CrestErrorBody`] | errors as CREST's `{"code","reason","message"}` body or PingOne's [`ApiError`](crate::error::ApiError) |
+//!
+//! Listing a user's bound devices as AIC does, from the devices a server holds:
+//!
+//! ```
+//! use mfa_devices::crest::{query, BoundDevice, DeviceCategory, QueryRequest, Realm};
+//!
+//! let realm: Realm = "/realms/root/realms/alpha".parse().unwrap();
+//! let path = realm.devices_path("014c54bd-6078-4639-8316-8ce0e7746fa4", DeviceCategory::Binding)
+//!     .unwrap();
+//! assert!(path.ends_with("/users/014c54bd-6078-4639-8316-8ce0e7746fa4/devices/2fa/binding"));
+//!
+//! let devices: Vec<BoundDevice> = serde_json::from_value(serde_json::json!([{
+//!     "_id": "ff1db8bf-d2d7-46e1-926a-568b877f87a5", "_rev": "192142989",
+//!     "createdDate": 1715182923119_i64, "lastAccessDate": 1715182923183_i64,
+//!     "deviceId": "e2e84b5d2a927abdcb85570bac9701c390a92751", "deviceName": "iOS Device",
+//!     "uuid": "ff1db8bf-d2d7-46e1-926a-568b877f87a5", "key": {"kty": "RSA"},
+//!     "deviceManagementStatus": false}])).unwrap();
+//! let request = QueryRequest::from_query_pairs([("_queryFilter", "true")]).unwrap();
+//! let page = query(&devices, &request, b"a 32-byte server-held secret key").unwrap();
+//! let body = serde_json::to_value(&page).unwrap();
+//! assert_eq!(body["resultCount"], 1);
+//! assert_eq!(body["pagedResultsCookie"], serde_json::Value::Null);
+//! assert_eq!(body["totalPagedResults"], -1);
+//! assert_eq!(body["result"][0]["createdDate"], 1715182923119_i64);
+//! ```
+//!
 //! # `_queryFilter`
 //!
 //! [`parse_query_filter`] reads CREST's filter language onto the same [`Filter`] syntax tree as

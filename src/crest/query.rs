@@ -217,6 +217,37 @@ pub struct QueryRequest {
     pub other_parameters: Vec<(String, String)>,
 }
 
+/// `application/x-www-form-urlencoded` decoding of one name or value.
+fn form_decode(s: &str) -> Result<String, CrestError> {
+    let bad = || CrestError::InvalidParameter {
+        name: "query string",
+        value: s.to_owned(),
+        allowed: "percent-encoded UTF-8 (%XX with two hex digits; + for a space)",
+    };
+    if !s.contains(['%', '+']) {
+        return Ok(s.to_owned());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |j: usize| b.get(j).and_then(|h| char::from(*h).to_digit(16));
+                match (hex(i + 1), hex(i + 2)) {
+                    (Some(h), Some(l)) => out.push(u8::try_from(h * 16 + l).map_err(|_| bad())?),
+                    _ => return Err(bad()),
+                }
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
 const QUERY_PARAMS: [&str; 3] = ["_queryFilter", "_queryId", "_queryExpression"];
 
 fn int_param(name: &'static str, value: &str) -> Result<u32, CrestError> {
@@ -345,6 +376,31 @@ impl QueryRequest {
             return Err(CrestError::OffsetWithCookie);
         }
         Ok(req)
+    }
+
+    /// Reads a query request from a raw query string (`a=1&b=2`, without the `?`), decoding it
+    /// as a servlet container does — `+` is a space, `%XX` a byte, the bytes UTF-8 — then
+    /// applying [`from_query_pairs`](Self::from_query_pairs). Empty pieces (`a=1&&b=2`) are
+    /// skipped; a piece without `=` is a parameter with an empty value. A malformed `%` escape or
+    /// bytes that are not UTF-8 are an [`InvalidParameter`](CrestError::InvalidParameter)
+    /// naming `query string`.
+    ///
+    /// ```
+    /// use mfa_devices::crest::{QueryRequest, QueryKind, parse_query_filter};
+    /// let req = QueryRequest::from_query_string(
+    ///     "_queryFilter=%2FdeviceName+sw+%22iOS%22&_pageSize=5").unwrap();
+    /// assert_eq!(req.query,
+    ///     QueryKind::Filter(parse_query_filter(r#"/deviceName sw "iOS""#).unwrap()));
+    /// assert_eq!(req.page_size, 5);
+    /// assert!(QueryRequest::from_query_string("_queryFilter=%zz").is_err());
+    /// ```
+    pub fn from_query_string(raw: &str) -> Result<Self, CrestError> {
+        let mut pairs = Vec::new();
+        for piece in raw.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            pairs.push((form_decode(name)?, form_decode(value)?));
+        }
+        Self::from_query_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 
     /// The request as query parameters (not percent-encoded), for a client calling AIC:
