@@ -215,3 +215,70 @@ fn query_evaluates_crest_filters_on_typed_devices() {
     assert!(names("/deviceName ext.op 'x'", "").is_empty());
     assert_eq!(names("! /deviceName ext.op 'x'", "").len(), 4);
 }
+
+/// Trees both languages can say: SCIM attribute names (one or two segments), the seven shared
+/// operators, booleans, integers, doubles and strings, `not`, `and`, `or`.
+fn arb_shared_expr() -> impl Strategy<Value = Expr> {
+    let name = prop_oneof![
+        "[a-zA-Z][a-zA-Z0-9_-]{0,6}",
+        Just("deviceName".to_owned()),
+        Just("key".to_owned())
+    ];
+    let path = prop::collection::vec(name, 1..3).prop_map(AttrPath::new);
+    let op = prop::sample::select(vec![
+        CompareOp::Eq,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+    ]);
+    let value = prop_oneof![
+        any::<bool>().prop_map(CompValue::Bool),
+        any::<i64>().prop_map(|i| CompValue::Number(i.into())),
+        (-1e6f64..1e6).prop_map(|f| CompValue::Number(serde_json::Number::from_f64(f).unwrap())),
+        "[ -~é\"\\\\]{0,8}".prop_map(CompValue::String),
+    ];
+    let leaf = prop_oneof![
+        path.clone().prop_map(Expr::Present),
+        (path, op, value).prop_map(|(p, o, v)| Expr::Compare(p, o, v)),
+    ];
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        let flat = |v: Vec<Expr>, and: bool| {
+            let mut out = Vec::new();
+            for e in v {
+                match e {
+                    Expr::And(x) if and => out.extend(x),
+                    Expr::Or(x) if !and => out.extend(x),
+                    e => out.push(e),
+                }
+            }
+            if and { Expr::And(out) } else { Expr::Or(out) }
+        };
+        prop_oneof![
+            inner.clone().prop_map(|e| Expr::Not(Box::new(e))),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(move |v| flat(v, true)),
+            prop::collection::vec(inner, 2..4).prop_map(move |v| flat(v, false)),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Where both languages can say a filter, each text reads back as the same tree, so a
+    /// filter converts CREST → SCIM → CREST (and the other way) without change.
+    #[test]
+    fn shared_trees_convert_both_ways(e in arb_shared_expr()) {
+        let f = Filter::from_expr(e);
+        let crest = to_query_filter(&f).unwrap();
+        let scim = f.to_scim().unwrap();
+        let from_crest = parse_query_filter(&crest).unwrap();
+        prop_assert_eq!(&from_crest, &f, "{}", crest);
+        let from_scim = Filter::parse(&scim).unwrap();
+        prop_assert_eq!(&from_scim, &f, "{}", scim);
+        prop_assert_eq!(from_scim.to_scim().unwrap(), scim);
+        prop_assert_eq!(to_query_filter(&from_crest).unwrap(), crest);
+    }
+}

@@ -437,3 +437,31 @@ fn raw_query_strings_decode_like_a_servlet() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any realm built from valid names renders to a path that parses back to it, and the short
+    /// hierarchy form agrees.
+    #[test]
+    fn realm_paths_round_trip(names in proptest::collection::vec("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,8}", 0..5)) {
+        let mut realm = Realm::root();
+        for n in &names {
+            realm = realm.child(n).unwrap();
+        }
+        let path = realm.to_string();
+        proptest::prop_assert_eq!(path.parse::<Realm>().unwrap(), realm.clone());
+        if names.first().is_none_or(|n| n != "root") {
+            let short = format!("/{}", names.join("/"));
+            proptest::prop_assert_eq!(Realm::from_hierarchy(&short).unwrap(), realm);
+        }
+    }
+
+    /// Arbitrary text never panics the realm parser; what parses renders back verbatim.
+    #[test]
+    fn realm_parser_is_total(s in "(/realms/(root|[a-z.]{0,3}))*[ -~]{0,4}") {
+        if let Ok(r) = s.parse::<Realm>() {
+            proptest::prop_assert_eq!(r.to_string(), s);
+        }
+    }
+}
