@@ -206,6 +206,16 @@ fn query_parameters_follow_crest_400_rules() {
         TotalPagedResultsPolicy::Estimate
     );
     assert_eq!(ok.other_parameters.len(), 2);
+    // Sort keys are JSON pointers, whatever the filter grammar would make of the word.
+    for (key, segments) in [
+        ("true", vec!["true"]),
+        ("!", vec!["!"]),
+        ("/a~1b/'c'", vec!["a/b", "'c'"]),
+    ] {
+        let k: SortKey = key.parse().unwrap();
+        assert_eq!(k.field.segments, segments, "{key}");
+        assert_eq!(k.to_string().parse::<SortKey>().unwrap(), k);
+    }
 
     let q = |pairs: &[(&str, &str)]| QueryRequest::from_query_pairs(pairs.iter().copied());
     assert_eq!(q(&[]), Err(CrestError::MissingQuery));

@@ -144,8 +144,10 @@ impl FromStr for SortKey {
         if field.is_empty() || field.contains([' ', '(', ')', ',']) {
             return Err(bad());
         }
-        // Reuse the filter pointer grammar: `<pointer> pr` parses exactly one pointer.
-        match parse_query_filter(&format!("{field} pr")).map(Filter::into_expr) {
+        // Reuse the filter pointer grammar: `/<pointer> pr` parses exactly one pointer (the `/`
+        // keeps words such as `true` or `!` pointers).
+        let slash = if field.starts_with('/') { "" } else { "/" };
+        match parse_query_filter(&format!("{slash}{field} pr")).map(Filter::into_expr) {
             Ok(crate::filter::ast::Expr::Present(path)) => Ok(Self {
                 field: path,
                 ascending,
