@@ -103,7 +103,7 @@
 //! ## Depth
 //! **Decision**: at most [`MAX_DEPTH`] (256) parentheses may be open at once; the 257th `(` is
 //! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset. (CREST's Java parser charges each of its
-//! four grammar levels against its limit of 256 and so refuses at about 64 parentheses; this
+//! four grammar levels against its limit of 256 and so refuses 64 nested parentheses; this
 //! crate counts what a user sees.) `!` can only nest through parentheses, and `and`/`or` chains
 //! are parsed iteratively into flat n-ary nodes, so no input can overflow the stack.
 //!
@@ -121,7 +121,16 @@
 //! same resources (on a multi-valued attribute `ne` holds when no value equals; on an absent one
 //! it holds), but they are different trees, and CREST servers evaluate `!` with their own rules
 //! for absent and multi-valued fields; the conversion therefore refuses `ne` and names the
-//! explicit rewrite instead of performing it.
+//! explicit rewrite instead of performing it. (The equivalence under this crate's evaluator is
+//! property-tested over absent, null, scalar and array values in `tests/crest_convert.rs`.)
+//!
+//! # Evaluation
+//! A parsed `_queryFilter` is evaluated by the crate's one filter engine
+//! ([`Filter::matches`](crate::filter::Filter::matches), or compiled by [`query`]): a comparison
+//! on an array holds when any element satisfies it, as CREST specifies. **Decision**: attribute
+//! names match ASCII case-insensitively and strings compare ignoring case, as for SCIM, whereas
+//! a JSON pointer on a CREST server is exact; extended operators never match. `_sortKeys`
+//! pointers, by contrast, are looked up exactly ([`QueryItem`]).
 //!
 //! [`Filter`]: crate::filter::Filter
 
