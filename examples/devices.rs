@@ -2,24 +2,33 @@
 //!
 //! ```text
 //! cargo run --example devices -- list tests/fixtures/devices.json
+//! cargo run --example devices -- list tests/fixtures/devices.json --filter 'type eq "FIDO2"' --expand order
 //! cargo run --example devices -- validate body.json
 //! ```
 //!
-//! `list FILE` reads a `GET …/users/{userID}/devices` response (or a JSON array of devices) and
-//! prints the list response in list order, with HAL links built from `--base` (default
-//! `https://api.pingone.eu/v1`). `validate FILE` checks a device creation body and prints the
+//! `list FILE` reads a `GET …/users/{userID}/devices` response (or a JSON array of devices) into
+//! the user's device aggregate ([`UserDevices::from_list_response`]: the ACTIVE devices in the
+//! order listed are the device order, unless the file carries `_embedded.order`) and prints the
+//! list response for the devices that match `--filter` (a SCIM filter, validated against what
+//! PingOne's devices collection allows), in list order, with `_embedded.order` for
+//! `--expand order`, HAL links built from `--base` (default `https://api.pingone.eu/v1`), and
+//! locks read at `--now` (RFC 3339; default: the current time). `validate FILE` checks a device creation body and prints the
 //! PingOne error body when it is refused. Errors in the request print a PingOne error body and exit
 //! with status 2; unreadable input exits with status 1.
 
 use std::process::ExitCode;
 
-use mfa_devices::device::hal::{ApiBase, render_collection};
-use mfa_devices::device::{Device, DeviceStatus, NewDevice};
+use chrono::{DateTime, Utc};
+use mfa_devices::device::hal::ApiBase;
+use mfa_devices::device::{Device, NewDevice, timestamp};
 use mfa_devices::error::ApiError;
-use serde_json::Value;
+use mfa_devices::filter::CompileOptions;
+use mfa_devices::filter::schema::DEVICES;
+use mfa_devices::order::UserDevices;
+use serde_json::{Value, json};
 
 const USAGE: &str = "usage:
-  devices list FILE [--base URL]
+  devices list FILE [--filter SCIM_FILTER] [--expand order] [--base URL] [--now RFC3339]
   devices validate FILE";
 
 fn main() -> ExitCode {
@@ -81,14 +90,30 @@ fn run(args: &[String]) -> Result<String, Failure> {
 fn list(args: &[String]) -> Result<String, Failure> {
     let mut path = None;
     let mut base = ApiBase::new("https://api.pingone.eu/v1");
+    let mut filter = None;
+    let mut expand_order = false;
+    let mut now: DateTime<Utc> = std::time::SystemTime::now().into();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .ok_or_else(|| Failure::Usage(format!("{name} needs a value")))
+        };
         match arg.as_str() {
-            "--base" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| Failure::Usage("--base needs a URL".into()))?;
-                base = ApiBase::new(v.as_str());
+            "--base" => base = ApiBase::new(value("--base")?.as_str()),
+            "--filter" => filter = Some(value("--filter")?.clone()),
+            "--expand" => match value("--expand")?.as_str() {
+                "order" => expand_order = true,
+                other => {
+                    return Err(Failure::Api(ApiError::invalid_request(format!(
+                        "Unsupported expand value '{other}'; supported: order"
+                    ))));
+                }
+            },
+            "--now" => {
+                let v = value("--now")?;
+                now = timestamp::parse(v)
+                    .ok_or_else(|| Failure::Usage(format!("--now: '{v}' is not RFC 3339")))?;
             }
             flag if flag.starts_with("--") => {
                 return Err(Failure::Usage(format!("unknown option '{flag}'")));
@@ -99,26 +124,29 @@ fn list(args: &[String]) -> Result<String, Failure> {
     }
     let path = path.ok_or_else(|| Failure::Usage("list needs a FILE".into()))?;
     let json = read_json(&path)?;
-    let items = json.pointer("/_embedded/devices").cloned().unwrap_or(json);
-    let mut devices: Vec<Device> = serde_json::from_value(items)
-        .map_err(|e| Failure::Usage(format!("{path}: not a list of devices: {e}")))?;
-    let first = devices
-        .first()
-        .map(|d| (d.environment.id, d.user.id))
-        .ok_or_else(|| Failure::Usage(format!("{path}: no devices")))?;
-    // ACTIVE devices keep the file's order (a GET list is in device order); the others follow by
-    // creation time, then id.
-    devices.sort_by(|a, b| {
-        let key = |d: &Device| d.status != DeviceStatus::Active;
-        key(a).cmp(&key(b)).then_with(|| {
-            if key(a) {
-                (a.created_at, a.id).cmp(&(b.created_at, b.id))
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
+    // Accept a bare array of devices as well as a list response.
+    let body = match json {
+        Value::Array(items) => json!({ "_embedded": { "devices": items } }),
+        other => other,
+    };
+    let first: Device = body
+        .pointer("/_embedded/devices/0")
+        .cloned()
+        .ok_or_else(|| Failure::Usage(format!("{path}: no devices")))
+        .and_then(|d| {
+            serde_json::from_value(d).map_err(|e| Failure::Usage(format!("{path}: {e}")))
+        })?;
+    let user = UserDevices::from_list_response(first.environment.id, first.user.id, &body, 0)
+        .map_err(|e| Failure::Usage(format!("{path}: {e}")))?;
+    let compiled = match &filter {
+        Some(text) => {
+            let parsed = DEVICES.parse(text).map_err(Failure::Api)?;
+            Some(parsed.compile_with::<Device>(&CompileOptions::new().schema(&DEVICES)))
+        }
+        None => None,
+    };
+    let rendered = user.render_list(&base, expand_order, now, |d| {
+        compiled.as_ref().is_none_or(|f| f.matches(d))
     });
-    Ok(to_pretty(&render_collection(
-        &devices, &base, &first.0, &first.1, None,
-    )))
+    Ok(to_pretty(&rendered))
 }

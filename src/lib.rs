@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`error`] | [`ApiError`](error::ApiError), PingOne's error body with its HTTP status |
 //! | [`device`] | the typed device model, creation input validation, masking, HAL rendering |
+//! | [`lock`] | lock arithmetic on an injected `now`: OTP failure counts, push rejection windows, lock expiry |
 //! | [`order`] | the per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events |
 //! | [`filter`] | SCIM 2.0 filters (RFC 7644): parser, evaluator, compiled form, collection schemas |
 //! | [`policy`] | the device authentication policy and its validation |
@@ -39,6 +40,7 @@ pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod lock;
 pub mod order;
 pub mod otp;
 pub mod policy;

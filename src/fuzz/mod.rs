@@ -8,7 +8,13 @@
     clippy::indexing_slicing
 )]
 
+mod crest;
+pub use crest::*;
 mod device;
 pub use device::*;
 mod filter;
 pub use filter::*;
+mod order;
+pub use order::*;
+mod policy;
+pub use policy::*;

@@ -1,0 +1,340 @@
+//! Lock arithmetic: OTP failure counting, push rejection windows, lock expiry — on an injected
+//! `now`.
+//!
+//! These are the pure rules the [`order`](crate::order) aggregate applies when it records an OTP
+//! failure or a declined/ignored push; they are public so that a server (or the `authn` flow) can
+//! ask "what would happen" without an aggregate.
+//!
+//! The crate's **decisions** (PingOne publishes the policy numbers, not the arithmetic):
+//! - A lock is in force while `now < expiresAt`; from `expiresAt` on it reads UNLOCKED
+//!   ([`effective_lock`]) and the failure counters restart from zero.
+//! - OTP: the failure that makes the count reach the policy's `failure.count` locks the device
+//!   (`reason=OTP`) until the time of that failure + `coolDown`, and the counter restarts. With a
+//!   `coolDown` of zero the device never locks: the run of failures still completes
+//!   ([`OtpFailureOutcome::limit_reached`]) and the counter restarts.
+//! - Push: a declined or ignored push is counted while it is younger than `timePeriod`
+//!   (`now - at < timePeriod`); the one that makes the count reach `pushLimit.count` locks the
+//!   device (`reason=PUSH`) for `lockDuration` and the window restarts.
+//! - Timestamps are truncated to milliseconds (PingOne's precision) so that they round-trip
+//!   through JSON unchanged; a lock end past the representable range saturates.
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use mfa_devices::lock::{FailureCounters, record_otp_failure};
+//!
+//! let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+//! let mut counters = FailureCounters::default();
+//! let mut lock = None;
+//! for i in 0..3 {
+//!     let out = record_otp_failure(lock.as_ref(), &counters, 3, TimeDelta::minutes(2), t);
+//!     counters.otp_failures = out.failures;
+//!     lock = Some(out.lock.clone());
+//!     assert_eq!(out.limit_reached, i == 2);
+//! }
+//! let lock = lock.unwrap();
+//! assert!(lock.is_in_force(t + TimeDelta::seconds(119)));
+//! assert!(!lock.is_in_force(t + TimeDelta::minutes(2)));
+//! ```
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::device::timestamp::truncate_millis;
+use crate::device::{LockReason, LockState, LockStatus};
+
+/// The per-device counters behind locks: consecutive OTP failures and recent push rejections.
+///
+/// These are not part of PingOne's device body; the [`order`](crate::order) aggregate keeps them
+/// next to each device (and in its snapshot).
+///
+/// ```
+/// let c = mfa_devices::lock::FailureCounters::default();
+/// assert!(c.is_zero());
+/// assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"otpFailures": 0, "pushRejections": []}));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureCounters {
+    /// OTP failures since the last success, unlock or lock.
+    #[serde(default)]
+    pub otp_failures: u32,
+    /// Times of declined/ignored pushes still inside the last window, oldest first.
+    #[serde(default, with = "timestamps")]
+    pub push_rejections: Vec<DateTime<Utc>>,
+}
+
+impl FailureCounters {
+    /// Whether both counters are empty.
+    ///
+    /// ```
+    /// let mut c = mfa_devices::lock::FailureCounters::default();
+    /// c.otp_failures = 1;
+    /// assert!(!c.is_zero());
+    /// ```
+    pub fn is_zero(&self) -> bool {
+        self.otp_failures == 0 && self.push_rejections.is_empty()
+    }
+}
+
+/// The lock as it reads at `now`: a LOCKED state whose `expiresAt` has come reads as
+/// `{"status":"UNLOCKED"}`; anything else (including no lock at all, which reads UNLOCKED) is
+/// returned as stored.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::device::{LockReason, LockState, LockStatus};
+/// use mfa_devices::lock::effective_lock;
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let lock = LockState::locked(t, LockReason::Otp);
+/// assert_eq!(effective_lock(Some(&lock), t - TimeDelta::milliseconds(1)).status, LockStatus::Locked);
+/// assert_eq!(effective_lock(Some(&lock), t), LockState::unlocked());
+/// assert_eq!(effective_lock(None, t), LockState::unlocked());
+/// ```
+pub fn effective_lock(lock: Option<&LockState>, now: DateTime<Utc>) -> LockState {
+    match lock {
+        Some(l) if l.status == LockStatus::Locked && !l.is_in_force(now) => LockState::unlocked(),
+        Some(l) => l.clone(),
+        None => LockState::unlocked(),
+    }
+}
+
+/// Whether a stored lock is LOCKED but has expired at `now` (its counters restart).
+fn expired(lock: Option<&LockState>, now: DateTime<Utc>) -> bool {
+    lock.is_some_and(|l| l.status == LockStatus::Locked && !l.is_in_force(now))
+}
+
+/// `now + delta`, truncated to milliseconds, saturating at the representable end of time.
+pub(crate) fn add_saturating(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<Utc> {
+    let end = now
+        .checked_add_signed(delta)
+        .unwrap_or(if delta < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        });
+    truncate_millis(end)
+}
+
+/// What one OTP failure does (see [`record_otp_failure`]).
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_otp_failure};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let out = record_otp_failure(None, &FailureCounters::default(), 3, TimeDelta::minutes(2), t);
+/// assert_eq!((out.failures, out.limit_reached), (1, false));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpFailureOutcome {
+    /// The failure counter afterwards (0 when this failure completed a run).
+    pub failures: u32,
+    /// Whether this failure made the count reach the policy's `failure.count`.
+    pub limit_reached: bool,
+    /// The lock afterwards: LOCKED (reason OTP) when the limit was reached with a positive
+    /// `coolDown`; an expired stored lock is cleared to UNLOCKED; otherwise the stored lock.
+    pub lock: LockState,
+}
+
+/// Records one OTP failure at `now` against a device's stored `lock` and `counters`, with the
+/// policy's `failure.count` and `coolDown`.
+///
+/// The caller checks first that no lock is in force (a locked device is not challenged). A
+/// `failure_count` of 0 is treated as 1; a `cool_down` of zero or less never locks.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_otp_failure};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let c = FailureCounters { otp_failures: 2, ..Default::default() };
+/// // coolDown 0: the run completes, the counter restarts, no lock.
+/// let out = record_otp_failure(None, &c, 3, TimeDelta::zero(), t);
+/// assert!(out.limit_reached);
+/// assert_eq!(out.failures, 0);
+/// assert!(!out.lock.is_in_force(t));
+/// ```
+pub fn record_otp_failure(
+    lock: Option<&LockState>,
+    counters: &FailureCounters,
+    failure_count: u32,
+    cool_down: TimeDelta,
+    now: DateTime<Utc>,
+) -> OtpFailureOutcome {
+    let now = truncate_millis(now);
+    let before = if expired(lock, now) {
+        0
+    } else {
+        counters.otp_failures
+    };
+    let failures = before.saturating_add(1);
+    let limit_reached = failures >= failure_count.max(1);
+    let mut new_lock = effective_lock(lock, now);
+    if limit_reached && cool_down > TimeDelta::zero() {
+        new_lock = LockState::locked(add_saturating(now, cool_down), LockReason::Otp);
+    }
+    OtpFailureOutcome {
+        failures: if limit_reached { 0 } else { failures },
+        limit_reached,
+        lock: new_lock,
+    }
+}
+
+/// What one declined/ignored push does (see [`record_push_rejection`]).
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_push_rejection};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let out = record_push_rejection(None, &FailureCounters::default(), 1, TimeDelta::minutes(10), TimeDelta::minutes(30), t);
+/// assert!(out.limit_reached && out.rejections.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRejectionOutcome {
+    /// The rejections still counted afterwards, oldest first (empty when this one locked).
+    pub rejections: Vec<DateTime<Utc>>,
+    /// Whether this rejection made the count within the time period reach the limit.
+    pub limit_reached: bool,
+    /// The lock afterwards: LOCKED (reason PUSH) for `lockDuration` when the limit was reached;
+    /// an expired stored lock is cleared to UNLOCKED; otherwise the stored lock.
+    pub lock: LockState,
+}
+
+/// Records one declined or ignored push at `now` with the application's `pushLimit.count`,
+/// `timePeriod` and `lockDuration`.
+///
+/// Rejections older than `time_period` (`now - at >= timePeriod`) no longer count. A `limit` of
+/// 0 is treated as 1; a `lock_duration` of zero or less never locks.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, record_push_rejection};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let ten = TimeDelta::minutes(10);
+/// let c = FailureCounters { push_rejections: vec![t - ten, t - TimeDelta::minutes(9)], otp_failures: 0 };
+/// // The first rejection is 10 minutes old: it fell out of the window, so 2 of 3 only.
+/// let out = record_push_rejection(None, &c, 3, ten, TimeDelta::minutes(30), t);
+/// assert!(!out.limit_reached);
+/// assert_eq!(out.rejections, vec![t - TimeDelta::minutes(9), t]);
+/// let c = FailureCounters { push_rejections: out.rejections, otp_failures: 0 };
+/// let out = record_push_rejection(None, &c, 3, ten, TimeDelta::minutes(30), t);
+/// assert!(out.limit_reached && out.lock.is_in_force(t + TimeDelta::minutes(29)));
+/// ```
+pub fn record_push_rejection(
+    lock: Option<&LockState>,
+    counters: &FailureCounters,
+    limit: u32,
+    time_period: TimeDelta,
+    lock_duration: TimeDelta,
+    now: DateTime<Utc>,
+) -> PushRejectionOutcome {
+    let now = truncate_millis(now);
+    let mut rejections: Vec<DateTime<Utc>> = if expired(lock, now) {
+        Vec::new()
+    } else {
+        counters
+            .push_rejections
+            .iter()
+            .copied()
+            .filter(|at| now.signed_duration_since(*at) < time_period)
+            .collect()
+    };
+    rejections.push(now);
+    let count = u32::try_from(rejections.len()).unwrap_or(u32::MAX);
+    let limit_reached = count >= limit.max(1);
+    let mut new_lock = effective_lock(lock, now);
+    if limit_reached {
+        rejections.clear();
+        if lock_duration > TimeDelta::zero() {
+            new_lock = LockState::locked(add_saturating(now, lock_duration), LockReason::Push);
+        }
+    }
+    PushRejectionOutcome {
+        rejections,
+        limit_reached,
+        lock: new_lock,
+    }
+}
+
+/// serde for a list of PingOne-format timestamps.
+pub(crate) mod timestamps {
+    use chrono::{DateTime, Utc};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::device::timestamp::{format, parse, truncate_millis};
+
+    pub(crate) fn serialize<S: Serializer>(
+        list: &[DateTime<Utc>],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(format))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<DateTime<Utc>>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| {
+                parse(s).map(truncate_millis).ok_or_else(|| {
+                    D::Error::custom(format_args!("invalid RFC 3339 timestamp '{s}'"))
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn expired_lock_restarts_counters() {
+        let t = t0();
+        let stale = LockState::locked(t, LockReason::Otp);
+        let c = FailureCounters {
+            otp_failures: 2,
+            push_rejections: vec![t],
+        };
+        let out = record_otp_failure(Some(&stale), &c, 3, TimeDelta::minutes(2), t);
+        assert_eq!(out.failures, 1);
+        assert_eq!(out.lock, LockState::unlocked());
+        let out = record_push_rejection(
+            Some(&stale),
+            &c,
+            2,
+            TimeDelta::hours(1),
+            TimeDelta::minutes(1),
+            t,
+        );
+        assert_eq!(out.rejections, vec![t]);
+        assert!(!out.limit_reached);
+    }
+
+    #[test]
+    fn saturates_at_end_of_time() {
+        let end = add_saturating(DateTime::<Utc>::MAX_UTC, TimeDelta::minutes(1));
+        assert_eq!(end, truncate_millis(DateTime::<Utc>::MAX_UTC));
+        let start = add_saturating(DateTime::<Utc>::MIN_UTC, TimeDelta::minutes(-1));
+        assert_eq!(start, truncate_millis(DateTime::<Utc>::MIN_UTC));
+    }
+
+    #[test]
+    fn push_zero_lock_duration_never_locks() {
+        let out = record_push_rejection(
+            None,
+            &FailureCounters::default(),
+            1,
+            TimeDelta::minutes(1),
+            TimeDelta::zero(),
+            t0(),
+        );
+        assert!(out.limit_reached);
+        assert!(out.rejections.is_empty());
+        assert_eq!(out.lock, LockState::unlocked());
+    }
+}

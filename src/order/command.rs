@@ -1,0 +1,331 @@
+//! [`Command`]: what a caller asks of a user's devices, and how HTTP requests map to commands.
+//!
+//! The media types of the device operations (`domain-notes.md`) are constants here; those of
+//! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
+//! `authn` module.
+
+use chrono::TimeDelta;
+use serde_json::Value;
+
+use crate::device::{DeviceId, NewDevice};
+use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+
+use super::error::{DeviceError, OrderViolation};
+
+/// `application/json`: create a device (POST `…/devices`), set a nickname (PUT
+/// `…/devices/{id}/nickname`).
+pub const APPLICATION_JSON: &str = "application/json";
+/// Set the device order: POST `…/devices` with `{"order":[{"id":…},…]}`.
+pub const DEVICES_REORDER_MEDIA_TYPE: &str = "application/vnd.pingidentity.devices.reorder+json";
+/// Remove the device order: POST `…/devices`, empty body.
+pub const DEVICES_ORDER_REMOVE_MEDIA_TYPE: &str =
+    "application/vnd.pingidentity.devices.order.remove+json";
+/// Activate a device: POST `…/devices/{id}` with `{"otp":…}` (FIDO2: attestation and origin).
+pub const DEVICE_ACTIVATE_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.activate+json";
+/// Unlock a device: POST `…/devices/{id}`, empty body.
+pub const DEVICE_UNLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.unlock+json";
+/// Block a device: POST `…/devices/{id}`, empty body.
+pub const DEVICE_BLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.block+json";
+/// Unblock a device: POST `…/devices/{id}`, empty body.
+pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device.unblock+json";
+/// A request to change a user's devices, decided by
+/// [`UserDevices::decide`](super::UserDevices::decide).
+///
+/// Policy numbers (OTP `failure.count` / `coolDown`, `pushLimit`) are plain values passed in by
+/// the caller, who reads them from the device authentication policy; this aggregate does not
+/// know policies. OTP and attestation checks happen outside too: `Activate` is sent once the
+/// activation OTP (or FIDO2 attestation) was verified, `RecordOtpFailure` when it was not.
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use mfa_devices::device::DeviceId;
+/// use mfa_devices::order::Command;
+/// let id = DeviceId::from_bytes([7; 16]);
+/// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
+/// assert_eq!(c.device_id(), Some(id));
+/// assert_eq!(Command::RemoveOrder.device_id(), None);
+/// ```
+// `Create` carries the POST body by value, as the issue's API names it; commands are short-lived.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Create a device with a caller-chosen id (this crate draws no randomness). Status is the
+    /// body's, else ACTIVATION_REQUIRED; an ACTIVE device is appended to the order.
+    Create {
+        /// The new device's id.
+        id: DeviceId,
+        /// The POST body.
+        device: NewDevice,
+    },
+    /// Activate an ACTIVATION_REQUIRED device (its OTP/attestation already verified).
+    Activate {
+        /// The device.
+        id: DeviceId,
+    },
+    /// Delete a device.
+    Delete {
+        /// The device.
+        id: DeviceId,
+    },
+    /// Set the nickname; an empty string removes it.
+    SetNickname {
+        /// The device.
+        id: DeviceId,
+        /// At most 100 characters.
+        nickname: String,
+    },
+    /// Set the order: exactly the user's ACTIVE devices, the default first.
+    Reorder {
+        /// The device ids in order.
+        order: Vec<DeviceId>,
+    },
+    /// Remove the order: the user becomes unordered, without a default device.
+    RemoveOrder,
+    /// Record a failed OTP check (activation OTP when the device is ACTIVATION_REQUIRED).
+    RecordOtpFailure {
+        /// The device.
+        id: DeviceId,
+        /// The policy's `failure.count` (at least 1).
+        failure_count: u32,
+        /// The policy's `failure.coolDown` (0: never lock).
+        cool_down: TimeDelta,
+    },
+    /// Record a successful OTP check: the failure counter restarts.
+    RecordOtpSuccess {
+        /// The device.
+        id: DeviceId,
+    },
+    /// Record a declined or ignored push notification.
+    RecordPushRejected {
+        /// The device.
+        id: DeviceId,
+        /// The application's `pushLimit.count` (at least 1).
+        limit: u32,
+        /// `pushLimit.timePeriod` (positive).
+        time_period: TimeDelta,
+        /// `pushLimit.lockDuration` (positive).
+        lock_duration: TimeDelta,
+    },
+    /// Administrator unlock: clears the lock and the counters.
+    Unlock {
+        /// The device.
+        id: DeviceId,
+    },
+    /// Administrator block (never expires).
+    Block {
+        /// The device.
+        id: DeviceId,
+    },
+    /// Administrator unblock.
+    Unblock {
+        /// The device.
+        id: DeviceId,
+    },
+}
+
+/// Which resource an HTTP request addresses, for [`Command::from_request`].
+///
+/// ```
+/// use mfa_devices::device::DeviceId;
+/// use mfa_devices::order::RequestTarget;
+/// let t = RequestTarget::Device(DeviceId::from_bytes([1; 16]));
+/// assert_ne!(t, RequestTarget::Nickname(DeviceId::from_bytes([1; 16])));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestTarget {
+    /// POST `…/users/{userID}/devices`; `new_id` is the id a created device gets (drawn by the
+    /// caller).
+    Devices {
+        /// The id for a device created by this request.
+        new_id: DeviceId,
+    },
+    /// POST `…/users/{userID}/devices/{id}`.
+    Device(DeviceId),
+    /// PUT `…/users/{userID}/devices/{id}/nickname`.
+    Nickname(DeviceId),
+}
+
+impl Command {
+    /// The device the command is about (`None` for order commands, which are about the user).
+    pub fn device_id(&self) -> Option<DeviceId> {
+        match self {
+            Self::Create { id, .. }
+            | Self::Activate { id }
+            | Self::Delete { id }
+            | Self::SetNickname { id, .. }
+            | Self::RecordOtpFailure { id, .. }
+            | Self::RecordOtpSuccess { id }
+            | Self::RecordPushRejected { id, .. }
+            | Self::Unlock { id }
+            | Self::Block { id }
+            | Self::Unblock { id } => Some(*id),
+            Self::Reorder { .. } | Self::RemoveOrder => None,
+        }
+    }
+
+    /// Maps an HTTP request — its `Content-Type`, the resource it addresses and its body — to a
+    /// command.
+    ///
+    /// | target | media type | command |
+    /// |---|---|---|
+    /// | `Devices` | [`APPLICATION_JSON`] | `Create` (body: [`NewDevice`]) |
+    /// | `Devices` | [`DEVICES_REORDER_MEDIA_TYPE`] | `Reorder` (body `{"order":[{"id":…},…]}`) |
+    /// | `Devices` | [`DEVICES_ORDER_REMOVE_MEDIA_TYPE`] | `RemoveOrder` (body ignored) |
+    /// | `Device` | [`DEVICE_ACTIVATE_MEDIA_TYPE`] | `Activate` (the OTP/attestation in the body is the caller's to verify first) |
+    /// | `Device` | [`DEVICE_UNLOCK_MEDIA_TYPE`], [`DEVICE_BLOCK_MEDIA_TYPE`], [`DEVICE_UNBLOCK_MEDIA_TYPE`] | `Unlock`, `Block`, `Unblock` (body ignored) |
+    /// | `Nickname` | [`APPLICATION_JSON`] | `SetNickname` (body `{"nickname":…}`; `null` or `""` removes it) |
+    ///
+    /// Media types compare case-insensitively and parameters (`; charset=UTF-8`) are ignored.
+    /// Any other media type, or one the target does not take, is answered with 415
+    /// `INVALID_REQUEST` ([`ApiError::unsupported_media_type`]). A body that is not the JSON
+    /// expected is `INVALID_DATA` with one detail per problem (`target` = JSON path; for a reorder,
+    /// `order[i].id` for an id that is not a UUID). `Create` bodies are also checked with
+    /// [`NewDevice::validate`].
+    ///
+    /// ```
+    /// use mfa_devices::device::DeviceId;
+    /// use mfa_devices::order::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
+    /// let a = "e112c96d-d165-45c5-8061-87ff268fd520";
+    /// let body = format!(r#"{{"order":[{{"id":"{a}"}}]}}"#);
+    /// let target = RequestTarget::Devices { new_id: DeviceId::from_bytes([9; 16]) };
+    /// let c = Command::from_request(DEVICES_REORDER_MEDIA_TYPE, target, body.as_bytes()).unwrap();
+    /// assert_eq!(c, Command::Reorder { order: vec![a.parse().unwrap()] });
+    ///
+    /// let e = Command::from_request("text/plain", target, b"").unwrap_err();
+    /// assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 415));
+    /// ```
+    pub fn from_request(
+        media_type: &str,
+        target: RequestTarget,
+        body: &[u8],
+    ) -> Result<Command, ApiError> {
+        let essence = media_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let unsupported = || ApiError::unsupported_media_type(media_type);
+        match target {
+            RequestTarget::Devices { new_id } => match essence.as_str() {
+                APPLICATION_JSON => {
+                    let device: NewDevice = serde_json::from_slice(body).map_err(body_error)?;
+                    device.validate()?;
+                    Ok(Command::Create { id: new_id, device })
+                }
+                DEVICES_REORDER_MEDIA_TYPE => parse_reorder(body),
+                DEVICES_ORDER_REMOVE_MEDIA_TYPE => Ok(Command::RemoveOrder),
+                _ => Err(unsupported()),
+            },
+            RequestTarget::Device(id) => match essence.as_str() {
+                DEVICE_ACTIVATE_MEDIA_TYPE => Ok(Command::Activate { id }),
+                DEVICE_UNLOCK_MEDIA_TYPE => Ok(Command::Unlock { id }),
+                DEVICE_BLOCK_MEDIA_TYPE => Ok(Command::Block { id }),
+                DEVICE_UNBLOCK_MEDIA_TYPE => Ok(Command::Unblock { id }),
+                _ => Err(unsupported()),
+            },
+            RequestTarget::Nickname(id) => match essence.as_str() {
+                APPLICATION_JSON => parse_nickname(id, body),
+                _ => Err(unsupported()),
+            },
+        }
+    }
+}
+
+/// A body that is not JSON (or not the expected shape), as `INVALID_DATA`.
+fn body_error(e: serde_json::Error) -> ApiError {
+    ApiError::invalid_data(
+        VALIDATION_MESSAGE,
+        vec![ErrorDetail::new(
+            DetailCode::InvalidValue,
+            "body",
+            format!(
+                "the request body is not valid: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )],
+    )
+}
+
+fn shape_error(target: &str, code: DetailCode, message: &str) -> ApiError {
+    ApiError::invalid_data(
+        VALIDATION_MESSAGE,
+        vec![ErrorDetail::new(code, target, message)],
+    )
+}
+
+fn parse_reorder(body: &[u8]) -> Result<Command, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(body_error)?;
+    let Some(obj) = value.as_object() else {
+        return Err(shape_error(
+            "body",
+            DetailCode::InvalidValue,
+            "the body must be an object {\"order\": [{\"id\": …}, …]}",
+        ));
+    };
+    let Some(entries) = obj.get("order") else {
+        return Err(shape_error(
+            "order",
+            DetailCode::RequiredValue,
+            "order is required: [{\"id\": …}, …], the default device first",
+        ));
+    };
+    let Some(entries) = entries.as_array() else {
+        return Err(shape_error(
+            "order",
+            DetailCode::InvalidValue,
+            "order must be an array [{\"id\": …}, …]",
+        ));
+    };
+    let mut order = Vec::with_capacity(entries.len());
+    let mut violations = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        match entry.get("id").and_then(Value::as_str) {
+            Some(text) => match text.parse::<DeviceId>() {
+                Ok(id) => order.push(id),
+                Err(_) => violations.push(OrderViolation::Unknown {
+                    index,
+                    id: None,
+                    text: Some(text.to_owned()),
+                }),
+            },
+            None => violations.push(OrderViolation::Malformed { index }),
+        }
+    }
+    if violations.is_empty() {
+        Ok(Command::Reorder { order })
+    } else {
+        Err(DeviceError::InvalidOrder(violations).into())
+    }
+}
+
+fn parse_nickname(id: DeviceId, body: &[u8]) -> Result<Command, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(body_error)?;
+    match value.as_object().map(|o| o.get("nickname")) {
+        None => Err(shape_error(
+            "body",
+            DetailCode::InvalidValue,
+            "the body must be an object {\"nickname\": \"…\"}",
+        )),
+        Some(None) => Err(shape_error(
+            "nickname",
+            DetailCode::RequiredValue,
+            "nickname is required (an empty string removes it)",
+        )),
+        Some(Some(Value::Null)) => Ok(Command::SetNickname {
+            id,
+            nickname: String::new(),
+        }),
+        Some(Some(Value::String(s))) => Ok(Command::SetNickname {
+            id,
+            nickname: s.clone(),
+        }),
+        Some(Some(_)) => Err(shape_error(
+            "nickname",
+            DetailCode::InvalidValue,
+            "nickname must be a string of at most 100 characters",
+        )),
+    }
+}

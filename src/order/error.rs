@@ -1,0 +1,312 @@
+//! [`DeviceError`]: why the aggregate refused a command, and its PingOne error body.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::device::timestamp::format;
+use crate::device::{DeviceId, MAX_NICKNAME_CHARS};
+use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, VALIDATION_MESSAGE, inner};
+
+/// What is wrong with one entry of a reorder request (see [`DeviceError::InvalidOrder`]).
+///
+/// ```
+/// use mfa_devices::order::OrderViolation;
+/// let v = OrderViolation::Duplicate { index: 2, id: mfa_devices::device::DeviceId::from_bytes([1; 16]) };
+/// assert_eq!(v.target(), "order[2].id");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrderViolation {
+    /// `order` is empty (`REQUIRED_VALUE`, target `order`).
+    Empty,
+    /// `order[index].id` is not one of the user's devices (`INVALID_VALUE`).
+    Unknown {
+        /// Position in the request.
+        index: usize,
+        /// The id given (`None` when it is not a UUID at all).
+        id: Option<DeviceId>,
+        /// The text given, when it is not a UUID.
+        text: Option<String>,
+    },
+    /// `order[index].id` was already listed earlier (`INVALID_VALUE`).
+    Duplicate {
+        /// Position of the repeated entry.
+        index: usize,
+        /// The repeated id.
+        id: DeviceId,
+    },
+    /// `order[index].id` is a device that is not ACTIVE (`INVALID_VALUE`).
+    NotActive {
+        /// Position in the request.
+        index: usize,
+        /// The device.
+        id: DeviceId,
+    },
+    /// An ACTIVE device is missing from the request (`CONSTRAINT_VIOLATION`, target `order`).
+    Missing {
+        /// The omitted device.
+        id: DeviceId,
+    },
+    /// `order[index]` is not an object with an `id` string (`INVALID_VALUE`, from a request body).
+    Malformed {
+        /// Position in the request.
+        index: usize,
+    },
+}
+
+impl OrderViolation {
+    /// The JSON path the violation is about: `order[i].id`, or `order` for a missing device or an
+    /// empty list.
+    pub fn target(&self) -> String {
+        match self {
+            Self::Empty | Self::Missing { .. } => "order".into(),
+            Self::Unknown { index, .. }
+            | Self::Duplicate { index, .. }
+            | Self::NotActive { index, .. } => format!("order[{index}].id"),
+            Self::Malformed { index } => format!("order[{index}]"),
+        }
+    }
+
+    /// The error detail, PingOne-style.
+    ///
+    /// ```
+    /// use mfa_devices::order::OrderViolation;
+    /// let d = OrderViolation::Empty.to_detail();
+    /// assert_eq!((d.code.as_str(), d.target.as_deref()), ("REQUIRED_VALUE", Some("order")));
+    /// ```
+    pub fn to_detail(&self) -> ErrorDetail {
+        let target = self.target();
+        match self {
+            Self::Empty => ErrorDetail::new(
+                DetailCode::RequiredValue,
+                target,
+                "order must list every ACTIVE device of the user, first the default one",
+            ),
+            Self::Unknown { id: Some(id), .. } => ErrorDetail::new(
+                DetailCode::InvalidValue,
+                target,
+                format!("device {id} is not one of the user's devices"),
+            ),
+            Self::Unknown { text, .. } => ErrorDetail::new(
+                DetailCode::InvalidValue,
+                target,
+                format!(
+                    "'{}' is not a device id (a UUID)",
+                    text.as_deref().unwrap_or_default()
+                ),
+            ),
+            Self::Duplicate { id, .. } => ErrorDetail::new(
+                DetailCode::InvalidValue,
+                target,
+                format!("device {id} is listed more than once"),
+            ),
+            Self::NotActive { id, .. } => ErrorDetail::new(
+                DetailCode::InvalidValue,
+                target,
+                format!("device {id} is not ACTIVE; only ACTIVE devices are ordered"),
+            ),
+            Self::Missing { id } => ErrorDetail::new(
+                DetailCode::ConstraintViolation,
+                target,
+                format!("ACTIVE device {id} is missing; the order must list every ACTIVE device"),
+            ),
+            Self::Malformed { .. } => ErrorDetail::new(
+                DetailCode::InvalidValue,
+                target,
+                "each entry must be an object {\"id\": \"<device id>\"}",
+            ),
+        }
+    }
+}
+
+/// Why the aggregate (or its constructors) refused something. Converts into PingOne's error
+/// body with `ApiError::from`.
+///
+/// ```
+/// use mfa_devices::error::ApiError;
+/// use mfa_devices::order::DeviceError;
+/// let e = DeviceError::LimitExceeded { maximum: 5 };
+/// assert!(e.to_string().contains("5"));
+/// let api = ApiError::from(e);
+/// assert_eq!((api.code(), api.http_status()), ("REQUEST_FAILED", 400));
+/// assert_eq!(api.details[0].code.as_str(), "LIMIT_EXCEEDED");
+/// assert_eq!(api.details[0].inner_error.as_ref().unwrap()["maximumAllowed"], 5);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The creation body broke [`NewDevice::validate`](crate::device::NewDevice::validate)'s rules
+    /// (the `INVALID_DATA` error it reported).
+    InvalidDevice(ApiError),
+    /// The nickname is longer than [`MAX_NICKNAME_CHARS`] characters.
+    NicknameTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// A device with this id already exists.
+    DuplicateId(DeviceId),
+    /// No device with this id belongs to the user (404).
+    NotFound(DeviceId),
+    /// The user already has `maximum` ACTIVE or BLOCKED devices (`LIMIT_EXCEEDED`).
+    LimitExceeded {
+        /// The settings' `maxAllowedDevices`.
+        maximum: u8,
+    },
+    /// The reorder request is not exactly the user's ACTIVE devices (one violation per bad
+    /// entry).
+    InvalidOrder(Vec<OrderViolation>),
+    /// The device is already ACTIVE.
+    AlreadyActive(DeviceId),
+    /// The device is not ACTIVE (a push can only go to an active device).
+    NotActive(DeviceId),
+    /// A lock is in force on the device until `until` (`None`: until unlocked).
+    Locked {
+        /// The device.
+        id: DeviceId,
+        /// When the lock ends.
+        until: Option<DateTime<Utc>>,
+    },
+    /// An administrator blocked the device.
+    Blocked(DeviceId),
+    /// A policy number passed in with a command is outside what makes sense.
+    InvalidPolicy {
+        /// The policy property (`failure.count`, `pushLimit.timePeriod`, …).
+        target: &'static str,
+        /// What is allowed.
+        message: String,
+    },
+    /// `maxAllowedDevices` is outside 1–15.
+    InvalidSettings {
+        /// The value given.
+        max_allowed_devices: u64,
+    },
+    /// The aggregate moved on since the caller read it (409 CONFLICT).
+    StaleRevision {
+        /// The revision the caller read.
+        expected: u64,
+        /// The current revision.
+        actual: u64,
+    },
+    /// A snapshot given to a constructor is inconsistent (a server-side data error, 500).
+    InvalidSnapshot(String),
+}
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidDevice(e) => fmt::Display::fmt(e, f),
+            Self::NicknameTooLong { chars } => write!(
+                f,
+                "nickname has {chars} characters; at most {MAX_NICKNAME_CHARS} are allowed"
+            ),
+            Self::DuplicateId(id) => write!(f, "a device with id {id} already exists"),
+            Self::NotFound(id) => write!(f, "device {id} was not found for this user"),
+            Self::LimitExceeded { maximum } => write!(
+                f,
+                "the user already has the maximum of {maximum} ACTIVE or BLOCKED devices"
+            ),
+            Self::InvalidOrder(violations) => {
+                f.write_str("invalid device order")?;
+                for v in violations {
+                    let d = v.to_detail();
+                    write!(f, "; {}: {}", v.target(), d.message)?;
+                }
+                Ok(())
+            }
+            Self::AlreadyActive(id) => write!(f, "device {id} is already ACTIVE"),
+            Self::NotActive(id) => write!(f, "device {id} is not ACTIVE"),
+            Self::Locked { id, until: Some(t) } => {
+                write!(f, "device {id} is locked until {}", format(t))
+            }
+            Self::Locked { id, until: None } => write!(f, "device {id} is locked until unlocked"),
+            Self::Blocked(id) => write!(f, "device {id} is blocked by an administrator"),
+            Self::InvalidPolicy { target, message } => write!(f, "{target}: {message}"),
+            Self::InvalidSettings {
+                max_allowed_devices,
+            } => write!(
+                f,
+                "maxAllowedDevices is {max_allowed_devices}; it must be between 1 and 15"
+            ),
+            Self::StaleRevision { expected, actual } => write!(
+                f,
+                "the user's devices changed: revision {actual}, the request was made at revision {expected}"
+            ),
+            Self::InvalidSnapshot(msg) => write!(f, "inconsistent device snapshot: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for DeviceError {}
+
+impl From<DeviceError> for ApiError {
+    /// The PingOne body and status:
+    ///
+    /// | error | HTTP | code | detail |
+    /// |---|---|---|---|
+    /// | `InvalidDevice` | 400 | `INVALID_DATA` | as reported |
+    /// | `NicknameTooLong` | 400 | `INVALID_DATA` | `SIZE_LIMIT_EXCEEDED` at `nickname`, `maximumValue` |
+    /// | `DuplicateId` | 400 | `INVALID_DATA` | `UNIQUENESS_VIOLATION` at `id` |
+    /// | `NotFound` | 404 | `NOT_FOUND` | |
+    /// | `LimitExceeded` | 400 | `REQUEST_FAILED` | `LIMIT_EXCEEDED` at `maxAllowedDevices`, `maximumAllowed` |
+    /// | `InvalidOrder` | 400 | `INVALID_DATA` | one per bad entry at `order[i].id` / `order` |
+    /// | `AlreadyActive`, `NotActive` | 400 | `INVALID_REQUEST` | |
+    /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
+    /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
+    /// | `StaleRevision` | 409 | `CONFLICT` | |
+    /// | `InvalidSnapshot` | 500 | `UNEXPECTED_ERROR` | |
+    fn from(e: DeviceError) -> Self {
+        let message = e.to_string();
+        match e {
+            DeviceError::InvalidDevice(api) => api,
+            DeviceError::NicknameTooLong { .. } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![
+                    ErrorDetail::new(DetailCode::SizeLimitExceeded, "nickname", message)
+                        .with_inner(inner::MAXIMUM_VALUE, MAX_NICKNAME_CHARS),
+                ],
+            ),
+            DeviceError::DuplicateId(_) => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::UniquenessViolation,
+                    "id",
+                    message,
+                )],
+            ),
+            DeviceError::NotFound(_) => ApiError::not_found(message),
+            DeviceError::LimitExceeded { maximum } => ApiError::new(
+                ErrorCode::RequestFailed,
+                "The request could not be completed.",
+            )
+            .with_detail(
+                ErrorDetail::new(DetailCode::LimitExceeded, "maxAllowedDevices", message)
+                    .with_inner(inner::MAXIMUM_ALLOWED, maximum),
+            ),
+            DeviceError::InvalidOrder(violations) => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                violations.iter().map(OrderViolation::to_detail).collect(),
+            ),
+            DeviceError::AlreadyActive(_) | DeviceError::NotActive(_) => {
+                ApiError::invalid_request(message)
+            }
+            DeviceError::Locked { .. } | DeviceError::Blocked(_) => {
+                ApiError::new(ErrorCode::RequestFailed, message)
+            }
+            DeviceError::InvalidPolicy { target, .. } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(DetailCode::OutOfRange, target, message)],
+            ),
+            DeviceError::InvalidSettings { .. } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![
+                    ErrorDetail::new(DetailCode::OutOfRange, "maxAllowedDevices", message)
+                        .with_inner(inner::RANGE_MINIMUM_VALUE, 1)
+                        .with_inner(inner::RANGE_MAXIMUM_VALUE, 15),
+                ],
+            ),
+            DeviceError::StaleRevision { .. } => ApiError::conflict(message),
+            DeviceError::InvalidSnapshot(_) => ApiError::new(ErrorCode::UnexpectedError, message),
+        }
+    }
+}

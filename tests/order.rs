@@ -1,0 +1,1077 @@
+//! The user device aggregate, rule by rule (spec: 002 "Device order", "Deleting a default
+//! device", "Removing device order", lock/block properties, audit events; 000 list order and
+//! `expand=order`; domain-notes.md decisions).
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::device::hal::ApiBase;
+use mfa_devices::device::*;
+use mfa_devices::error::ApiError;
+use mfa_devices::order::*;
+use serde_json::{Value, json};
+
+fn env() -> EnvironmentId {
+    "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6".parse().unwrap()
+}
+fn usr() -> UserId {
+    "b30ac647-e33e-464f-a6ea-0275082d4c26".parse().unwrap()
+}
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
+}
+fn id(n: u8) -> DeviceId {
+    DeviceId::from_bytes([n; 16])
+}
+fn mins(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+fn totp(status: DeviceStatus) -> NewDevice {
+    NewDevice {
+        status: Some(status),
+        ..NewDevice::new(DeviceType::Totp)
+    }
+}
+
+fn create(u: &mut UserDevices, n: u8, status: DeviceStatus, at: DateTime<Utc>) {
+    u.execute(
+        Command::Create {
+            id: id(n),
+            device: totp(status),
+        },
+        at,
+    )
+    .unwrap();
+}
+
+/// A new user with ACTIVE devices `ns`, created one minute apart.
+fn with_active(ns: &[u8]) -> UserDevices {
+    let mut u = UserDevices::new(env(), usr()).with_settings(DeviceSettings::new(15).unwrap());
+    for (i, n) in ns.iter().enumerate() {
+        create(&mut u, *n, DeviceStatus::Active, t0() + mins(i as i64));
+    }
+    u
+}
+
+fn ids(list: Vec<&Device>) -> Vec<DeviceId> {
+    list.into_iter().map(|d| d.id).collect()
+}
+
+fn default_id(u: &UserDevices) -> Option<DeviceId> {
+    u.default_device().map(|d| d.id)
+}
+
+/// Asserts `command` is refused and changes nothing; returns the error.
+fn refused(u: &UserDevices, command: Command, now: DateTime<Utc>) -> DeviceError {
+    let before = u.clone();
+    let mut after = u.clone();
+    let err = after.execute(command, now).unwrap_err();
+    assert_eq!(after, before, "a refused command changed the state");
+    err
+}
+
+// ---------------------------------------------------------------- ordering
+
+#[test]
+fn activation_appends_and_the_first_is_the_default() {
+    let mut u = with_active(&[1]);
+    create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
+    create(&mut u, 3, DeviceStatus::ActivationRequired, t0());
+    assert_eq!(u.expand_order(), [id(1)]);
+    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
+    u.execute(Command::Activate { id: id(2) }, t0()).unwrap();
+    assert_eq!(u.expand_order(), [id(1), id(3), id(2)]);
+    assert_eq!(default_id(&u), Some(id(1)));
+    // Creating a device ACTIVE appends too.
+    create(&mut u, 4, DeviceStatus::Active, t0());
+    assert_eq!(u.expand_order(), [id(1), id(3), id(2), id(4)]);
+}
+
+#[test]
+fn deleting_the_default_promotes_the_next() {
+    let mut u = with_active(&[1, 2, 3]);
+    let events = u.execute(Command::Delete { id: id(1) }, t0()).unwrap();
+    assert_eq!(default_id(&u), Some(id(2)));
+    assert_eq!(u.expand_order(), [id(2), id(3)]);
+    let Change::DeviceDeleted {
+        order_before,
+        order,
+        ..
+    } = &events[0].change
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(order_before.as_deref(), Some(&[id(1), id(2), id(3)][..]));
+    assert_eq!(order.as_deref(), Some(&[id(2), id(3)][..]));
+    // Deleting a non-default device keeps the default.
+    u.execute(Command::Delete { id: id(3) }, t0()).unwrap();
+    assert_eq!(default_id(&u), Some(id(2)));
+    u.execute(Command::Delete { id: id(2) }, t0()).unwrap();
+    assert_eq!(default_id(&u), None);
+    assert!(u.is_ordered());
+}
+
+#[test]
+fn reorder_sets_the_order_and_the_default() {
+    let mut u = with_active(&[1, 2, 3]);
+    let events = u
+        .execute(
+            Command::Reorder {
+                order: vec![id(3), id(1), id(2)],
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(events[0].audit_type(), "DEVICE.REORDERED");
+    assert_eq!(u.expand_order(), [id(3), id(1), id(2)]);
+    assert_eq!(default_id(&u), Some(id(3)));
+    assert_eq!(ids(u.list()), [id(3), id(1), id(2)]);
+    // Activation after an explicit order still appends.
+    create(&mut u, 4, DeviceStatus::ActivationRequired, t0());
+    u.execute(Command::Activate { id: id(4) }, t0()).unwrap();
+    assert_eq!(u.expand_order(), [id(3), id(1), id(2), id(4)]);
+    // The same order again changes nothing.
+    let rev = u.revision();
+    let again = u
+        .execute(
+            Command::Reorder {
+                order: u.expand_order(),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(u.revision(), rev);
+}
+
+#[test]
+fn reorder_is_strict_with_one_detail_per_bad_entry() {
+    let mut u = with_active(&[1, 2, 3]);
+    create(&mut u, 4, DeviceStatus::ActivationRequired, t0());
+    let err = refused(
+        &u,
+        Command::Reorder {
+            order: vec![id(2), id(9), id(2), id(4)],
+        },
+        t0(),
+    );
+    let api = ApiError::from(err);
+    assert_eq!((api.code(), api.http_status()), ("INVALID_DATA", 400));
+    let got: Vec<(&str, &str)> = api
+        .details
+        .iter()
+        .map(|d| (d.code.as_str(), d.target.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("INVALID_VALUE", "order[1].id"),  // unknown
+            ("INVALID_VALUE", "order[2].id"),  // duplicate
+            ("INVALID_VALUE", "order[3].id"),  // not ACTIVE
+            ("CONSTRAINT_VIOLATION", "order"), // 1 missing
+            ("CONSTRAINT_VIOLATION", "order"), // 3 missing
+        ]
+    );
+    assert!(api.details[3].message.contains(&id(1).to_string()));
+    assert!(api.details[4].message.contains(&id(3).to_string()));
+
+    let empty = ApiError::from(refused(&u, Command::Reorder { order: vec![] }, t0()));
+    assert_eq!(empty.details.len(), 1);
+    assert_eq!(empty.details[0].code.as_str(), "REQUIRED_VALUE");
+    assert_eq!(empty.details[0].target.as_deref(), Some("order"));
+
+    // A missing device alone is refused as well.
+    let missing = refused(
+        &u,
+        Command::Reorder {
+            order: vec![id(1), id(2)],
+        },
+        t0(),
+    );
+    assert_eq!(
+        missing,
+        DeviceError::InvalidOrder(vec![OrderViolation::Missing { id: id(3) }])
+    );
+}
+
+#[test]
+fn legacy_users_have_no_order_until_one_is_set() {
+    let dev = |n: u8, s: DeviceStatus, m: i64| {
+        Device::new(id(n), env(), usr(), DeviceType::Sms, s, t0() + mins(m))
+    };
+    let mut u = UserDevices::legacy_unordered(
+        env(),
+        usr(),
+        vec![
+            dev(1, DeviceStatus::Active, 5),
+            dev(2, DeviceStatus::Active, 1),
+            dev(3, DeviceStatus::ActivationRequired, 0),
+        ],
+    )
+    .unwrap();
+    assert!(!u.is_ordered());
+    assert_eq!(default_id(&u), None);
+    assert!(u.expand_order().is_empty());
+    // No particular order → createdAt, then id, for every device.
+    assert_eq!(ids(u.list()), [id(3), id(2), id(1)]);
+    // Activation does not create an order.
+    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
+    assert!(!u.is_ordered());
+    assert_eq!(default_id(&u), None);
+    // Reorder makes the user ordered.
+    u.execute(
+        Command::Reorder {
+            order: vec![id(1), id(3), id(2)],
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(default_id(&u), Some(id(1)));
+    // Remove order makes any user unordered.
+    let events = u.execute(Command::RemoveOrder, t0()).unwrap();
+    assert_eq!(events[0].audit_type(), "DEVICE.REORDERED");
+    assert!(!u.is_ordered());
+    assert_eq!(default_id(&u), None);
+    assert!(u.execute(Command::RemoveOrder, t0()).unwrap().is_empty());
+}
+
+#[test]
+fn an_unordered_user_left_with_one_active_device_is_ordered_again() {
+    let mut u = with_active(&[1, 2, 3]);
+    create(&mut u, 4, DeviceStatus::ActivationRequired, t0());
+    u.execute(Command::RemoveOrder, t0()).unwrap();
+    u.execute(Command::Delete { id: id(1) }, t0()).unwrap();
+    assert!(!u.is_ordered(), "two ACTIVE devices left: still unordered");
+    // Deleting an ACTIVATION_REQUIRED device leaves two ACTIVE: still unordered.
+    u.execute(Command::Delete { id: id(4) }, t0()).unwrap();
+    assert!(!u.is_ordered());
+    u.execute(Command::Delete { id: id(2) }, t0()).unwrap();
+    assert!(u.is_ordered());
+    assert_eq!(default_id(&u), Some(id(3)));
+    assert_eq!(u.expand_order(), [id(3)]);
+
+    // Left with zero: ordered, empty.
+    let mut v = with_active(&[1]);
+    create(&mut v, 2, DeviceStatus::ActivationRequired, t0());
+    v.execute(Command::RemoveOrder, t0()).unwrap();
+    assert!(!v.is_ordered());
+    v.execute(Command::Delete { id: id(1) }, t0()).unwrap();
+    assert!(v.is_ordered());
+    assert_eq!(v.expand_order(), []);
+}
+
+#[test]
+fn a_legacy_user_with_at_most_one_active_device_is_ordered() {
+    let d = Device::new(
+        id(1),
+        env(),
+        usr(),
+        DeviceType::Email,
+        DeviceStatus::Active,
+        t0(),
+    );
+    let u = UserDevices::legacy_unordered(env(), usr(), vec![d]).unwrap();
+    assert_eq!(default_id(&u), Some(id(1)));
+    let other = Device::new(
+        id(2),
+        env(),
+        UserId::from_bytes([0; 16]),
+        DeviceType::Email,
+        DeviceStatus::Active,
+        t0(),
+    );
+    assert!(matches!(
+        UserDevices::legacy_unordered(env(), usr(), vec![other]),
+        Err(DeviceError::InvalidSnapshot(_))
+    ));
+}
+
+#[test]
+fn list_puts_ordered_active_devices_first_then_the_rest_by_created_at_then_id() {
+    let mut u = with_active(&[5, 6]);
+    // ACTIVATION_REQUIRED devices: 8 and 7 created at the same time (tie → id), 9 earlier.
+    create(&mut u, 8, DeviceStatus::ActivationRequired, t0() + mins(10));
+    create(&mut u, 7, DeviceStatus::ActivationRequired, t0() + mins(10));
+    create(&mut u, 9, DeviceStatus::ActivationRequired, t0() + mins(3));
+    u.execute(
+        Command::Reorder {
+            order: vec![id(6), id(5)],
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(ids(u.list()), [id(6), id(5), id(9), id(7), id(8)]);
+}
+
+// ---------------------------------------------------------------- limits
+
+#[test]
+fn max_allowed_devices_counts_active_and_blocked_devices() {
+    let mut u = UserDevices::new(env(), usr()).with_settings(DeviceSettings::new(2).unwrap());
+    create(&mut u, 1, DeviceStatus::Active, t0());
+    create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
+    u.execute(Command::Block { id: id(2) }, t0()).unwrap();
+    // One ACTIVE + one BLOCKED = 2: creating one more fails, whatever its status.
+    let err = refused(
+        &u,
+        Command::Create {
+            id: id(3),
+            device: totp(DeviceStatus::ActivationRequired),
+        },
+        t0(),
+    );
+    assert_eq!(err, DeviceError::LimitExceeded { maximum: 2 });
+    let api = ApiError::from(err);
+    assert_eq!(api.details[0].code.as_str(), "LIMIT_EXCEEDED");
+    assert_eq!(
+        api.details[0].inner_error.as_ref().unwrap()["maximumAllowed"],
+        2
+    );
+    // Unblocking frees the slot (an ACTIVATION_REQUIRED device does not count).
+    u.execute(Command::Unblock { id: id(2) }, t0()).unwrap();
+    create(&mut u, 3, DeviceStatus::ActivationRequired, t0());
+    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
+    // Now 2 ACTIVE: activating another one is refused too.
+    assert_eq!(
+        refused(&u, Command::Activate { id: id(2) }, t0()),
+        DeviceError::LimitExceeded { maximum: 2 }
+    );
+}
+
+#[test]
+fn settings_are_validated() {
+    assert_eq!(DeviceSettings::default().max_allowed_devices(), 5);
+    for bad in [0, 16, 300] {
+        assert_eq!(
+            DeviceSettings::new(bad),
+            Err(DeviceError::InvalidSettings {
+                max_allowed_devices: bad
+            })
+        );
+    }
+    let mut u = UserDevices::new(env(), usr());
+    for n in 1..=5 {
+        create(&mut u, n, DeviceStatus::Active, t0());
+    }
+    assert_eq!(
+        refused(
+            &u,
+            Command::Create {
+                id: id(6),
+                device: totp(DeviceStatus::Active)
+            },
+            t0()
+        ),
+        DeviceError::LimitExceeded { maximum: 5 }
+    );
+}
+
+// ---------------------------------------------------------------- locks
+
+fn otp_failure(n: u8, count: u32, cool_down: TimeDelta) -> Command {
+    Command::RecordOtpFailure {
+        id: id(n),
+        failure_count: count,
+        cool_down,
+    }
+}
+
+#[test]
+fn otp_failures_reaching_the_count_lock_until_failure_time_plus_cool_down() {
+    let mut u = with_active(&[1]);
+    u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    u.execute(otp_failure(1, 3, mins(2)), t0() + mins(1))
+        .unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0() + mins(1)));
+    let last = t0() + mins(1) + TimeDelta::seconds(30);
+    let events = u.execute(otp_failure(1, 3, mins(2)), last).unwrap();
+    assert!(matches!(
+        events[0].change,
+        Change::OtpFailureRecorded {
+            limit_reached: true,
+            activation: false,
+            ..
+        }
+    ));
+    let d = u.device(&id(1)).unwrap();
+    let lock = d.lock.as_ref().unwrap();
+    assert_eq!(lock.status, LockStatus::Locked);
+    assert_eq!(lock.reason, Some(LockReason::Otp));
+    assert_eq!(lock.expires_at, Some(last + mins(2)));
+    assert!(d.is_locked(last + mins(2) - TimeDelta::milliseconds(1)));
+    // A locked device keeps its place and stays the default.
+    assert_eq!(default_id(&u), Some(id(1)));
+    // While locked, further failures are refused.
+    assert!(matches!(
+        refused(&u, otp_failure(1, 3, mins(2)), last + mins(1)),
+        DeviceError::Locked { .. }
+    ));
+    // At expiresAt the lock reads UNLOCKED and the counter restarts.
+    let expiry = last + mins(2);
+    assert!(!u.device(&id(1)).unwrap().is_locked(expiry));
+    assert_eq!(
+        u.device_at(&id(1), expiry).unwrap().lock,
+        Some(LockState::unlocked())
+    );
+    u.execute(otp_failure(1, 3, mins(2)), expiry).unwrap();
+    assert_eq!(u.counters(&id(1)).otp_failures, 1);
+    assert!(!u.device(&id(1)).unwrap().is_locked(expiry));
+}
+
+#[test]
+fn cool_down_zero_fails_the_challenge_without_locking() {
+    let mut u = with_active(&[1]);
+    for i in 0..7 {
+        u.execute(otp_failure(1, 3, TimeDelta::zero()), t0() + mins(i))
+            .unwrap();
+        assert!(!u.device(&id(1)).unwrap().is_locked(t0() + mins(i)));
+    }
+    assert_eq!(u.counters(&id(1)).otp_failures, 1); // 7 = 3 + 3 + 1
+}
+
+#[test]
+fn activation_otp_failures_are_audited_as_such() {
+    let mut u = with_active(&[]);
+    create(&mut u, 1, DeviceStatus::ActivationRequired, t0());
+    let e1 = u.execute(otp_failure(1, 2, mins(2)), t0()).unwrap();
+    assert_eq!(e1[0].audit_type(), "DEVICE.ACTIVATION_OTP_INVALID");
+    let e2 = u.execute(otp_failure(1, 2, mins(2)), t0()).unwrap();
+    assert_eq!(e2[0].audit_type(), "DEVICE.ACTIVATION_OTP_FAILED");
+    // A locked device cannot be activated until the lock expires.
+    assert!(matches!(
+        refused(&u, Command::Activate { id: id(1) }, t0() + mins(1)),
+        DeviceError::Locked { .. }
+    ));
+    u.execute(Command::Activate { id: id(1) }, t0() + mins(2))
+        .unwrap();
+    assert_eq!(default_id(&u), Some(id(1)));
+}
+
+#[test]
+fn otp_success_and_unlock_restart_the_counter() {
+    let mut u = with_active(&[1]);
+    u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    u.execute(Command::RecordOtpSuccess { id: id(1) }, t0())
+        .unwrap();
+    assert_eq!(u.counters(&id(1)).otp_failures, 0);
+    assert!(
+        u.execute(Command::RecordOtpSuccess { id: id(1) }, t0())
+            .unwrap()
+            .is_empty()
+    );
+    for _ in 0..3 {
+        u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    }
+    assert!(u.device(&id(1)).unwrap().is_locked(t0()));
+    let events = u.execute(Command::Unlock { id: id(1) }, t0()).unwrap();
+    assert_eq!(events[0].audit_type(), "DEVICE.UPDATED");
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0()));
+    assert_eq!(u.device(&id(1)).unwrap().lock, Some(LockState::unlocked()));
+    assert!(u.counters(&id(1)).is_zero());
+    // Unlock clears a partial counter too, and is a no-op when there is nothing to clear.
+    u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    u.execute(Command::Unlock { id: id(1) }, t0()).unwrap();
+    assert!(u.counters(&id(1)).is_zero());
+    assert!(
+        u.execute(Command::Unlock { id: id(1) }, t0())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn push(n: u8) -> Command {
+    Command::RecordPushRejected {
+        id: id(n),
+        limit: 3,
+        time_period: mins(10),
+        lock_duration: mins(30),
+    }
+}
+
+#[test]
+fn push_rejections_within_the_time_period_lock_for_the_lock_duration() {
+    let mut u = with_active(&[1]);
+    u.execute(push(1), t0()).unwrap();
+    u.execute(push(1), t0() + mins(5)).unwrap();
+    // The first rejection is now 10 minutes old: outside the period.
+    u.execute(push(1), t0() + mins(10)).unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0() + mins(10)));
+    assert_eq!(u.counters(&id(1)).push_rejections.len(), 2);
+    let at = t0() + mins(11);
+    u.execute(push(1), at).unwrap();
+    let lock = u.device(&id(1)).unwrap().lock.clone().unwrap();
+    assert_eq!(lock, LockState::locked(at + mins(30), LockReason::Push));
+    assert!(u.counters(&id(1)).is_zero());
+    assert!(matches!(
+        refused(&u, push(1), at + mins(29)),
+        DeviceError::Locked { .. }
+    ));
+    u.execute(push(1), at + mins(30)).unwrap();
+    assert_eq!(u.counters(&id(1)).push_rejections, [at + mins(30)]);
+    // Pushes go to ACTIVE devices only.
+    create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
+    assert_eq!(refused(&u, push(2), t0()), DeviceError::NotActive(id(2)));
+}
+
+#[test]
+fn policy_numbers_are_checked() {
+    let u = with_active(&[1]);
+    for (cmd, target) in [
+        (otp_failure(1, 0, mins(2)), "failure.count"),
+        (otp_failure(1, 3, mins(-1)), "failure.coolDown"),
+        (
+            Command::RecordPushRejected {
+                id: id(1),
+                limit: 0,
+                time_period: mins(1),
+                lock_duration: mins(1),
+            },
+            "pushLimit.count",
+        ),
+        (
+            Command::RecordPushRejected {
+                id: id(1),
+                limit: 1,
+                time_period: TimeDelta::zero(),
+                lock_duration: mins(1),
+            },
+            "pushLimit.timePeriod",
+        ),
+        (
+            Command::RecordPushRejected {
+                id: id(1),
+                limit: 1,
+                time_period: mins(1),
+                lock_duration: TimeDelta::zero(),
+            },
+            "pushLimit.lockDuration",
+        ),
+    ] {
+        let api = ApiError::from(refused(&u, cmd, t0()));
+        assert_eq!(api.details[0].target.as_deref(), Some(target));
+        assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+    }
+}
+
+#[test]
+fn block_never_expires_and_unblock_clears_it() {
+    let mut u = with_active(&[1, 2]);
+    let at = t0() + mins(3);
+    u.execute(Command::Block { id: id(1) }, at).unwrap();
+    let d = u.device(&id(1)).unwrap();
+    assert!(d.is_blocked());
+    assert_eq!(d.block, Some(BlockState::blocked(at)));
+    let years_later = at + TimeDelta::days(3650);
+    assert!(u.device_at(&id(1), years_later).unwrap().is_blocked());
+    // A blocked device keeps its place (still the default) but is refused OTP and activation.
+    assert_eq!(default_id(&u), Some(id(1)));
+    assert_eq!(u.expand_order(), [id(1), id(2)]);
+    assert_eq!(
+        refused(&u, otp_failure(1, 3, mins(2)), years_later),
+        DeviceError::Blocked(id(1))
+    );
+    // Blocking twice keeps the first blockedAt.
+    assert!(
+        u.execute(Command::Block { id: id(1) }, years_later)
+            .unwrap()
+            .is_empty()
+    );
+    u.execute(Command::Unblock { id: id(1) }, years_later)
+        .unwrap();
+    assert_eq!(
+        u.device(&id(1)).unwrap().block,
+        Some(BlockState::unblocked())
+    );
+    assert!(
+        u.execute(Command::Unblock { id: id(1) }, years_later)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---------------------------------------------------------------- revision, updatedAt, refusals
+
+#[test]
+fn every_applied_event_bumps_revision_and_updated_at() {
+    let mut u = with_active(&[1, 2]);
+    let mut rev = u.revision();
+    assert_eq!(rev, 2);
+    let steps: Vec<Command> = vec![
+        Command::SetNickname {
+            id: id(1),
+            nickname: "Work phone".into(),
+        },
+        Command::Block { id: id(1) },
+        Command::Unblock { id: id(1) },
+        otp_failure(1, 1, mins(1)),
+        Command::Unlock { id: id(1) },
+        push(1),
+    ];
+    for (i, cmd) in steps.into_iter().enumerate() {
+        let at = t0() + TimeDelta::hours(i as i64 + 1) + TimeDelta::microseconds(1500);
+        let events = u.execute(cmd, at).unwrap();
+        assert_eq!(events.len(), 1);
+        rev += 1;
+        assert_eq!(u.revision(), rev);
+        assert_eq!(events[0].revision, rev);
+        // Time is truncated to milliseconds (PingOne's precision).
+        let at_ms = at - TimeDelta::microseconds(500);
+        assert_eq!(events[0].at, at_ms);
+        assert_eq!(u.device(&id(1)).unwrap().updated_at, at_ms);
+        assert_eq!(u.device(&id(2)).unwrap().updated_at, t0() + mins(1));
+    }
+}
+
+#[test]
+fn refused_commands_leave_state_and_revision_untouched() {
+    let mut u = with_active(&[1]);
+    create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
+    assert_eq!(
+        refused(&u, Command::Delete { id: id(9) }, t0()),
+        DeviceError::NotFound(id(9))
+    );
+    assert_eq!(
+        refused(&u, Command::Activate { id: id(1) }, t0()),
+        DeviceError::AlreadyActive(id(1))
+    );
+    assert_eq!(
+        refused(
+            &u,
+            Command::Create {
+                id: id(1),
+                device: totp(DeviceStatus::Active)
+            },
+            t0()
+        ),
+        DeviceError::DuplicateId(id(1))
+    );
+    let long = "é".repeat(101);
+    assert_eq!(
+        refused(
+            &u,
+            Command::SetNickname {
+                id: id(1),
+                nickname: long
+            },
+            t0()
+        ),
+        DeviceError::NicknameTooLong { chars: 101 }
+    );
+    let bad = NewDevice::new(DeviceType::Email);
+    let DeviceError::InvalidDevice(api) = refused(
+        &u,
+        Command::Create {
+            id: id(5),
+            device: bad,
+        },
+        t0(),
+    ) else {
+        panic!("validation error expected")
+    };
+    assert_eq!(api.details[0].target.as_deref(), Some("email"));
+    assert_eq!(
+        ApiError::from(refused(&u, Command::Delete { id: id(9) }, t0())).http_status(),
+        404
+    );
+}
+
+#[test]
+fn a_stale_revision_is_a_409_conflict() {
+    let mut u = with_active(&[1, 2]);
+    let read = u.revision();
+    u.execute(Command::Block { id: id(2) }, t0()).unwrap();
+    let err = u
+        .decide_at_revision(read, Command::Delete { id: id(1) }, t0())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        DeviceError::StaleRevision {
+            expected: read,
+            actual: read + 1
+        }
+    );
+    let api = ApiError::from(err);
+    assert_eq!((api.code(), api.http_status()), ("CONFLICT", 409));
+    let before = u.clone();
+    assert!(
+        u.execute_at_revision(read, Command::Delete { id: id(1) }, t0())
+            .is_err()
+    );
+    assert_eq!(u, before);
+    u.execute_at_revision(read + 1, Command::Delete { id: id(1) }, t0())
+        .unwrap();
+    assert_eq!(u.revision(), read + 2);
+}
+
+#[test]
+fn nickname_is_set_and_an_empty_string_removes_it() {
+    let mut u = with_active(&[1]);
+    let e = u
+        .execute(
+            Command::SetNickname {
+                id: id(1),
+                nickname: "x".repeat(100),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(e[0].audit_type(), "DEVICE.UPDATED");
+    assert_eq!(
+        u.device(&id(1)).unwrap().nickname.as_deref(),
+        Some(&*"x".repeat(100))
+    );
+    u.execute(
+        Command::SetNickname {
+            id: id(1),
+            nickname: String::new(),
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(u.device(&id(1)).unwrap().nickname, None);
+}
+
+// ---------------------------------------------------------------- creation details, events
+
+#[test]
+fn creation_fills_the_type_details_from_the_body() {
+    let mut u = UserDevices::new(env(), usr());
+    let body: NewDevice = serde_json::from_value(json!({
+        "type": "VOICE", "phone": "+1 (512) 555-1234", "extension": "12#", "testMode": true,
+        "nickname": "Desk", "status": "ACTIVATION_REQUIRED",
+        "notification": {"template": {"locale": "en", "variant": "variant_B"}},
+        "policy": {"id": "p1"}
+    }))
+    .unwrap();
+    let events = u
+        .execute(
+            Command::Create {
+                id: id(1),
+                device: body,
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(events[0].audit_type(), "DEVICE.CREATED");
+    let d = u.device(&id(1)).unwrap();
+    let json = serde_json::to_value(d).unwrap();
+    assert_eq!(json["phone"], "+1 (512) 555-1234");
+    assert_eq!(json["extension"], "12#");
+    assert_eq!(json["testMode"], true);
+    assert_eq!(json["nickname"], "Desk");
+    assert_eq!(json["notification"]["template"]["variant"], "variant_B");
+    assert_eq!(json["status"], "ACTIVATION_REQUIRED");
+    assert_eq!(json["createdAt"], "2025-03-01T12:00:00.000Z");
+    assert!(json.get("policy").is_none(), "policy is not returned");
+
+    let fido: NewDevice = serde_json::from_value(json!({
+        "type": "FIDO2", "rp": {"id": "example.com", "name": "Example"}
+    }))
+    .unwrap();
+    u.execute(
+        Command::Create {
+            id: id(2),
+            device: fido,
+        },
+        t0(),
+    )
+    .unwrap();
+    let json = serde_json::to_value(u.device(&id(2)).unwrap()).unwrap();
+    assert_eq!(json["rp"], json!({"id": "example.com", "name": "Example"}));
+
+    let email: NewDevice =
+        serde_json::from_value(json!({"type": "EMAIL", "email": "a@example.com"})).unwrap();
+    u.execute(
+        Command::Create {
+            id: id(3),
+            device: email,
+        },
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(u.device(&id(3)).unwrap().email(), Some("a@example.com"));
+}
+
+#[test]
+fn events_carry_the_envelope_and_round_trip_through_json() {
+    let mut u = with_active(&[1, 2]);
+    let mut all = Vec::new();
+    for cmd in [
+        Command::Reorder {
+            order: vec![id(2), id(1)],
+        },
+        otp_failure(1, 1, mins(2)),
+        push(2),
+        Command::Unlock { id: id(1) },
+        Command::Block { id: id(2) },
+        Command::Unblock { id: id(2) },
+        Command::RemoveOrder,
+        Command::Delete { id: id(1) },
+    ] {
+        all.extend(u.execute(cmd, t0()).unwrap());
+    }
+    for e in &all {
+        assert_eq!(e.environment.id, env());
+        assert_eq!(e.user.id, usr());
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["environment"]["id"], env().to_string());
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, e);
+    }
+    let types: Vec<&str> = all.iter().map(Event::audit_type).collect();
+    assert_eq!(
+        types,
+        [
+            "DEVICE.REORDERED",
+            "DEVICE.UPDATED",
+            "DEVICE.UPDATED",
+            "DEVICE.UPDATED",
+            "DEVICE.UPDATED",
+            "DEVICE.UPDATED",
+            "DEVICE.REORDERED",
+            "DEVICE.DELETED"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- snapshots, fixture, rendering
+
+fn fixture() -> Value {
+    serde_json::from_str(include_str!("fixtures/devices.json")).unwrap()
+}
+
+#[test]
+fn the_spec_list_response_loads_and_renders_back() {
+    let body = fixture();
+    let u = UserDevices::from_list_response(env(), usr(), &body, 12).unwrap();
+    let sms: DeviceId = "e112c96d-d165-45c5-8061-87ff268fd520".parse().unwrap();
+    let fido: DeviceId = "f44fa23e-67db-493a-8278-570010dc57f0".parse().unwrap();
+    let browser: DeviceId = "a837a752-714f-4fcb-9963-902c9e31ce67".parse().unwrap();
+    let totp_ar: DeviceId = "44e3c0b5-fda7-4f48-86ec-457184437cd3".parse().unwrap();
+    let fido_ar: DeviceId = "0d26cb0d-a938-46ca-986f-d55aa9bb12c6".parse().unwrap();
+    assert_eq!(u.expand_order(), [sms, fido, browser]);
+    assert_eq!(default_id(&u), Some(sms));
+    assert_eq!(u.revision(), 12);
+    // ACTIVE devices in order, then ACTIVATION_REQUIRED by createdAt (2024-09 before 2025-03).
+    assert_eq!(ids(u.list()), [sms, fido, browser, totp_ar, fido_ar]);
+
+    let rendered = u.render_list(
+        &ApiBase::new("https://api.pingone.eu/v1"),
+        false,
+        t0(),
+        |_| true,
+    );
+    assert_eq!(rendered["_links"], body["_links"]);
+    assert_eq!(
+        (rendered["count"].clone(), rendered["size"].clone()),
+        (json!(5), json!(5))
+    );
+    let originals = body["_embedded"]["devices"].as_array().unwrap();
+    for item in rendered["_embedded"]["devices"].as_array().unwrap() {
+        let original = originals.iter().find(|o| o["id"] == item["id"]).unwrap();
+        assert_eq!(
+            item, original,
+            "device {} renders as in the spec",
+            item["id"]
+        );
+    }
+    assert!(rendered["_embedded"].get("order").is_none());
+
+    let expanded = u.render_list(
+        &ApiBase::new("https://api.pingone.eu/v1"),
+        true,
+        t0(),
+        |d| d.status == DeviceStatus::ActivationRequired,
+    );
+    assert_eq!(expanded["count"], 2);
+    assert_eq!(
+        expanded["_embedded"]["order"],
+        json!([{"id": sms.to_string()}, {"id": fido.to_string()}, {"id": browser.to_string()}])
+    );
+}
+
+#[test]
+fn an_expanded_empty_order_loads_as_unordered() {
+    let mut body = fixture();
+    body["_embedded"]["order"] = json!([]);
+    let u = UserDevices::from_list_response(env(), usr(), &body, 0).unwrap();
+    assert!(!u.is_ordered());
+    body["_embedded"]["order"] = json!([{"id": "e112c96d-d165-45c5-8061-87ff268fd520"}]);
+    assert!(matches!(
+        UserDevices::from_list_response(env(), usr(), &body, 0),
+        Err(DeviceError::InvalidSnapshot(_))
+    ));
+}
+
+#[test]
+fn render_list_shows_expired_locks_as_unlocked() {
+    let mut u = with_active(&[1]);
+    u.execute(otp_failure(1, 1, mins(2)), t0()).unwrap();
+    let base = ApiBase::new("https://api.pingone.com/v1");
+    let during = u.render_list(&base, false, t0() + mins(1), |_| true);
+    assert_eq!(
+        during["_embedded"]["devices"][0]["lock"]["status"],
+        "LOCKED"
+    );
+    assert_eq!(during["_embedded"]["devices"][0]["lock"]["reason"], "OTP");
+    let after = u.render_list(&base, false, t0() + mins(2), |_| true);
+    assert_eq!(
+        after["_embedded"]["devices"][0]["lock"],
+        json!({"status": "UNLOCKED"})
+    );
+}
+
+#[test]
+fn snapshots_round_trip_and_inconsistent_ones_are_refused() {
+    let mut u = with_active(&[1, 2]);
+    create(&mut u, 3, DeviceStatus::ActivationRequired, t0());
+    u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    u.execute(push(2), t0()).unwrap();
+    let json = serde_json::to_value(&u).unwrap();
+    assert_eq!(json["settings"], json!({"maxAllowedDevices": 15}));
+    assert_eq!(json["counters"][id(1).to_string()]["otpFailures"], 1);
+    let back: UserDevices = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, u);
+
+    let mut bad = json.clone();
+    bad["order"] = json!([id(1).to_string(), id(3).to_string()]);
+    assert!(serde_json::from_value::<UserDevices>(bad).is_err());
+    let mut bad = json;
+    bad["devices"][1] = bad["devices"][0].clone();
+    assert!(serde_json::from_value::<UserDevices>(bad).is_err());
+}
+
+// ---------------------------------------------------------------- requests
+
+#[test]
+fn requests_map_to_commands_by_media_type() {
+    let new_id = id(42);
+    let coll = RequestTarget::Devices { new_id };
+    let c = Command::from_request(
+        "Application/JSON; charset=UTF-8",
+        coll,
+        br#"{"type":"SMS","phone":"+11235557890"}"#,
+    )
+    .unwrap();
+    assert!(
+        matches!(c, Command::Create { id, ref device } if id == new_id && device.phone.as_deref() == Some("+11235557890"))
+    );
+    assert_eq!(
+        Command::from_request(DEVICES_ORDER_REMOVE_MEDIA_TYPE, coll, b"").unwrap(),
+        Command::RemoveOrder
+    );
+    let dev = RequestTarget::Device(id(1));
+    for (mt, expected) in [
+        (DEVICE_ACTIVATE_MEDIA_TYPE, Command::Activate { id: id(1) }),
+        (DEVICE_UNLOCK_MEDIA_TYPE, Command::Unlock { id: id(1) }),
+        (DEVICE_BLOCK_MEDIA_TYPE, Command::Block { id: id(1) }),
+        (DEVICE_UNBLOCK_MEDIA_TYPE, Command::Unblock { id: id(1) }),
+    ] {
+        assert_eq!(
+            Command::from_request(mt, dev, br#"{"otp":"123456"}"#).unwrap(),
+            expected
+        );
+    }
+    let nick = RequestTarget::Nickname(id(1));
+    assert_eq!(
+        Command::from_request(APPLICATION_JSON, nick, br#"{"nickname":"Mine"}"#).unwrap(),
+        Command::SetNickname {
+            id: id(1),
+            nickname: "Mine".into()
+        }
+    );
+    assert_eq!(
+        Command::from_request(APPLICATION_JSON, nick, br#"{"nickname":null}"#).unwrap(),
+        Command::SetNickname {
+            id: id(1),
+            nickname: String::new()
+        }
+    );
+    assert_eq!(
+        DEVICES_REORDER_MEDIA_TYPE,
+        "application/vnd.pingidentity.devices.reorder+json"
+    );
+}
+
+#[test]
+fn unknown_or_misplaced_media_types_are_415() {
+    let coll = RequestTarget::Devices { new_id: id(1) };
+    for (mt, target) in [
+        ("text/plain", coll),
+        (DEVICE_UNLOCK_MEDIA_TYPE, coll),
+        (DEVICES_REORDER_MEDIA_TYPE, RequestTarget::Device(id(1))),
+        (
+            DEVICES_ORDER_REMOVE_MEDIA_TYPE,
+            RequestTarget::Nickname(id(1)),
+        ),
+        (
+            "application/vnd.pingidentity.otp.check+json",
+            RequestTarget::Device(id(1)),
+        ),
+        ("", coll),
+    ] {
+        let e = Command::from_request(mt, target, b"{}").unwrap_err();
+        assert_eq!(
+            (e.code(), e.http_status()),
+            ("INVALID_REQUEST", 415),
+            "{mt}"
+        );
+    }
+}
+
+#[test]
+fn malformed_bodies_are_invalid_data_with_targets() {
+    let coll = RequestTarget::Devices { new_id: id(1) };
+    let e = Command::from_request(
+        DEVICES_REORDER_MEDIA_TYPE,
+        coll,
+        br#"{"order":[{"id":"nope"},{"x":1},{"id":"e112c96d-d165-45c5-8061-87ff268fd520"}]}"#,
+    )
+    .unwrap_err();
+    let targets: Vec<&str> = e
+        .details
+        .iter()
+        .map(|d| d.target.as_deref().unwrap())
+        .collect();
+    assert_eq!(targets, ["order[0].id", "order[1]"]);
+    assert_eq!(e.code(), "INVALID_DATA");
+    let e = Command::from_request(DEVICES_REORDER_MEDIA_TYPE, coll, b"{}").unwrap_err();
+    assert_eq!(e.details[0].code.as_str(), "REQUIRED_VALUE");
+    let e = Command::from_request(APPLICATION_JSON, coll, b"{not json").unwrap_err();
+    assert_eq!(e.details[0].target.as_deref(), Some("body"));
+    assert!(e.details[0].message.contains("line 1"));
+    let e = Command::from_request(APPLICATION_JSON, coll, br#"{"type":"MOBILE"}"#).unwrap_err();
+    assert_eq!(e.details[0].target.as_deref(), Some("type"));
+    let e = Command::from_request(
+        APPLICATION_JSON,
+        RequestTarget::Nickname(id(1)),
+        br#"{"nickname":5}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.details[0].target.as_deref(), Some("nickname"));
+}
+
+#[test]
+fn an_event_serializes_to_a_stable_audit_record() {
+    let mut u = with_active(&[1, 2]);
+    let events = u
+        .execute(
+            Command::Reorder {
+                order: vec![id(2), id(1)],
+            },
+            t0() + TimeDelta::milliseconds(614),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&events[0]).unwrap(),
+        json!({
+            "environment": {"id": env().to_string()},
+            "user": {"id": usr().to_string()},
+            "revision": 3,
+            "at": "2025-03-01T12:00:00.614Z",
+            "type": "ORDER_SET",
+            "before": [id(1).to_string(), id(2).to_string()],
+            "order": [id(2).to_string(), id(1).to_string()],
+        })
+    );
+}
