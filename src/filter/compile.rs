@@ -37,12 +37,24 @@ impl fmt::Debug for CompileOptions<'_> {
 
 impl<'o> CompileOptions<'o> {
     /// No schema (every string ignores case), mobile payloads decoded without verification.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, Filter};
+    /// let f = Filter::parse("a pr").unwrap();
+    /// assert!(f.compile_with::<serde_json::Value>(&CompileOptions::new()).matches(&serde_json::json!({"a": 1})));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// String attributes the schema marks [`case_exact`](SchemaAttribute::case_exact) compare
     /// exactly.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, schema::DEVICES};
+    /// let opts = CompileOptions::new().schema(&DEVICES);
+    /// # let _ = opts;
+    /// ```
     #[must_use]
     pub fn schema(mut self, schema: &'o Schema) -> Self {
         self.schema = Some(schema);
@@ -50,6 +62,14 @@ impl<'o> CompileOptions<'o> {
     }
 
     /// Checks each `mobilePayload` JWT once, at compile time; one that fails matches nothing.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, Filter};
+    /// let never = |_: &str| false;
+    /// let f = Filter::parse(r#"mobilePayload eq "e30.eyJkdmMiOiJhIn0.c2ln""#).unwrap();
+    /// let c = f.compile_with::<serde_json::Value>(&CompileOptions::new().verifier(&never));
+    /// assert!(!c.matches(&serde_json::json!({"id": "a"})));
+    /// ```
     #[must_use]
     pub fn verifier(mut self, verifier: &'o dyn PayloadVerifier) -> Self {
         self.verifier = Some(verifier);
@@ -96,12 +116,25 @@ where
 
 impl<R: Resource + ?Sized> CompiledFilter<R> {
     /// Whether `resource` matches. Same rules as [`Filter::matches`](super::Filter::matches).
+    ///
+    /// ```
+    /// use mfa_devices::filter::Filter;
+    /// let c = Filter::parse("n gt 1").unwrap().compile::<serde_json::Value>();
+    /// assert!(c.matches(&serde_json::json!({"n": 2})) && !c.matches(&serde_json::json!({"n": 1})));
+    /// ```
     #[inline]
     pub fn matches(&self, resource: &R) -> bool {
         run(&self.root, resource)
     }
 
     /// The matching items, in order.
+    ///
+    /// ```
+    /// use mfa_devices::filter::Filter;
+    /// let c = Filter::parse("n ge 2").unwrap().compile::<serde_json::Value>();
+    /// let items: Vec<_> = (0..4).map(|n| serde_json::json!({"n": n})).collect();
+    /// assert_eq!(c.filter(&items).count(), 2);
+    /// ```
     pub fn filter<'a, I>(&'a self, items: I) -> impl Iterator<Item = I::Item> + 'a
     where
         I: IntoIterator + 'a,

@@ -76,6 +76,12 @@ impl ParseOptions {
     pub const DEPTH_CEILING: usize = 128;
 
     /// The defaults: 8 KiB, depth 64.
+    ///
+    /// ```
+    /// use mfa_devices::filter::ParseOptions;
+    /// assert_eq!(ParseOptions::new(), ParseOptions::default());
+    /// assert_eq!(ParseOptions::new().depth(), ParseOptions::DEFAULT_MAX_DEPTH);
+    /// ```
     pub const fn new() -> Self {
         Self {
             max_length: Self::DEFAULT_MAX_LENGTH,
@@ -152,6 +158,13 @@ pub struct Filter {
 
 impl Filter {
     /// Wraps an expression. The expression should be normalized (see [`ast`]).
+    ///
+    /// ```
+    /// use mfa_devices::filter::{Filter, ast::{AttrPath, Expr}};
+    /// let f = Filter::from_expr(Expr::Present(AttrPath::new(["title"])));
+    /// assert_eq!(f.to_string(), "title pr");
+    /// assert_eq!(f.clone().into_expr(), *f.expr());
+    /// ```
     pub fn from_expr(expr: Expr) -> Self {
         Self { expr }
     }

@@ -438,6 +438,17 @@ fn is_value_path(p: &AttrPath) -> bool {
 
 /// The attributes of a typed [`Device`](crate::device::Device), resolved once by
 /// [`Filter::compile`](super::Filter::compile).
+///
+/// ```
+/// use mfa_devices::device::{Device, DeviceType};
+/// use mfa_devices::filter::{DeviceKey, Resource, ast::AttrPath};
+/// assert_eq!(Device::resolve(&AttrPath::new(["LOCK", "status"])), DeviceKey::LockStatus);
+/// assert_eq!(
+///     Device::resolve_eq(&AttrPath::new(["type"]), "sms"),
+///     Some(DeviceKey::TypeIs(DeviceType::Sms))
+/// );
+/// assert!(matches!(Device::resolve(&AttrPath::new(["custom"])), DeviceKey::Extra(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeviceKey {
