@@ -51,6 +51,7 @@ fn devices() -> Vec<Device> {
 }
 
 fn bench_parse(c: &mut Criterion) {
+    // Each iteration parses and drops the filter.
     let mut g = c.benchmark_group("filter_parse");
     g.bench_function("typical", |b| {
         b.iter(|| Filter::parse(black_box(TYPICAL)).unwrap())
@@ -89,6 +90,20 @@ fn bench_eval(c: &mut Criterion) {
             black_box(&typed)
                 .iter()
                 .filter(|d| compiled_typed.matches(d))
+                .count()
+        })
+    });
+    // The floor: the same predicate written by hand on the typed model.
+    g.bench_function("typed_handwritten_baseline", |b| {
+        b.iter(|| {
+            black_box(&typed)
+                .iter()
+                .filter(|d| {
+                    d.status
+                        .as_str()
+                        .eq_ignore_ascii_case("ACTIVATION_REQUIRED")
+                        && d.device_type.as_str().eq_ignore_ascii_case("SMS")
+                })
                 .count()
         })
     });

@@ -629,3 +629,58 @@ fn schema_parse_turns_syntax_errors_into_invalid_filter() {
     let plain: mfa_devices::error::ApiError = Filter::parse("(").unwrap_err().into();
     assert_eq!(plain.details[0].code.as_str(), "INVALID_FILTER");
 }
+
+#[test]
+fn json_names_exact_wins_then_first_ignoring_case_and_hints_never_change_answers() {
+    let dup = json!({"Status": "A", "status": "B"});
+    assert!(eval(r#"status eq "B""#, &dup));
+    assert!(eval(r#"Status eq "A""#, &dup));
+    assert!(
+        eval(r#"STATUS eq "A""#, &dup),
+        "no exact name: the first ignoring case"
+    );
+    // One compiled filter over resources whose properties come in different orders.
+    let c = Filter::parse(r#"status eq "B" and type eq "SMS""#)
+        .unwrap()
+        .compile::<Value>();
+    let resources = [
+        json!({"type": "SMS", "status": "B"}),
+        json!({"status": "B", "x": 1, "type": "SMS"}),
+        json!({"Status": "A", "status": "B", "TYPE": "sms"}),
+        json!({"status": "A", "type": "SMS"}),
+        json!({"type": "SMS"}),
+        json!({"a": 1, "b": 2, "c": 3, "type": "SMS", "status": "B"}),
+    ];
+    let got: Vec<bool> = resources.iter().map(|r| c.matches(r)).collect();
+    assert_eq!(got, [true, true, true, false, false, true]);
+    let again: Vec<bool> = resources.iter().rev().map(|r| c.matches(r)).collect();
+    assert_eq!(again, [true, false, false, true, true, true]);
+}
+
+#[test]
+fn typed_fast_path_keeps_case_rules_for_unknown_spellings() {
+    // "sms" is not PingOne's spelling, so the model keeps it as `Other("sms")`; it still equals
+    // "SMS" ignoring case, on the compiled fast path (discriminants) as in the interpreter.
+    let d = typed_device("e112c96d-d165-45c5-8061-87ff268fd520", "sms", "active");
+    for (f, want) in [
+        (r#"type eq "SMS""#, true),
+        (r#"status eq "ACTIVE" and type eq "sms""#, true),
+        (r#"type eq "EMAIL""#, false),
+        (r#"status eq "ACTIVATION_REQUIRED""#, false),
+        (r#"type ne "SMS""#, false),
+    ] {
+        let filter = Filter::parse(f).unwrap();
+        assert_eq!(filter.matches(&d), want, "interpreted {f}");
+        assert_eq!(filter.compile::<Device>().matches(&d), want, "compiled {f}");
+    }
+    let known = typed_device("e112c96d-d165-45c5-8061-87ff268fd520", "SMS", "ACTIVE");
+    let c = Filter::parse(r#"type eq "sms" and status eq "Active""#)
+        .unwrap()
+        .compile::<Device>();
+    assert!(c.matches(&known));
+    assert!(!c.matches(&typed_device(
+        "e112c96d-d165-45c5-8061-87ff268fd520",
+        "VOICE",
+        "ACTIVE"
+    )));
+}

@@ -1,10 +1,15 @@
 //! The filter syntax tree shared by the SCIM parser ([`Filter::parse`](super::Filter::parse)) and
-//! the CREST `_queryFilter` parser (`crest::parse_query_filter`).
+//! the CREST `_queryFilter` parser ([`crest::parse_query_filter`](crate::crest::parse_query_filter)).
 //!
 //! The tree is *normalized*: `And`/`Or` are n-ary and never directly contain a node of their own
 //! kind (`a and (b and c)` is `And([a, b, c])`), and always hold at least two operands. n-ary
 //! nodes keep long `and`/`or` chains flat, so walking, printing, evaluating and dropping a tree
 //! recurses only as deep as its parentheses, `not`s and value paths — which the parsers bound.
+//!
+//! Trees built by hand and wrapped with [`Filter::from_expr`](super::Filter::from_expr) are not
+//! depth-checked: printing, validating, evaluating, compiling and dropping them recurse as deep as
+//! they nest, so keep them within [`ParseOptions::DEPTH_CEILING`](super::ParseOptions::DEPTH_CEILING)
+//! levels of `Not` / `ValuePath` / alternating `And`-`Or`, as the parsers do.
 //!
 //! Two node kinds exist only for CREST: [`Expr::Literal`] (`_queryFilter=true`) and
 //! [`CompareOp::Extended`] (a CREST extended operator). SCIM has no syntax for them: the SCIM

@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use super::ast::{AttrPath, CompValue, Expr};
 use super::eval::{self, ID_PATH, Lit, Num, Op, StrLit};
 use super::mobile::{self, PayloadVerifier};
-use super::resource::{Element, Resource};
-use super::schema::{Schema, SchemaAttribute};
+use super::resource::{Attr, Element, Resource, get_ci};
+use super::schema::{self, Schema, SchemaAttribute};
+use serde_json::Value;
 
 /// Options for [`Filter::compile_with`](super::Filter::compile_with).
 ///
@@ -36,12 +37,24 @@ impl fmt::Debug for CompileOptions<'_> {
 
 impl<'o> CompileOptions<'o> {
     /// No schema (every string ignores case), mobile payloads decoded without verification.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, Filter};
+    /// let f = Filter::parse("a pr").unwrap();
+    /// assert!(f.compile_with::<serde_json::Value>(&CompileOptions::new()).matches(&serde_json::json!({"a": 1})));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// String attributes the schema marks [`case_exact`](SchemaAttribute::case_exact) compare
     /// exactly.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, schema::DEVICES};
+    /// let opts = CompileOptions::new().schema(&DEVICES);
+    /// # let _ = opts;
+    /// ```
     #[must_use]
     pub fn schema(mut self, schema: &'o Schema) -> Self {
         self.schema = Some(schema);
@@ -49,6 +62,14 @@ impl<'o> CompileOptions<'o> {
     }
 
     /// Checks each `mobilePayload` JWT once, at compile time; one that fails matches nothing.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, Filter};
+    /// let never = |_: &str| false;
+    /// let f = Filter::parse(r#"mobilePayload eq "e30.eyJkdmMiOiJhIn0.c2ln""#).unwrap();
+    /// let c = f.compile_with::<serde_json::Value>(&CompileOptions::new().verifier(&never));
+    /// assert!(!c.matches(&serde_json::json!({"id": "a"})));
+    /// ```
     #[must_use]
     pub fn verifier(mut self, verifier: &'o dyn PayloadVerifier) -> Self {
         self.verifier = Some(verifier);
@@ -95,12 +116,25 @@ where
 
 impl<R: Resource + ?Sized> CompiledFilter<R> {
     /// Whether `resource` matches. Same rules as [`Filter::matches`](super::Filter::matches).
+    ///
+    /// ```
+    /// use mfa_devices::filter::Filter;
+    /// let c = Filter::parse("n gt 1").unwrap().compile::<serde_json::Value>();
+    /// assert!(c.matches(&serde_json::json!({"n": 2})) && !c.matches(&serde_json::json!({"n": 1})));
+    /// ```
     #[inline]
     pub fn matches(&self, resource: &R) -> bool {
         run(&self.root, resource)
     }
 
     /// The matching items, in order.
+    ///
+    /// ```
+    /// use mfa_devices::filter::Filter;
+    /// let c = Filter::parse("n ge 2").unwrap().compile::<serde_json::Value>();
+    /// let items: Vec<_> = (0..4).map(|n| serde_json::json!({"n": n})).collect();
+    /// assert_eq!(c.filter(&items).count(), 2);
+    /// ```
     pub fn filter<'a, I>(&'a self, items: I) -> impl Iterator<Item = I::Item> + 'a
     where
         I: IntoIterator + 'a,
@@ -119,6 +153,16 @@ enum Node<K> {
     Compare {
         key: K,
         op: Op,
+        lit: OwnedLit,
+        exact: bool,
+    },
+    /// A key the resource resolved for `eq` with a literal ([`Resource::resolve_eq`]).
+    Test(K),
+    /// `eq` with an ASCII string that is not a date-time: the common case, with a fast path.
+    StrEq {
+        key: K,
+        /// The literal, ASCII-lowercased (or as written when `exact`).
+        lower: Box<str>,
         lit: OwnedLit,
         exact: bool,
     },
@@ -194,16 +238,7 @@ fn lower<R: Resource + ?Sized>(
     opts: &CompileOptions<'_>,
     attrs: Option<&'static [SchemaAttribute]>,
 ) -> Node<R::Key> {
-    let schema_attr = |p: &AttrPath| {
-        attrs.and_then(|a| {
-            Schema {
-                name: "",
-                attributes: a,
-                logical_operators: &[],
-            }
-            .attribute(p)
-        })
-    };
+    let schema_attr = |p: &AttrPath| attrs.and_then(|a| schema::lookup(a, p));
     match e {
         Expr::Literal(b) => Node::Const(*b),
         Expr::Present(p) => Node::Present(R::resolve(p)),
@@ -222,6 +257,32 @@ fn lower<R: Resource + ?Sized>(
                 };
             }
             match Op::of(op) {
+                Some(Op::Eq) if matches!(v, CompValue::String(s) if s.is_ascii()) => {
+                    let lit = OwnedLit::new(v);
+                    let exact = schema_attr(p).is_some_and(|a| a.case_exact);
+                    let (OwnedLit::Str { dt: None, .. }, CompValue::String(s)) = (&lit, v) else {
+                        // A date-time literal: compared as an instant.
+                        return Node::Compare {
+                            key: R::resolve(p),
+                            op: Op::Eq,
+                            lit,
+                            exact,
+                        };
+                    };
+                    if let Some(key) = R::resolve_eq(p, s).filter(|_| !exact) {
+                        return Node::Test(key);
+                    }
+                    Node::StrEq {
+                        key: R::resolve(p),
+                        lower: if exact {
+                            s.as_str().into()
+                        } else {
+                            s.to_ascii_lowercase().into()
+                        },
+                        lit,
+                        exact,
+                    }
+                }
                 Some(op) => Node::Compare {
                     key: R::resolve(p),
                     op,
@@ -244,23 +305,101 @@ fn lower<R: Resource + ?Sized>(
     }
 }
 
+/// Evaluates a node: composites loop here, leaves go to [`leaf`].
 #[inline]
 fn run<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
     match n {
+        Node::And(xs) => xs.iter().all(|x| run_child(x, r)),
+        Node::Or(xs) => xs.iter().any(|x| run_child(x, r)),
+        Node::Not(x) => !run_child(x, r),
+        Node::ValuePath(key, inner) => eval::any(r.attr(key), |el| {
+            run_child::<Element<'_>>(inner, &Element(el))
+        }),
+        other => leaf(other, r),
+    }
+}
+
+/// A child: leaves directly, composites through a (non-inlined) recursive call.
+#[inline(always)]
+fn run_child<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    // The typed fast path first, as a plain branch.
+    if let Node::Test(key) = n {
+        return r.test(key);
+    }
+    match n {
+        Node::And(_) | Node::Or(_) | Node::Not(_) | Node::ValuePath(..) => run_composite(n, r),
+        other => leaf(other, r),
+    }
+}
+
+#[inline(never)]
+fn run_composite<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    run(n, r)
+}
+
+#[inline(always)]
+fn leaf<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
+    match n {
+        Node::StrEq {
+            key,
+            lower,
+            lit,
+            exact,
+        } => {
+            let a = r.attr(key);
+            let (s, case_exact) = match a {
+                Attr::Str(s) => (s, *exact),
+                Attr::CaseExactStr(s) => (s, true),
+                Attr::Absent => return false,
+                Attr::Path(map, path) => match path
+                    .single()
+                    .map(|name| get_ci(map, name, path.first_hint()))
+                {
+                    Some(Some(Value::String(s))) => (s.as_str(), *exact),
+                    Some(None | Some(Value::Null)) => return false,
+                    _ => return eval::compare(a, Op::Eq, &lit.view(), *exact),
+                },
+                _ => return eval::compare(a, Op::Eq, &lit.view(), *exact),
+            };
+            if s.len() == lower.len() {
+                let same = if case_exact {
+                    s.as_bytes() == lit_bytes(lit)
+                } else {
+                    s.eq_ignore_ascii_case(lower)
+                };
+                if same {
+                    return true;
+                }
+            }
+            // The literal is ASCII: an ASCII value that differs cannot match, nor can a shorter
+            // one (lowercasing into ASCII never makes a string longer).
+            if case_exact || s.len() < lower.len() || s.is_ascii() {
+                return false;
+            }
+            let a = if case_exact {
+                Attr::CaseExactStr(s)
+            } else {
+                Attr::Str(s)
+            };
+            eval::compare(a, Op::Eq, &lit.view(), case_exact)
+        }
         Node::Compare {
             key,
             op,
             lit,
             exact,
         } => eval::compare(r.attr(key), *op, &lit.view(), *exact),
-        Node::And(xs) => xs.iter().all(|x| run(x, r)),
-        Node::Or(xs) => xs.iter().any(|x| run(x, r)),
+        Node::Test(key) => r.test(key),
         Node::Const(b) => *b,
         Node::Present(key) => eval::present(r.attr(key)),
         Node::Mobile { id, dvc, negate } => *negate != eval::id_matches(r.attr(id), dvc.as_deref()),
-        Node::ValuePath(key, inner) => {
-            eval::any(r.attr(key), |el| run::<Element<'_>>(inner, &Element(el)))
-        }
-        Node::Not(x) => !run(x, r),
+        composite => run_composite(composite, r),
+    }
+}
+
+fn lit_bytes(lit: &OwnedLit) -> &[u8] {
+    match lit {
+        OwnedLit::Str { s, .. } => s.as_bytes(),
+        _ => &[],
     }
 }

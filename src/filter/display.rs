@@ -182,10 +182,7 @@ fn check_path(p: &AttrPath) -> Result<(), FilterError> {
     if let Some(urn) = &p.urn {
         let ok = urn.len() > 4
             && urn.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("urn:"))
-            && !urn.ends_with(':')
-            && urn
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'(' | b')' | b'"'))
+            && urn.bytes().all(super::parse::is_urn_char)
             && !is_core_urn(urn);
         if !ok {
             return unsupported(format!("the schema URN '{urn}'"));

@@ -44,7 +44,7 @@ use std::str::FromStr;
 pub use compile::{CompileOptions, CompiledFilter};
 pub use error::{FilterError, FilterErrorKind};
 pub use mobile::{MobilePayload, PayloadVerifier};
-pub use resource::{Attr, DeviceKey, JsonPath, Resource};
+pub use resource::{Attr, DeviceKey, JsonKey, JsonPath, Resource};
 
 use crate::error::ApiError;
 use ast::Expr;
@@ -70,11 +70,18 @@ impl ParseOptions {
     pub const DEFAULT_MAX_LENGTH: usize = 8 * 1024;
     /// Default maximum nesting depth of parentheses, `not` and value paths.
     pub const DEFAULT_MAX_DEPTH: usize = 64;
-    /// The largest depth [`max_depth`](ParseOptions::max_depth) accepts: deeper trees could
-    /// exhaust a 2 MiB thread stack in a debug build.
-    pub const DEPTH_CEILING: usize = 256;
+    /// The largest depth [`max_depth`](ParseOptions::max_depth) accepts. A tree this deep
+    /// parses, prints, validates, evaluates, compiles and drops within 1 MiB of stack even in a
+    /// debug build (tested), half of a default 2 MiB thread stack.
+    pub const DEPTH_CEILING: usize = 128;
 
     /// The defaults: 8 KiB, depth 64.
+    ///
+    /// ```
+    /// use mfa_devices::filter::ParseOptions;
+    /// assert_eq!(ParseOptions::new(), ParseOptions::default());
+    /// assert_eq!(ParseOptions::new().depth(), ParseOptions::DEFAULT_MAX_DEPTH);
+    /// ```
     pub const fn new() -> Self {
         Self {
             max_length: Self::DEFAULT_MAX_LENGTH,
@@ -151,6 +158,13 @@ pub struct Filter {
 
 impl Filter {
     /// Wraps an expression. The expression should be normalized (see [`ast`]).
+    ///
+    /// ```
+    /// use mfa_devices::filter::{Filter, ast::{AttrPath, Expr}};
+    /// let f = Filter::from_expr(Expr::Present(AttrPath::new(["title"])));
+    /// assert_eq!(f.to_string(), "title pr");
+    /// assert_eq!(f.clone().into_expr(), *f.expr());
+    /// ```
     pub fn from_expr(expr: Expr) -> Self {
         Self { expr }
     }
@@ -170,7 +184,9 @@ impl Filter {
     /// Accepted syntax (RFC 7644 §3.4.2.2, with the tolerance common SCIM servers show):
     /// - keywords (`and`, `or`, `not`), operators and `true`/`false`/`null` in any case;
     /// - any run of spaces (also tabs, CR, LF) where one space is required, and around the
-    ///   whole filter and inside parentheses and brackets; `not(` without a space;
+    ///   whole filter and inside parentheses and brackets; `not(`, `and(`, `or(` without a
+    ///   space; **decision**: `and`/`or` still need a space before them (`a eq "x"and b pr` is an
+    ///   error at `and`), as RFC 7644's grammar says;
     /// - attribute names `ALPHA *(ALPHA / DIGIT / "-" / "_")`, optionally `$`-prefixed (`$ref`);
     ///   `true`, `not`, `and` … are valid names where a name is expected;
     /// - **decision**: the core schema prefix (`urn:ietf:params:scim:schemas:core:2.0:<Type>:`)

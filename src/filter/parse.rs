@@ -20,8 +20,7 @@
 use nom::Err as NomErr;
 use nom::IResult;
 use nom::Parser;
-use nom::bytes::complete::{tag_no_case, take_while};
-use nom::character::complete::{char as ch, multispace0};
+use nom::character::complete::char as ch;
 use nom::error::{ErrorKind, ParseError};
 use serde_json::Number;
 
@@ -97,17 +96,34 @@ pub(crate) fn parse(input: &str, opts: &ParseOptions) -> Result<Expr, FilterErro
     }
 }
 
+/// Skips spaces (a hand-written `multispace0`: this runs between every two tokens).
 #[inline]
 fn ws0(i: &str) -> &str {
-    match multispace0::<&str, PErr>(i) {
-        Ok((rest, _)) => rest,
-        Err(_) => i,
+    match i.as_bytes().first() {
+        Some(&b) if is_ws(b) => i.trim_start_matches([' ', '\t', '\r', '\n']),
+        _ => i,
+    }
+}
+
+/// `word` (ASCII, lowercase) at the start of `i`, ignoring ASCII case: the rest after it.
+#[inline]
+fn word_ci<'a>(i: &'a str, word: &str) -> Option<&'a str> {
+    let n = word.len();
+    if i.as_bytes().get(..n)?.eq_ignore_ascii_case(word.as_bytes()) {
+        i.get(n..)
+    } else {
+        None
     }
 }
 
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// A character of a schema URN: printable ASCII except the filter's delimiters.
+pub(crate) fn is_urn_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'(' | b')' | b'"')
 }
 
 #[inline]
@@ -131,7 +147,7 @@ fn keyword<'a>(i: &'a str, kw: &'static str) -> Option<&'a str> {
     if j.len() == i.len() {
         return None;
     }
-    let (rest, _) = tag_no_case::<_, _, PErr>(kw).parse(j).ok()?;
+    let rest = word_ci(j, kw)?;
     match rest.as_bytes().first() {
         None | Some(b'(') => Some(rest),
         Some(&b) if is_ws(b) => Some(ws0(rest)),
@@ -156,6 +172,7 @@ fn or_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     }
 }
 
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn and_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     let (i, first) = term(i, cx, depth)?;
     let Some(mut next) = keyword(i, "and") else {
@@ -174,6 +191,7 @@ fn and_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
 }
 
 /// Appends an operand, splicing in the operands of a node of the same kind (normal form).
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn push_flat(ops: &mut Vec<Expr>, e: Expr, and: bool) {
     match e {
         Expr::And(xs) if and => ops.extend(xs),
@@ -194,6 +212,7 @@ fn deeper(at: &str, cx: &Cx, depth: usize) -> Result<usize, NomErr<PErr>> {
 }
 
 /// `"(" ws FILTER ws ")"` with `i` at the `(`.
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn group<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     let d = deeper(i, cx, depth)?;
     let (i, _) = ch('(').parse(i)?;
@@ -205,11 +224,12 @@ fn group<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     }
 }
 
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn term<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     match i.as_bytes().first() {
         Some(b'(') => group(i, cx, depth),
         Some(b'n' | b'N') => {
-            if let Ok((rest, _)) = tag_no_case::<_, _, PErr>("not").parse(i) {
+            if let Some(rest) = word_ci(i, "not") {
                 let rest = ws0(rest);
                 if rest.starts_with('(') {
                     let (rest, e) = group(rest, cx, depth)?;
@@ -222,6 +242,7 @@ fn term<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     }
 }
 
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     let (i, path) = attr_path(i)?;
     let j = ws0(i);
@@ -256,7 +277,7 @@ fn attr_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
 }
 
 /// A two-letter operator; `None` is `pr`.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn compare_op(i: &str) -> Res<'_, Option<CompareOp>> {
     let b = i.as_bytes();
     let (Some(&x), Some(&y)) = (b.first(), b.get(1)) else {
@@ -282,24 +303,23 @@ fn compare_op(i: &str) -> Res<'_, Option<CompareOp>> {
 }
 
 /// `ATTRNAME` (with the optional `$` that allows `$ref`).
-#[inline]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_name(i: &str) -> Option<(&str, &str)> {
     let b = i.as_bytes();
     let start = usize::from(b.first() == Some(&b'$'));
     if !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
         return None;
     }
-    let rest = i.get(start..)?;
-    let (rest, name) = take_while::<_, _, PErr>(is_name_char_c).parse(rest).ok()?;
-    let name = i.get(..start + name.len())?;
-    Some((rest, name))
-}
-
-fn is_name_char_c(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+    let len = b
+        .get(start..)?
+        .iter()
+        .position(|&c| !is_name_char(c))
+        .map_or(b.len(), |n| start + n);
+    Some((i.get(len..)?, i.get(..len)?))
 }
 
 /// `ATTRNAME ["." ATTRNAME]`.
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_names<'a>(i: &'a str, what: &'static str) -> Res<'a, Vec<String>> {
     let Some((rest, name)) = attr_name(i) else {
         return expected(i, what);
@@ -313,6 +333,7 @@ fn attr_names<'a>(i: &'a str, what: &'static str) -> Res<'a, Vec<String>> {
     Ok((rest, vec![name.to_owned()]))
 }
 
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn attr_path(i: &str) -> Res<'_, AttrPath> {
     let is_urn = i
         .as_bytes()
@@ -328,10 +349,7 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
             },
         ));
     }
-    let end = i
-        .bytes()
-        .position(|b| is_ws(b) || matches!(b, b'[' | b']' | b'(' | b')' | b'"'))
-        .unwrap_or(i.len());
+    let end = i.bytes().position(|b| !is_urn_char(b)).unwrap_or(i.len());
     let run = i.get(..end).unwrap_or_default();
     let colon = run.rfind(':').unwrap_or(3);
     let (Some(urn), Some(names)) = (run.get(..colon), i.get(colon.saturating_add(1)..)) else {
@@ -349,6 +367,7 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
     Ok((rest, AttrPath { urn, segments }))
 }
 
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn comp_value(i: &str) -> Res<'_, CompValue> {
     match i.as_bytes().first() {
         Some(b'"') => {
@@ -362,7 +381,7 @@ fn comp_value(i: &str) -> Res<'_, CompValue> {
                 ("false", CompValue::Bool(false)),
                 ("null", CompValue::Null),
             ] {
-                if let Ok((rest, _)) = tag_no_case::<_, _, PErr>(word).parse(i) {
+                if let Some(rest) = word_ci(i, word) {
                     if !rest.as_bytes().first().is_some_and(|&b| is_name_char(b)) {
                         return Ok((rest, v));
                     }
@@ -433,6 +452,7 @@ fn number(i: &str) -> Res<'_, CompValue> {
 }
 
 /// A JSON string starting at the `"` of `i`, escapes decoded.
+#[inline]
 fn string(i: &str) -> Res<'_, String> {
     let body = i.get(1..).unwrap_or_default();
     // Fast path: no escapes.

@@ -7,6 +7,8 @@
 //! (`impl Resource for serde_json::Value`) keep the path as their key and look names up
 //! case-insensitively.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -62,6 +64,25 @@ pub trait Resource {
 
     /// The value of the attribute behind `key`.
     fn attr<'a>(&'a self, key: &'a Self::Key) -> Attr<'a>;
+
+    /// Optional fast path for the most common filter, `path eq "literal"` with an ASCII
+    /// string: a key whose value is `Attr::Bool(true)` exactly when the attribute equals the
+    /// literal under the rules of [`Filter::matches`](super::Filter::matches) (ignoring case), and
+    /// `Attr::Bool(false)` otherwise — typically an enum discriminant compare, the literal having
+    /// been mapped to the variant once. `None` (the default) uses the generic comparison.
+    /// Only [`Filter::compile`](super::Filter::compile) uses it, and not for attributes a schema
+    /// marks `caseExact`.
+    fn resolve_eq(path: &AttrPath, literal: &str) -> Option<Self::Key> {
+        let _ = (path, literal);
+        None
+    }
+
+    /// Evaluates a key made by [`resolve_eq`](Resource::resolve_eq). The default reads it with
+    /// [`attr`](Resource::attr); override it to answer without building an [`Attr`].
+    #[inline]
+    fn test(&self, key: &Self::Key) -> bool {
+        matches!(self.attr(key), Attr::Bool(true))
+    }
 
     /// Looks `path` up and hands its value to `f`. The default resolves the path first; JSON
     /// overrides it to use the path directly (no key to build).
@@ -144,18 +165,38 @@ impl<'a> Attr<'a> {
 /// let found = JsonPath::new(&p).lookup_one(v.as_object().unwrap());
 /// assert_eq!(found, Some(&serde_json::json!("Ada")));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct JsonPath<'a> {
-    urn: Option<&'a str>,
-    segments: &'a [String],
+    path: &'a AttrPath,
+    hints: &'a [AtomicU32],
+}
+
+impl PartialEq for JsonPath<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
 }
 
 impl<'a> JsonPath<'a> {
     /// Borrows an [`AttrPath`].
     pub fn new(path: &'a AttrPath) -> Self {
+        Self { path, hints: &[] }
+    }
+
+    /// Borrows a [`JsonKey`], whose position hints speed up the lookups.
+    pub fn with_hints(key: &'a JsonKey) -> Self {
         Self {
-            urn: path.urn.as_deref(),
-            segments: &path.segments,
+            path: &key.path,
+            hints: &key.hints,
+        }
+    }
+
+    /// The name, when the path is a single attribute name without URN.
+    #[inline]
+    pub(crate) fn single(&self) -> Option<&'a str> {
+        match (&self.path.urn, self.path.segments.as_slice()) {
+            (None, [name]) => Some(name),
+            _ => None,
         }
     }
 
@@ -163,13 +204,15 @@ impl<'a> JsonPath<'a> {
     pub fn lookup_one(&self, map: &'a Map<String, Value>) -> Option<&'a Value> {
         let mut map = map;
         let mut names = self
+            .path
             .urn
+            .as_deref()
             .into_iter()
-            .chain(self.segments.iter().map(String::as_str));
-        let mut current = get_ci(map, names.next()?)?;
+            .chain(self.path.segments.iter().map(String::as_str));
+        let mut current = get_ci(map, names.next()?, None)?;
         for name in names {
             map = current.as_object()?;
-            current = get_ci(map, name)?;
+            current = get_ci(map, name, None)?;
         }
         Some(current)
     }
@@ -180,45 +223,136 @@ impl<'a> JsonPath<'a> {
     pub(crate) fn visit(
         &self,
         map: &'a Map<String, Value>,
-        f: &mut dyn FnMut(Attr<'a>) -> bool,
+        f: &mut impl FnMut(Attr<'a>) -> bool,
     ) -> bool {
-        match self.urn {
-            Some(urn) => match get_ci(map, urn) {
-                Some(v) => walk(v, self.segments, f),
+        let hints = self.hints;
+        match &self.path.urn {
+            Some(urn) => match get_ci(map, urn, hints.first()) {
+                Some(v) => walk(
+                    v,
+                    &self.path.segments,
+                    hints.get(1..).unwrap_or_default(),
+                    f,
+                ),
                 None => false,
             },
-            None => match self.segments.split_first() {
-                Some((first, rest)) => match get_ci(map, first) {
-                    Some(v) => walk(v, rest, f),
+            None => match self.path.segments.split_first() {
+                Some((first, rest)) => match get_ci(map, first, hints.first()) {
+                    Some(v) => walk(v, rest, hints.get(1..).unwrap_or_default(), f),
                     None => false,
                 },
                 None => false,
             },
         }
     }
+
+    /// The hint for the first name.
+    #[inline]
+    pub(crate) fn first_hint(&self) -> Option<&'a AtomicU32> {
+        self.hints.first()
+    }
 }
 
-/// The first entry whose name equals `name` ignoring ASCII case (in object order).
+/// A resolved attribute path for JSON resources (the [`Resource::Key`] of
+/// `serde_json::Value`): the path, and for each of its names the position where it was last
+/// found. Resources of one collection usually list their properties in the same order, so the
+/// next lookup checks that position first and scans only when the name is not there.
+///
+/// ```
+/// use mfa_devices::filter::{JsonKey, Resource, ast::AttrPath};
+/// let key = JsonKey::new(&AttrPath::new(["status"]));
+/// let a = serde_json::json!({"type": "SMS", "status": "ACTIVE"});
+/// assert_eq!(a.attr(&key).as_str(), Some("ACTIVE"));
+/// assert_eq!(key.path(), &AttrPath::new(["status"]));
+/// ```
+#[derive(Debug)]
+pub struct JsonKey {
+    path: AttrPath,
+    hints: Box<[AtomicU32]>,
+}
+
+impl JsonKey {
+    /// A key for `path`, with no position known yet.
+    pub fn new(path: &AttrPath) -> Self {
+        let names = path.segments.len() + usize::from(path.urn.is_some());
+        Self {
+            path: path.clone(),
+            hints: (0..names).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// The path.
+    pub fn path(&self) -> &AttrPath {
+        &self.path
+    }
+}
+
+impl Clone for JsonKey {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            hints: self
+                .hints
+                .iter()
+                .map(|h| AtomicU32::new(h.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+}
+
+/// The property named `name`: the one named exactly if any, else the first (in object order)
+/// whose name equals it ignoring ASCII case. `hint` remembers where the exact name was found and
+/// is checked first.
 #[inline]
-pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    map.iter()
-        .find(|(k, _)| k.len() == name.len() && k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+pub(crate) fn get_ci<'a>(
+    map: &'a Map<String, Value>,
+    name: &str,
+    hint: Option<&AtomicU32>,
+) -> Option<&'a Value> {
+    if let Some(h) = hint {
+        let at = h.load(Ordering::Relaxed) as usize;
+        if let Some((k, v)) = map.iter().nth(at) {
+            if k == name {
+                return Some(v);
+            }
+        }
+    }
+    let mut first_ci = None;
+    for (at, (k, v)) in map.iter().enumerate() {
+        if k.len() == name.len() {
+            if k == name {
+                if let (Some(h), Ok(at)) = (hint, u32::try_from(at)) {
+                    h.store(at, Ordering::Relaxed);
+                }
+                return Some(v);
+            }
+            if first_ci.is_none() && k.eq_ignore_ascii_case(name) {
+                first_ci = Some(v);
+            }
+        }
+    }
+    first_ci
 }
 
 /// Visits the values below `v` at `rest` (see [`JsonPath::visit`]). Recursion depth is the number
 /// of path segments.
-fn walk<'a>(v: &'a Value, rest: &[String], f: &mut dyn FnMut(Attr<'a>) -> bool) -> bool {
+fn walk<'a>(
+    v: &'a Value,
+    rest: &[String],
+    hints: &[AtomicU32],
+    f: &mut impl FnMut(Attr<'a>) -> bool,
+) -> bool {
+    let (hint, tail_hints) = (hints.first(), hints.get(1..).unwrap_or_default());
     match rest.split_first() {
         None => visit_leaf(v, f),
         Some((name, tail)) => match v {
-            Value::Object(m) => match get_ci(m, name) {
-                Some(child) => walk(child, tail, f),
+            Value::Object(m) => match get_ci(m, name, hint) {
+                Some(child) => walk(child, tail, tail_hints, f),
                 None => false,
             },
             Value::Array(items) => items.iter().any(|item| match item {
-                Value::Object(m) => match get_ci(m, name) {
-                    Some(child) => walk(child, tail, f),
+                Value::Object(m) => match get_ci(m, name, hint) {
+                    Some(child) => walk(child, tail, tail_hints, f),
                     None => false,
                 },
                 _ => false,
@@ -230,7 +364,7 @@ fn walk<'a>(v: &'a Value, rest: &[String], f: &mut dyn FnMut(Attr<'a>) -> bool) 
 
 /// Visits a final value: an array's elements (one level), or the value itself; nulls skipped.
 #[inline]
-pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut dyn FnMut(Attr<'a>) -> bool) -> bool {
+pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut impl FnMut(Attr<'a>) -> bool) -> bool {
     match v {
         Value::Null => false,
         Value::Array(items) => items
@@ -240,8 +374,8 @@ pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut dyn FnMut(Attr<'a>) -> bool) 
     }
 }
 
-/// JSON resources: attribute names (and schema URNs) are matched ignoring ASCII case, the first
-/// matching property in object order wins; an extension URN names the object that holds the
+/// JSON resources: attribute names (and schema URNs) are matched ignoring ASCII case (a property
+/// named exactly wins, else the first matching one in object order); an extension URN names the object that holds the
 /// extension's attributes. A value that is not a JSON object has no attributes.
 ///
 /// ```
@@ -250,21 +384,25 @@ pub(crate) fn visit_leaf<'a>(v: &'a Value, f: &mut dyn FnMut(Attr<'a>) -> bool) 
 /// assert!(Filter::parse(r#"TYPE eq "sms""#).unwrap().matches(&device));
 /// ```
 impl Resource for Value {
-    type Key = AttrPath;
+    type Key = JsonKey;
 
-    fn resolve(path: &AttrPath) -> AttrPath {
-        path.clone()
+    fn resolve(path: &AttrPath) -> JsonKey {
+        JsonKey::new(path)
     }
 
-    fn attr<'a>(&'a self, key: &'a AttrPath) -> Attr<'a> {
+    #[inline]
+    fn attr<'a>(&'a self, key: &'a JsonKey) -> Attr<'a> {
         match self {
-            Value::Object(m) => Attr::Path(m, JsonPath::new(key)),
+            Value::Object(m) => Attr::Path(m, JsonPath::with_hints(key)),
             _ => Attr::Absent,
         }
     }
 
     fn with_attr<T>(&self, path: &AttrPath, f: impl FnOnce(Attr<'_>) -> T) -> T {
-        f(self.attr(path))
+        match self {
+            Value::Object(m) => f(Attr::Path(m, JsonPath::new(path))),
+            _ => f(Attr::Absent),
+        }
     }
 }
 
@@ -300,6 +438,17 @@ fn is_value_path(p: &AttrPath) -> bool {
 
 /// The attributes of a typed [`Device`](crate::device::Device), resolved once by
 /// [`Filter::compile`](super::Filter::compile).
+///
+/// ```
+/// use mfa_devices::device::{Device, DeviceType};
+/// use mfa_devices::filter::{DeviceKey, Resource, ast::AttrPath};
+/// assert_eq!(Device::resolve(&AttrPath::new(["LOCK", "status"])), DeviceKey::LockStatus);
+/// assert_eq!(
+///     Device::resolve_eq(&AttrPath::new(["type"]), "sms"),
+///     Some(DeviceKey::TypeIs(DeviceType::Sms))
+/// );
+/// assert!(matches!(Device::resolve(&AttrPath::new(["custom"])), DeviceKey::Extra(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeviceKey {
@@ -317,6 +466,10 @@ pub enum DeviceKey {
     Type,
     /// `status`.
     Status,
+    /// `type eq "<known type>"` (resolved by [`Resource::resolve_eq`]): `Attr::Bool`.
+    TypeIs(crate::device::DeviceType),
+    /// `status eq "<known status>"` (resolved by [`Resource::resolve_eq`]): `Attr::Bool`.
+    StatusIs(crate::device::DeviceStatus),
     /// `nickname`.
     Nickname,
     /// `createdAt`.
@@ -344,7 +497,7 @@ pub enum DeviceKey {
     /// `extension` (VOICE devices).
     Extension,
     /// Any other path: looked up in [`Device::extra`](crate::device::Device::extra).
-    Extra(AttrPath),
+    Extra(Box<AttrPath>),
 }
 
 /// Typed devices: every common property, `lock`/`block` and their sub-attributes, `email`,
@@ -379,7 +532,7 @@ impl Resource for crate::device::Device {
     fn resolve(path: &AttrPath) -> DeviceKey {
         let is = |s: &String, name: &str| s.eq_ignore_ascii_case(name);
         if path.urn.is_some() {
-            return DeviceKey::Extra(path.clone());
+            return DeviceKey::Extra(Box::new(path.clone()));
         }
         match path.segments.as_slice() {
             [a] if is(a, "id") => DeviceKey::Id,
@@ -402,10 +555,48 @@ impl Resource for crate::device::Device {
             [a] if is(a, "email") => DeviceKey::Email,
             [a] if is(a, "phone") => DeviceKey::Phone,
             [a] if is(a, "extension") => DeviceKey::Extension,
-            _ => DeviceKey::Extra(path.clone()),
+            _ => DeviceKey::Extra(Box::new(path.clone())),
         }
     }
 
+    fn resolve_eq(path: &AttrPath, literal: &str) -> Option<DeviceKey> {
+        use crate::device::{DeviceStatus, DeviceType};
+        let upper = literal.to_ascii_uppercase();
+        match Self::resolve(path) {
+            DeviceKey::Type => match DeviceType::from(upper.as_str()) {
+                DeviceType::Other(_) => None,
+                known => Some(DeviceKey::TypeIs(known)),
+            },
+            DeviceKey::Status => match DeviceStatus::from(upper.as_str()) {
+                DeviceStatus::Other(_) => None,
+                known => Some(DeviceKey::StatusIs(known)),
+            },
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn test(&self, key: &DeviceKey) -> bool {
+        use crate::device::{DeviceStatus, DeviceType};
+        match key {
+            // An unknown value spelled like a known one in another case (`Other("sms")`) still
+            // equals it ignoring case.
+            // `t` and `s` are known values (never `Other`), so the discriminants decide.
+            DeviceKey::TypeIs(t) => {
+                std::mem::discriminant(&self.device_type) == std::mem::discriminant(t)
+                    || (matches!(self.device_type, DeviceType::Other(_))
+                        && self.device_type.as_str().eq_ignore_ascii_case(t.as_str()))
+            }
+            DeviceKey::StatusIs(s) => {
+                std::mem::discriminant(&self.status) == std::mem::discriminant(s)
+                    || (matches!(self.status, DeviceStatus::Other(_))
+                        && self.status.as_str().eq_ignore_ascii_case(s.as_str()))
+            }
+            other => matches!(self.attr(other), Attr::Bool(true)),
+        }
+    }
+
+    #[inline]
     fn attr<'a>(&'a self, key: &'a DeviceKey) -> Attr<'a> {
         use crate::device::DeviceDetails;
         let opt = |s: Option<&'a str>| s.map_or(Attr::Absent, Attr::Str);
@@ -417,6 +608,7 @@ impl Resource for crate::device::Device {
             DeviceKey::UserId => Attr::Uuid(*self.user.id.as_ref()),
             DeviceKey::Type => Attr::Str(self.device_type.as_str()),
             DeviceKey::Status => Attr::Str(self.status.as_str()),
+            DeviceKey::TypeIs(_) | DeviceKey::StatusIs(_) => Attr::Bool(self.test(key)),
             DeviceKey::Nickname => opt(self.nickname.as_deref()),
             DeviceKey::CreatedAt => Attr::DateTime(self.created_at),
             DeviceKey::UpdatedAt => Attr::DateTime(self.updated_at),

@@ -20,6 +20,11 @@ use super::{Filter, FilterError};
 use crate::error::{ApiError, DetailCode, ErrorDetail, inner};
 
 /// The SCIM data type of an attribute (RFC 7643 §2.3).
+///
+/// ```
+/// use mfa_devices::filter::schema::{AttrType, DEVICES};
+/// assert!(DEVICES.attributes.iter().all(|a| a.kind == AttrType::String));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AttrType {
@@ -64,6 +69,12 @@ pub struct SchemaAttribute {
 
 impl SchemaAttribute {
     /// A single-valued, case-insensitive attribute without sub-attributes.
+    ///
+    /// ```
+    /// use mfa_devices::filter::schema::{AttrType, SchemaAttribute};
+    /// let a = SchemaAttribute::new("logins", AttrType::Integer, &["eq", "gt"]);
+    /// assert!(!a.multi_valued && a.sub_attributes.is_empty());
+    /// ```
     pub const fn new(
         name: &'static str,
         kind: AttrType,
@@ -81,6 +92,10 @@ impl SchemaAttribute {
 }
 
 /// Every SCIM attribute operator.
+///
+/// ```
+/// assert_eq!(mfa_devices::filter::schema::ALL_OPERATORS.len(), 10);
+/// ```
 pub const ALL_OPERATORS: &[&str] = &["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"];
 
 /// What a collection's filter may use.
@@ -253,7 +268,10 @@ fn used(attrs: &[SchemaAttribute], op: &str) -> bool {
         .any(|a| a.operators.contains(&op) || used(a.sub_attributes, op))
 }
 
-fn lookup(attrs: &'static [SchemaAttribute], path: &AttrPath) -> Option<&'static SchemaAttribute> {
+pub(crate) fn lookup(
+    attrs: &'static [SchemaAttribute],
+    path: &AttrPath,
+) -> Option<&'static SchemaAttribute> {
     if path.urn.is_some() {
         return None;
     }

@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+mod crest;
+pub use crest::*;
 mod device;
 pub use device::*;
 mod filter;
