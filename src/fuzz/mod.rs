@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+mod authn;
+pub use authn::*;
 mod crest;
 pub use crest::*;
 mod device;
@@ -18,5 +20,3 @@ mod order;
 pub use order::*;
 mod policy;
 pub use policy::*;
-mod authn;
-pub use authn::*;
