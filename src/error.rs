@@ -180,6 +180,25 @@ string_enum! {
 pub const VALIDATION_MESSAGE: &str =
     "The request could not be completed. One or more validation errors were in the request.";
 
+/// The essence of a `Content-Type` value: the media type without parameters, trimmed and
+/// lower-cased, as every resource of this crate compares media types.
+///
+/// ```
+/// use mfa_devices::error::media_type_essence;
+/// assert_eq!(
+///     media_type_essence(" Application/VND.pingidentity.device.select+json; charset=utf-8"),
+///     "application/vnd.pingidentity.device.select+json"
+/// );
+/// ```
+pub fn media_type_essence(media_type: &str) -> String {
+    media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// Well-known keys of a detail's `innerError` object.
 pub mod inner {
     /// Smallest allowed value of a range.

@@ -200,12 +200,7 @@ impl Command {
         target: RequestTarget,
         body: &[u8],
     ) -> Result<Command, ApiError> {
-        let essence = media_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence = crate::error::media_type_essence(media_type);
         let unsupported = || ApiError::unsupported_media_type(media_type);
         match target {
             RequestTarget::Devices { new_id } => match essence.as_str() {
