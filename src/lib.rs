@@ -17,6 +17,39 @@
 //! | [`otp`] | HOTP/TOTP, OTP challenges and the push limiter |
 //! | [`authn`] | the device authentication flow (select device, OTP check, NO_USABLE_DEVICES) |
 //! | [`crest`] | PingOne Advanced Identity Cloud: CREST `_queryFilter`, device categories, paging |
+//!
+//! ## A tour
+//!
+//! A server loads a user's devices, decides a command, renders the list response with a SCIM
+//! filter, and answers a refused request with PingOne's error body:
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use mfa_devices::device::{hal::ApiBase, DeviceId, EnvironmentId, NewDevice, UserId};
+//! use mfa_devices::error::ApiError;
+//! use mfa_devices::filter::schema::DEVICES;
+//! use mfa_devices::order::{Command, UserDevices};
+//!
+//! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
+//! let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+//! let mut devices = UserDevices::new(env, user);
+//!
+//! // POST …/devices with a JSON body: validate, decide, apply.
+//! let body: NewDevice = serde_json::from_str(r#"{"type":"SMS","phone":"+1 (512) 555-1234","status":"ACTIVE"}"#)?;
+//! let events = devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body }, now)?;
+//! assert_eq!(events[0].audit_type(), "DEVICE.CREATED");
+//! assert_eq!(devices.default_device().map(|d| d.id), Some(DeviceId::from_bytes([3; 16])));
+//!
+//! // GET …/devices?filter=type eq "SMS"&expand=order
+//! let filter = DEVICES.parse(r#"type eq "SMS""#)?.compile();
+//! let list = devices.render_list(&ApiBase::new("https://api.pingone.eu/v1"), true, now, |d| filter.matches(d));
+//! assert_eq!(list["count"], 1);
+//!
+//! // A filter PingOne's devices collection does not allow is a 400 INVALID_DATA / INVALID_FILTER.
+//! let refused: ApiError = DEVICES.parse(r#"nickname co "x""#).unwrap_err();
+//! assert_eq!((refused.http_status(), refused.details[0].code.as_str()), (400, "INVALID_FILTER"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
