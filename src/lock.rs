@@ -14,7 +14,9 @@
 //!   ([`OtpFailureOutcome::limit_reached`]) and the counter restarts.
 //! - Push: a declined or ignored push is counted while it is younger than `timePeriod`
 //!   (`now - at < timePeriod`); the one that makes the count reach `pushLimit.count` locks the
-//!   device (`reason=PUSH`) for `lockDuration` and the window restarts.
+//!   device (`reason=PUSH`) for `lockDuration` and the window restarts. This arithmetic is
+//!   [`otp::PushLimiter`](crate::otp::PushLimiter)'s; [`record_push_rejection`] adds the lock
+//!   expiry reset and the lock itself.
 //! - Timestamps are truncated to milliseconds (PingOne's precision) so that they round-trip
 //!   through JSON unchanged; a lock end past the representable range saturates.
 //!
@@ -41,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::device::timestamp::truncate_millis;
 use crate::device::{LockReason, LockState, LockStatus};
+use crate::otp::{PushLimitRule, PushLimiter, PushOutcome};
 
 /// The per-device counters behind locks: consecutive OTP failures and recent push rejections.
 ///
@@ -58,7 +61,8 @@ pub struct FailureCounters {
     /// OTP failures since the last success, unlock or lock.
     #[serde(default)]
     pub otp_failures: u32,
-    /// Times of declined/ignored pushes still inside the last window, oldest first.
+    /// Times of declined/ignored pushes still inside the last window, oldest first (as
+    /// [`PushLimiter::recent`] keeps them).
     #[serde(default, with = "timestamps")]
     pub push_rejections: Vec<DateTime<Utc>>,
 }
@@ -201,8 +205,13 @@ pub struct PushRejectionOutcome {
 /// Records one declined or ignored push at `now` with the application's `pushLimit.count`,
 /// `timePeriod` and `lockDuration`.
 ///
-/// Rejections older than `time_period` (`now - at >= timePeriod`) no longer count. A `limit` of
-/// 0 is treated as 1; a `lock_duration` of zero or less never locks.
+/// The window arithmetic is [`PushLimiter`]'s (one implementation for the aggregate and for
+/// servers using [`otp`](crate::otp) directly): rejections older than `time_period`
+/// (`now - at >= timePeriod`) no longer count, a rejection dated after `now` (clock skew) still
+/// counts, at most `limit - 1` are kept, in time order, and reaching the limit clears them. A
+/// `limit` of 0 is treated as 1, a `time_period` below zero as zero (only this rejection
+/// counts, plus any dated after `now`); a `lock_duration` of zero or less never locks. The
+/// aggregate refuses all of these before calling.
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
@@ -227,29 +236,32 @@ pub fn record_push_rejection(
     now: DateTime<Utc>,
 ) -> PushRejectionOutcome {
     let now = truncate_millis(now);
-    let mut rejections: Vec<DateTime<Utc>> = if expired(lock, now) {
+    let stored = if expired(lock, now) {
         Vec::new()
     } else {
-        counters
-            .push_rejections
-            .iter()
-            .copied()
-            .filter(|at| now.signed_duration_since(*at) < time_period)
-            .collect()
+        counters.push_rejections.clone()
     };
-    rejections.push(now);
-    let count = u32::try_from(rejections.len()).unwrap_or(u32::MAX);
-    let limit_reached = count >= limit.max(1);
+    // The window, count and reset are `otp::PushLimiter`'s; the arguments are clamped into
+    // `PushLimitRule`'s domain (count ≥ 1, durations ≥ 0), so `new` cannot refuse them.
+    let zero = TimeDelta::zero();
+    let rule = PushLimitRule::new(limit.max(1), time_period.max(zero), lock_duration.max(zero));
+    let (outcome, rejections) = match rule {
+        Ok(rule) => {
+            let mut limiter = PushLimiter::from_parts(rule, stored);
+            let outcome = limiter.record(now);
+            (outcome, limiter.recent().to_vec())
+        }
+        Err(_) => (PushOutcome::Counted { remaining: 0 }, vec![now]),
+    };
     let mut new_lock = effective_lock(lock, now);
-    if limit_reached {
-        rejections.clear();
-        if lock_duration > TimeDelta::zero() {
-            new_lock = LockState::locked(add_saturating(now, lock_duration), LockReason::Push);
+    if let PushOutcome::Locked { until } = outcome {
+        if lock_duration > zero {
+            new_lock = LockState::locked(truncate_millis(until), LockReason::Push);
         }
     }
     PushRejectionOutcome {
         rejections,
-        limit_reached,
+        limit_reached: outcome.locks(),
         lock: new_lock,
     }
 }
@@ -336,5 +348,101 @@ mod tests {
         assert!(out.limit_reached);
         assert!(out.rejections.is_empty());
         assert_eq!(out.lock, LockState::unlocked());
+    }
+
+    /// The window arithmetic `record_push_rejection` had before it delegated to
+    /// `otp::PushLimiter`, kept as the model the delegation must agree with.
+    fn model_push(
+        stored: &[DateTime<Utc>],
+        limit: u32,
+        period: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> (Vec<DateTime<Utc>>, bool) {
+        let mut kept: Vec<_> = stored
+            .iter()
+            .copied()
+            .filter(|at| now.signed_duration_since(*at) < period)
+            .collect();
+        kept.push(now);
+        if kept.len() as u64 >= u64::from(limit.max(1)) {
+            return (Vec::new(), true);
+        }
+        (kept, false)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// For stored rejections in time order and not after `now` (all the aggregate ever
+        /// stores while time moves forward), delegation changes nothing.
+        #[test]
+        fn push_window_agrees_with_the_previous_arithmetic(
+            mut ages in proptest::collection::vec(0i64..1_200_000, 0..8),
+            limit in 0u32..7,
+            period_ms in 0i64..900_000,
+            lock_ms in -60_000i64..3_600_000,
+            expired_lock in proptest::bool::ANY,
+        ) {
+            let now = t0();
+            ages.sort_unstable_by(|a, b| b.cmp(a));
+            let stored: Vec<_> = ages.iter().map(|a| now - TimeDelta::milliseconds(*a)).collect();
+            let c = FailureCounters { otp_failures: 0, push_rejections: stored.clone() };
+            let stale = LockState::locked(now, LockReason::Otp);
+            let lock = expired_lock.then_some(&stale);
+            let period = TimeDelta::milliseconds(period_ms);
+            let lock_duration = TimeDelta::milliseconds(lock_ms);
+            let out = record_push_rejection(lock, &c, limit, period, lock_duration, now);
+            let before: &[DateTime<Utc>] = if expired_lock { &[] } else { &stored };
+            let (kept, reached) = model_push(before, limit, period, now);
+            proptest::prop_assert_eq!(&out.rejections, &kept);
+            proptest::prop_assert_eq!(out.limit_reached, reached);
+            let expected_lock = if reached && lock_duration > TimeDelta::zero() {
+                LockState::locked(add_saturating(now, lock_duration), LockReason::Push)
+            } else {
+                effective_lock(lock, now)
+            };
+            proptest::prop_assert_eq!(out.lock, expected_lock);
+        }
+    }
+
+    #[test]
+    fn push_rejections_come_back_in_time_order() {
+        // A stored list out of order (an edited snapshot, or `now` going backwards) used to be
+        // returned as stored with `now` appended; the limiter keeps them oldest first.
+        let t = t0();
+        let c = FailureCounters {
+            otp_failures: 0,
+            push_rejections: vec![t + TimeDelta::minutes(1), t - TimeDelta::minutes(1)],
+        };
+        let out = record_push_rejection(
+            None,
+            &c,
+            5,
+            TimeDelta::minutes(10),
+            TimeDelta::minutes(30),
+            t,
+        );
+        assert_eq!(
+            out.rejections,
+            vec![t - TimeDelta::minutes(1), t, t + TimeDelta::minutes(1)]
+        );
+    }
+
+    #[test]
+    fn negative_time_period_counts_like_zero() {
+        let t = t0();
+        let c = FailureCounters {
+            otp_failures: 0,
+            push_rejections: vec![t - TimeDelta::seconds(1)],
+        };
+        let out = record_push_rejection(
+            None,
+            &c,
+            2,
+            TimeDelta::minutes(-5),
+            TimeDelta::minutes(30),
+            t,
+        );
+        assert_eq!((out.rejections, out.limit_reached), (vec![t], false));
     }
 }

@@ -251,12 +251,13 @@ impl PushLimiter {
     /// assert_eq!(l.in_window(t + TimeDelta::minutes(10)), 0);
     /// ```
     pub fn in_window(&self, now: DateTime<Utc>) -> u32 {
-        let n = self.recent.iter().filter(|t| self.inside(**t, now)).count();
+        let window = self.rule.window;
+        let n = self
+            .recent
+            .iter()
+            .filter(|t| inside(window, **t, now))
+            .count();
         u32::try_from(n).unwrap_or(u32::MAX)
-    }
-
-    fn inside(&self, t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        now.signed_duration_since(t) < self.rule.window
     }
 
     /// Records a declined or ignored push at `now` and says whether the device locks.
@@ -270,8 +271,7 @@ impl PushLimiter {
     /// ```
     pub fn record(&mut self, now: DateTime<Utc>) -> PushOutcome {
         let window = self.rule.window;
-        self.recent
-            .retain(|t| now.signed_duration_since(*t) < window);
+        self.recent.retain(|t| inside(window, *t, now));
         self.recent.push(now);
         let counted = u32::try_from(self.recent.len()).unwrap_or(u32::MAX);
         if counted >= self.rule.count {
@@ -288,4 +288,9 @@ impl PushLimiter {
             }
         }
     }
+}
+
+/// The window rule: a push at `t` still counts at `now` while `now - t < window`.
+fn inside(window: TimeDelta, t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now.signed_duration_since(t) < window
 }
