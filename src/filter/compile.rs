@@ -124,7 +124,23 @@ impl<R: Resource + ?Sized> CompiledFilter<R> {
     /// ```
     #[inline]
     pub fn matches(&self, resource: &R) -> bool {
-        run(&self.root, resource)
+        // The typed fast paths stay small enough to inline into the caller's loop (the
+        // resource's `test` is usually a discriminant compare); every other shape is one call.
+        match &self.root {
+            // Two tests (the usual PingOne filter) unrolled: in a loop the compiler hoists the
+            // second test's field load above the first test, touching a second cache line of
+            // every resource even when the first test already failed.
+            Node::AllTests(keys) => match &**keys {
+                [a, b] => resource.test(a) && resource.test(b),
+                keys => keys.iter().all(|k| resource.test(k)),
+            },
+            Node::AnyTests(keys) => match &**keys {
+                [a, b] => resource.test(a) || resource.test(b),
+                keys => keys.iter().any(|k| resource.test(k)),
+            },
+            Node::Test(key) => resource.test(key),
+            root => run_composite(root, resource),
+        }
     }
 
     /// The matching items, in order.
@@ -176,6 +192,26 @@ enum Node<K> {
     Not(Box<Node<K>>),
     And(Box<[Node<K>]>),
     Or(Box<[Node<K>]>),
+    /// An `And` whose children are all [`Node::Test`]: the keys, tested in a tight loop.
+    AllTests(Box<[K]>),
+    /// An `Or` whose children are all [`Node::Test`].
+    AnyTests(Box<[K]>),
+}
+
+/// The keys of `nodes` when every one is a [`Node::Test`] (and there are at least two).
+fn test_keys<K>(nodes: &mut Vec<Node<K>>) -> Option<Box<[K]>> {
+    if nodes.len() < 2 || !nodes.iter().all(|n| matches!(n, Node::Test(_))) {
+        return None;
+    }
+    Some(
+        nodes
+            .drain(..)
+            .filter_map(|n| match n {
+                Node::Test(k) => Some(k),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 #[derive(Clone)]
@@ -300,8 +336,14 @@ fn lower<R: Resource + ?Sized>(
             )
         }
         Expr::Not(x) => Node::Not(Box::new(lower::<R>(x, opts, attrs))),
-        Expr::And(xs) => Node::And(xs.iter().map(|x| lower::<R>(x, opts, attrs)).collect()),
-        Expr::Or(xs) => Node::Or(xs.iter().map(|x| lower::<R>(x, opts, attrs)).collect()),
+        Expr::And(xs) => {
+            let mut nodes: Vec<_> = xs.iter().map(|x| lower::<R>(x, opts, attrs)).collect();
+            test_keys(&mut nodes).map_or_else(|| Node::And(nodes.into()), Node::AllTests)
+        }
+        Expr::Or(xs) => {
+            let mut nodes: Vec<_> = xs.iter().map(|x| lower::<R>(x, opts, attrs)).collect();
+            test_keys(&mut nodes).map_or_else(|| Node::Or(nodes.into()), Node::AnyTests)
+        }
     }
 }
 
@@ -309,6 +351,8 @@ fn lower<R: Resource + ?Sized>(
 #[inline]
 fn run<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
     match n {
+        Node::AllTests(keys) => keys.iter().all(|k| r.test(k)),
+        Node::AnyTests(keys) => keys.iter().any(|k| r.test(k)),
         Node::And(xs) => xs.iter().all(|x| run_child(x, r)),
         Node::Or(xs) => xs.iter().any(|x| run_child(x, r)),
         Node::Not(x) => !run_child(x, r),
@@ -327,6 +371,8 @@ fn run_child<R: Resource + ?Sized>(n: &Node<R::Key>, r: &R) -> bool {
         return r.test(key);
     }
     match n {
+        Node::AllTests(keys) => keys.iter().all(|k| r.test(k)),
+        Node::AnyTests(keys) => keys.iter().any(|k| r.test(k)),
         Node::And(_) | Node::Or(_) | Node::Not(_) | Node::ValuePath(..) => run_composite(n, r),
         other => leaf(other, r),
     }
@@ -401,5 +447,59 @@ fn lit_bytes(lit: &OwnedLit) -> &[u8] {
     match lit {
         OwnedLit::Str { s, .. } => s.as_bytes(),
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::Device;
+    use crate::filter::Filter;
+
+    fn device(t: &str, s: &str) -> Device {
+        serde_json::from_value(serde_json::json!({
+            "id": "e112c96d-d165-45c5-8061-87ff268fd520",
+            "environment": {"id": "abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"},
+            "user": {"id": "b30ac647-e33e-464f-a6ea-0275082d4c26"},
+            "type": t, "status": s,
+            "createdAt": "2024-03-13T16:27:40.614Z", "updatedAt": "2024-03-13T16:27:40.614Z"
+        }))
+        .unwrap()
+    }
+
+    /// Conjunctions and disjunctions of typed tests (the flat `AllTests`/`AnyTests` forms, two
+    /// keys unrolled or more in a loop) agree with the interpreter, `Other` values included.
+    #[test]
+    fn flat_typed_tests_agree_with_the_interpreter() {
+        let filters = [
+            r#"status eq "ACTIVATION_REQUIRED" and type eq "SMS""#,
+            r#"status eq "ACTIVE" or type eq "sms""#,
+            r#"type eq "EMAIL" and status eq "active" and type eq "email""#,
+            r#"type eq "VOICE" or type eq "TOTP" or status eq "ACTIVATION_REQUIRED""#,
+            r#"(type eq "SMS" and status eq "ACTIVE") or (type eq "EMAIL" and status eq "ACTIVE")"#,
+            r#"not (type eq "SMS" or status eq "ACTIVE")"#,
+        ];
+        let devices = [
+            device("SMS", "ACTIVE"),
+            device("SMS", "ACTIVATION_REQUIRED"),
+            device("sms", "active"),
+            device("EMAIL", "ACTIVE"),
+            device("VOICE", "Activation_Required"),
+            device("TOTP", "DISABLED"),
+            device("NEW_KIND", "ACTIVE"),
+        ];
+        let mut shapes = 0;
+        for text in filters {
+            let f = Filter::parse(text).unwrap();
+            let c = f.compile::<Device>();
+            shapes += usize::from(matches!(c.root, Node::AllTests(_) | Node::AnyTests(_)));
+            let mut hits = 0;
+            for d in &devices {
+                assert_eq!(c.matches(d), f.matches(d), "{text} on {d:?}");
+                hits += usize::from(c.matches(d));
+            }
+            assert!(hits > 0 && hits < devices.len(), "{text} discriminates");
+        }
+        assert_eq!(shapes, 4, "the flat forms are used");
     }
 }

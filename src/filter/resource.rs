@@ -575,24 +575,26 @@ impl Resource for crate::device::Device {
         }
     }
 
-    #[inline]
+    // Inlined into the compiled filter's loop: only the discriminant compares are here, the
+    // rare paths (an `Other` value, a key that is not a typed test) are out of line.
+    #[inline(always)]
     fn test(&self, key: &DeviceKey) -> bool {
         use crate::device::{DeviceStatus, DeviceType};
         match key {
-            // An unknown value spelled like a known one in another case (`Other("sms")`) still
-            // equals it ignoring case.
-            // `t` and `s` are known values (never `Other`), so the discriminants decide.
+            // `t` and `s` are known values (never `Other`), so the discriminants decide —
+            // except that an unknown value spelled like a known one in another case
+            // (`Other("sms")`) still equals it ignoring case.
             DeviceKey::TypeIs(t) => {
                 std::mem::discriminant(&self.device_type) == std::mem::discriminant(t)
                     || (matches!(self.device_type, DeviceType::Other(_))
-                        && self.device_type.as_str().eq_ignore_ascii_case(t.as_str()))
+                        && eq_other(self.device_type.as_str(), t.as_str()))
             }
             DeviceKey::StatusIs(s) => {
                 std::mem::discriminant(&self.status) == std::mem::discriminant(s)
                     || (matches!(self.status, DeviceStatus::Other(_))
-                        && self.status.as_str().eq_ignore_ascii_case(s.as_str()))
+                        && eq_other(self.status.as_str(), s.as_str()))
             }
-            other => matches!(self.attr(other), Attr::Bool(true)),
+            other => test_attr(self, other),
         }
     }
 
@@ -638,4 +640,19 @@ impl Resource for crate::device::Device {
             DeviceKey::Extra(path) => Attr::Path(&self.extra, JsonPath::new(path)),
         }
     }
+}
+
+/// An unknown (`Other`) device value against a known one, ignoring case: the rare path of
+/// [`Device::test`](Resource::test).
+#[cold]
+#[inline(never)]
+fn eq_other(value: &str, known: &str) -> bool {
+    value.eq_ignore_ascii_case(known)
+}
+
+/// A key that is not a typed test, read through [`Resource::attr`] (the trait's default).
+#[cold]
+#[inline(never)]
+fn test_attr(device: &crate::device::Device, key: &DeviceKey) -> bool {
+    matches!(device.attr(key), Attr::Bool(true))
 }
