@@ -58,19 +58,6 @@ fn expr(v: &Value) -> Expr {
     }
 }
 
-fn kind_name(k: &FilterErrorKind) -> &'static str {
-    match k {
-        FilterErrorKind::Expected(_) => "Expected",
-        FilterErrorKind::UnterminatedString => "UnterminatedString",
-        FilterErrorKind::InvalidEscape => "InvalidEscape",
-        FilterErrorKind::InvalidNumber => "InvalidNumber",
-        FilterErrorKind::TooDeep { .. } => "TooDeep",
-        FilterErrorKind::TooLong { .. } => "TooLong",
-        FilterErrorKind::Unsupported(_) => "Unsupported",
-        _ => "other",
-    }
-}
-
 #[test]
 fn valid_table_parses_to_expected_ast_and_round_trips() {
     let t = table();
@@ -107,7 +94,7 @@ fn invalid_table_fails_with_kind_and_offset() {
             Err(e) => e,
         };
         assert_eq!(
-            (kind_name(err.kind()), err.offset() as u64),
+            (err.kind().name(), err.offset() as u64),
             (
                 case["kind"].as_str().unwrap(),
                 case["offset"].as_u64().unwrap()

@@ -32,6 +32,28 @@ pub enum FilterErrorKind {
     Unsupported(String),
 }
 
+impl FilterErrorKind {
+    /// The kind's name, stable and machine-readable (`"Expected"`, `"TooDeep"`, …), for logs and
+    /// conformance tables.
+    ///
+    /// ```
+    /// use mfa_devices::filter::FilterErrorKind;
+    /// assert_eq!(FilterErrorKind::TooDeep { max: 64 }.name(), "TooDeep");
+    /// assert_eq!(FilterErrorKind::Expected("')'").name(), "Expected");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Expected(_) => "Expected",
+            Self::UnterminatedString => "UnterminatedString",
+            Self::InvalidEscape => "InvalidEscape",
+            Self::InvalidNumber => "InvalidNumber",
+            Self::TooLong { .. } => "TooLong",
+            Self::TooDeep { .. } => "TooDeep",
+            Self::Unsupported(_) => "Unsupported",
+        }
+    }
+}
+
 /// A filter parse (or conversion) error: its kind and the byte offset in the input where it was
 /// found.
 ///
