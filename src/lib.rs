@@ -74,6 +74,8 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod lock;
+mod macros;
+pub mod media_type;
 pub mod otp;
 pub mod policy;
 pub mod user_devices;

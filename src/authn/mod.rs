@@ -159,7 +159,7 @@ impl Action {
     /// (`; charset=utf-8`); an unknown one → [`FlowError::UnsupportedMediaType`] (415). Bodies
     /// that are not what the media type takes → 400 naming the property.
     pub fn from_request(media_type: &str, body: &[u8]) -> Result<Self, FlowError> {
-        let essence = crate::error::media_type_essence(media_type);
+        let essence = crate::media_type::essence(media_type);
         let parse = |what: &str| {
             let what = what.to_owned();
             move |e: serde_json::Error| FlowError::MalformedBody(format!("{what}: {e}"))

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, IdRef, mask_email, mask_phone,
 };
-use crate::error::string_enum;
+use crate::macros::string_enum;
 
 string_enum! {
     /// A device authentication's `status`.

@@ -19,17 +19,13 @@
 //! assert!(hal["_links"].get("device.activate").is_some());
 //! ```
 
+mod fields;
 pub mod hal;
 mod ids;
 mod mask;
 mod model;
 mod new;
-mod wire;
-
-/// PingOne's timestamp format (RFC 3339, UTC, milliseconds) and serde helpers for it.
-pub mod timestamp {
-    pub use super::wire::{deserialize, format, option, parse, serialize, truncate_millis};
-}
+pub mod timestamp;
 
 pub use ids::{DeviceId, EnvironmentId, IdRef, UserId};
 pub use mask::{mask_email, mask_phone};

@@ -51,7 +51,7 @@ use crate::error::{ApiError, DetailCode, ErrorDetail};
 
 mod validate;
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// The unit of a policy [`Duration`] (`timeUnit`).
     ///
     /// ```
@@ -90,7 +90,7 @@ impl TimeUnit {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `authentication.deviceSelection`: how the device for an authentication is chosen.
     ///
     /// ```
@@ -116,7 +116,7 @@ impl Default for DeviceSelection {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `newDeviceNotification`: whom to tell when a device is paired.
     ///
     /// ```
@@ -141,7 +141,7 @@ impl Default for NewDeviceNotification {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `integrityDetection` and `deviceAuthorization.extraVerification` (lower case on the wire).
     ///
     /// ```

@@ -200,7 +200,7 @@ impl Command {
         target: RequestTarget,
         body: &[u8],
     ) -> Result<Command, ApiError> {
-        let essence = crate::error::media_type_essence(media_type);
+        let essence = crate::media_type::essence(media_type);
         let unsupported = || ApiError::unsupported_media_type(media_type);
         match target {
             RequestTarget::Devices { new_id } => match essence.as_str() {
