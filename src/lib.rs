@@ -25,7 +25,8 @@
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use mfa_devices::device::{hal::ApiBase, DeviceId, EnvironmentId, NewDevice, UserId};
+//! use mfa_devices::api_base::ApiBase;
+//! use mfa_devices::device::{DeviceId, EnvironmentId, NewDevice, UserId};
 //! use mfa_devices::error::ApiError;
 //! use mfa_devices::filter::schema::DEVICES;
 //! use mfa_devices::user_devices::{Command, UserDevices};
@@ -66,6 +67,7 @@
     )
 )]
 
+pub mod api_base;
 pub mod authn;
 pub mod crest;
 pub mod device;

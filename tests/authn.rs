@@ -2,6 +2,7 @@
 //! OTP / push / assertion outcomes, links per status, request parsing and error bodies.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
@@ -115,8 +116,8 @@ fn embedded_ids(flow: &DeviceAuthentication) -> Vec<DeviceId> {
         .collect()
 }
 
-fn base() -> AuthBase {
-    AuthBase::new("https://auth.pingone.com")
+fn base() -> ApiBase {
+    ApiBase::new("https://auth.pingone.com")
 }
 
 // ---------------------------------------------------------------- fixture ------------------
@@ -1084,7 +1085,7 @@ fn links_per_status() {
         let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
         v["status"] = json!(status);
         let flow: DeviceAuthentication = serde_json::from_value(v).unwrap();
-        let out = flow.to_json(&AuthBase::new("https://auth.pingone.eu/"));
+        let out = flow.to_json(&ApiBase::new("https://auth.pingone.eu/"));
         let links = out["_links"].as_object().unwrap();
         assert_eq!(links.keys().collect::<Vec<_>>(), rels, "{status}");
         for l in links.values() {

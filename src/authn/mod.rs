@@ -91,7 +91,7 @@ mod wiring;
 
 pub use error::FlowError;
 pub use flow::{
-    AuthBase, DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
+    DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
     PushFailureKind,
 };
 pub use rules::{

@@ -1,10 +1,11 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
+use crate::api_base::ApiBase;
 use crate::authn::DeviceRecord;
 use crate::authn::{
-    Action, AuthBase, AuthenticationStatus, CheckAssertion, Compatibility,
-    DEVICE_SELECT_MEDIA_TYPE, DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit,
-    FlowPolicy, MobileApp, Outcome, SelectDevice, SelectionMode,
+    Action, AuthenticationStatus, CheckAssertion, Compatibility, DEVICE_SELECT_MEDIA_TYPE,
+    DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit, FlowPolicy, MobileApp,
+    Outcome, SelectDevice, SelectionMode,
 };
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId,
@@ -313,7 +314,7 @@ fn check_invariants(
         return;
     }
     // Rendering (after each change): links per status, and the JSON reads back to the same body.
-    let base = AuthBase::new("https://auth.pingone.com");
+    let base = ApiBase::new("https://auth.pingone.com");
     let json = flow.to_json(&base);
     let links = json["_links"].as_object().expect("links");
     assert_eq!(links.len(), status.link_relations().len());
