@@ -1131,9 +1131,9 @@ fn requests_by_media_type() {
         Action::from_request(CANCEL_PUSH_MEDIA_TYPE, b" "),
         Ok(Action::CancelPush(CancelPush::default()))
     );
-    let e = ApiError::from(Action::from_request("application/json", b"{}").unwrap_err());
+    let e: ApiError = Action::from_request("application/json", b"{}").unwrap_err();
     assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 415));
-    let e = ApiError::from(Action::from_request(OTP_CHECK_MEDIA_TYPE, b"{}").unwrap_err());
+    let e: ApiError = Action::from_request(OTP_CHECK_MEDIA_TYPE, b"{}").unwrap_err();
     assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 400));
     assert!(e.message.contains("otp"));
 }
@@ -1167,8 +1167,7 @@ fn select_bodies_name_the_bad_property() {
                     Some(Compatibility::Other("SOMETIMES".into()))
                 );
             }
-            Err(e) => {
-                let api = ApiError::from(e);
+            Err(api) => {
                 assert_eq!(api.code(), "INVALID_DATA");
                 assert_eq!(
                     api.details[0].code.as_str(),
@@ -1181,7 +1180,7 @@ fn select_bodies_name_the_bad_property() {
         }
     }
     for bad in [&b"not json"[..], b"[1]", b""] {
-        let api = ApiError::from(SelectDevice::from_json(bad).unwrap_err());
+        let api: ApiError = SelectDevice::from_json(bad).unwrap_err();
         assert_eq!((api.code(), api.http_status()), ("INVALID_REQUEST", 400));
     }
 }

@@ -61,6 +61,23 @@ impl DeviceSnapshot {
     }
 }
 
+/// The authentication API's resource URLs.
+impl ApiBase {
+    /// `{base}/{env}/deviceAuthentications/{id}`, on an authentication API base.
+    ///
+    /// ```
+    /// use mfa_devices::api_base::ApiBase;
+    /// use mfa_devices::device::EnvironmentId;
+    /// let href = ApiBase::new("https://auth.pingone.eu").device_authentication(
+    ///     &EnvironmentId::from_bytes([1; 16]), &uuid::Uuid::nil());
+    /// assert_eq!(href, "https://auth.pingone.eu/01010101-0101-0101-0101-010101010101\
+    ///     /deviceAuthentications/00000000-0000-0000-0000-000000000000");
+    /// ```
+    pub fn device_authentication(&self, environment: &EnvironmentId, id: &Uuid) -> String {
+        format!("{}/{environment}/deviceAuthentications/{id}", self.as_str())
+    }
+}
+
 /// What the server must record on the user's device aggregate after an action, because the
 /// aggregate alone owns lock state (the flow mirrors a lock it causes in its own snapshot).
 ///

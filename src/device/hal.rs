@@ -13,6 +13,29 @@ use super::ids::{DeviceId, EnvironmentId, UserId};
 use super::model::{Device, DeviceStatus};
 use crate::api_base::ApiBase;
 
+/// The Platform API's device resource URLs.
+impl ApiBase {
+    /// `{base}/environments/{env}`.
+    pub fn environment(&self, env: &EnvironmentId) -> String {
+        format!("{}/environments/{env}", self.as_str())
+    }
+
+    /// `{base}/environments/{env}/users/{user}`.
+    pub fn user(&self, env: &EnvironmentId, user: &UserId) -> String {
+        format!("{}/users/{user}", self.environment(env))
+    }
+
+    /// `{base}/environments/{env}/users/{user}/devices`.
+    pub fn devices(&self, env: &EnvironmentId, user: &UserId) -> String {
+        format!("{}/devices", self.user(env, user))
+    }
+
+    /// `{base}/environments/{env}/users/{user}/devices/{id}`.
+    pub fn device(&self, env: &EnvironmentId, user: &UserId, id: &DeviceId) -> String {
+        format!("{}/{id}", self.devices(env, user))
+    }
+}
+
 fn href(url: String) -> Value {
     json!({ "href": url })
 }

@@ -361,9 +361,13 @@ fn check_mirror(
 }
 
 fn check_error(e: &crate::authn::FlowError) {
-    let api = ApiError::from(e.clone());
-    assert!(matches!(api.http_status(), 400 | 415 | 500), "{api}");
+    check_api_error(&ApiError::from(e.clone()));
     assert!(!e.to_string().is_empty());
+}
+
+fn check_api_error(api: &ApiError) {
+    assert!(matches!(api.http_status(), 400 | 415 | 500), "{api}");
+    assert!(!api.to_string().is_empty());
 }
 
 fn check_outcome(o: Outcome, devices: &[DeviceId], records: &mut Vec<DeviceRecord>) {
@@ -473,7 +477,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                         }
                     }
                     Ok(other) => panic!("select media type read as {other:?}"),
-                    Err(e) => check_error(&e),
+                    Err(e) => check_api_error(&e),
                 }
             }
             3 => {
