@@ -9,6 +9,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | [`ApiError`](error::ApiError), PingOne's error body with its HTTP status |
+//! | [`api_base`] | [`ApiBase`](api_base::ApiBase), the base URL of the API and auth hosts that links are built from |
+//! | [`media_type`] | how every resource compares a request's `Content-Type` |
 //! | [`device`] | the typed device model, creation input validation, masking, HAL rendering |
 //! | [`lock`] | lock arithmetic on an injected `now`: OTP failure counts, push rejection windows, lock expiry |
 //! | [`user_devices`] | the per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events |
@@ -17,6 +19,10 @@
 //! | [`otp`] | HOTP/TOTP, OTP challenges and the push limiter |
 //! | [`authn`] | the device authentication flow (select device, OTP check, NO_USABLE_DEVICES) |
 //! | [`crest`] | PingOne Advanced Identity Cloud: CREST `_queryFilter`, device categories, paging |
+//!
+//! The modules form layers (each uses only modules below it); the map and the rule for which
+//! functions return their module's error and which return [`ApiError`](error::ApiError) directly
+//! are in the crate's DESIGN.md.
 //!
 //! ## A tour
 //!
