@@ -28,14 +28,14 @@ pub async fn serve(
     listener: TcpListener,
     store: Arc<dyn Store>,
     tokens: HashMap<String, EnvironmentId>,
-    base_url: &str,
+    base_url: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     store
         .migrate()
         .await
         .map_err(|e| std::io::Error::other(format!("applying the schema: {e}")))?;
-    let state = Arc::new(AppState::new(store, tokens, base_url));
+    let state = Arc::new(AppState::new(store, tokens, &base_url));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -127,7 +127,7 @@ async fn main() -> ExitCode {
         .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
     let base_url = cli.base_url.unwrap_or_else(|| format!("http://{local}"));
     tracing::info!(listen = %local, database = store.kind(), environments = tokens.len(), "serving");
-    match mfa_devices_server::serve(listener, store, tokens, &base_url, shutdown_signal()).await {
+    match mfa_devices_server::serve(listener, store, tokens, base_url, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");

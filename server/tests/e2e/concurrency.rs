@@ -1,0 +1,1 @@
+//! Two server processes on one PostgreSQL database (added below).
