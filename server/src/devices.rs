@@ -80,6 +80,7 @@ pub async fn execute(
     command: Command,
     transaction: &TransactionId,
 ) -> Result<(UserDevices, Vec<Event>, DateTime<Utc>), Failure> {
+    let _serialised = state.lock_user(&env, &user).await;
     for attempt in 0..MAX_ATTEMPTS {
         let mut devices = load(state.store.as_ref(), env, user).await?;
         let base = devices.revision();
@@ -96,8 +97,10 @@ pub async fn execute(
             Err(StoreError::Conflict) => {
                 state.conflicts_retried.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%env, %user, attempt, "conflicting commit; deciding again");
-                // Spread competing writers of one user a little.
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 2)).await;
+                // Competing writers are in other processes: back off a random 0..2^attempt ms.
+                let cap = 1u64 << attempt.min(6);
+                let pause = rand::random_range(0..=cap);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
             Err(e) => return Err(e.into()),
         }

@@ -39,8 +39,11 @@ pub struct AppState {
     pub base_url: String,
     /// Commands decided again after a conflicting concurrent commit.
     pub conflicts_retried: AtomicU64,
-    /// Conflicts answered to the client (412 with `If-Match`, 409 after [`MAX_ATTEMPTS`]).
+    /// Conflicts answered to the client (409 after [`MAX_ATTEMPTS`]).
     pub conflicts_answered: AtomicU64,
+    /// Writes of one user are serialised within this process (striped by user), so that only
+    /// writers in other processes can conflict.
+    user_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 /// Shared state handle.
@@ -61,9 +64,29 @@ impl AppState {
             base_url,
             conflicts_retried: AtomicU64::new(0),
             conflicts_answered: AtomicU64::new(0),
+            user_locks: (0..USER_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
+
+    /// The in-process write lock of a user's stripe.
+    pub async fn lock_user(
+        &self,
+        env: &EnvironmentId,
+        user: &impl std::hash::Hash,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        env.hash(&mut hasher);
+        user.hash(&mut hasher);
+        let stripe = (hasher.finish() % self.user_locks.len() as u64) as usize;
+        self.user_locks[stripe].lock().await
+    }
 }
+
+/// Number of in-process user write locks.
+const USER_LOCK_STRIPES: usize = 256;
 
 /// The request's transaction id (request extension).
 #[derive(Debug, Clone)]

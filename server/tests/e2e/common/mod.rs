@@ -15,7 +15,9 @@ use mfa_devices_testkit::PostgresCluster;
 /// cluster's watchdog removes it when the test process exits.
 fn cluster() -> Option<&'static PostgresCluster> {
     static CLUSTER: OnceLock<Option<PostgresCluster>> = OnceLock::new();
-    CLUSTER.get_or_init(|| PostgresCluster::start_or_skip("server tests (PostgreSQL)")).as_ref()
+    CLUSTER
+        .get_or_init(|| PostgresCluster::start_or_skip("server tests (PostgreSQL)"))
+        .as_ref()
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -52,7 +54,11 @@ impl Drop for TempDir {
 pub fn sqlite() -> Db {
     let dir = TempDir::new();
     let url = format!("sqlite://{}", dir.0.join("test.db").display());
-    Db { label: "sqlite", url, _dir: Some(dir) }
+    Db {
+        label: "sqlite",
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// A fresh PostgreSQL database, or `None` (skipped, printed) without PostgreSQL.
@@ -60,9 +66,17 @@ pub fn postgres(test: &str) -> Option<Db> {
     let cluster = cluster()?;
     static LOCK: Mutex<()> = Mutex::new(());
     let _serial = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let name = format!("t_{}_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let name = format!(
+        "t_{}_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
     let url = cluster.create_database(&name).unwrap();
-    Some(Db { label: "postgres", url, _dir: None })
+    Some(Db {
+        label: "postgres",
+        url,
+        _dir: None,
+    })
 }
 
 /// SQLite, and PostgreSQL when available.
@@ -119,7 +133,13 @@ impl TestServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestServer { base, store, client, shutdown: Some(tx), handle: Some(handle) }
+        TestServer {
+            base,
+            store,
+            client,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     pub fn devices_url(&self, env: &str, user: &str) -> String {
@@ -153,13 +173,25 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) 
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    let body = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap() };
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
     (status, body)
 }
 
 /// The user's snapshot and the replay of the user's event log; they must be equal.
-pub async fn snapshot_and_replay(store: &dyn Store, env: &str, user: &str) -> (UserDevices, UserDevices) {
-    let (revision, json) = store.load_snapshot(env, user).await.unwrap().expect("a snapshot");
+pub async fn snapshot_and_replay(
+    store: &dyn Store,
+    env: &str,
+    user: &str,
+) -> (UserDevices, UserDevices) {
+    let (revision, json) = store
+        .load_snapshot(env, user)
+        .await
+        .unwrap()
+        .expect("a snapshot");
     let snapshot: UserDevices = serde_json::from_str(&json).unwrap();
     assert_eq!(snapshot.revision(), revision);
     let events: Vec<Event> = store
@@ -173,6 +205,10 @@ pub async fn snapshot_and_replay(store: &dyn Store, env: &str, user: &str) -> (U
             serde_json::from_str(&e).unwrap()
         })
         .collect();
-    let replayed = UserDevices::replay(env.parse::<EnvironmentId>().unwrap(), user.parse::<UserId>().unwrap(), &events);
+    let replayed = UserDevices::replay(
+        env.parse::<EnvironmentId>().unwrap(),
+        user.parse::<UserId>().unwrap(),
+        &events,
+    );
     (snapshot, replayed)
 }
