@@ -16,7 +16,7 @@ use mfa_devices::device::hal::render_device;
 use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::schema::DEVICES;
-use mfa_devices::order::{Command, Event, RequestTarget, UserDevices};
+use mfa_devices::user_devices::{Command, Event, RequestTarget, UserDevices};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -9,7 +9,6 @@ pub mod authentications;
 pub mod devices;
 pub mod http;
 pub mod policies;
-pub mod schema;
 pub mod store;
 
 use std::collections::HashMap;

@@ -82,6 +82,7 @@ mod error;
 mod event;
 mod load;
 mod order;
+pub mod schema;
 mod settings;
 
 pub use command::{

@@ -10,7 +10,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use super::{Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
-use crate::schema;
+use mfa_devices::user_devices::schema;
 
 /// The PostgreSQL store.
 #[derive(Clone)]

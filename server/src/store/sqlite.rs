@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use super::{Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
-use crate::schema;
+use mfa_devices::user_devices::schema;
 
 /// The SQLite store.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use mfa_devices::device::{DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
-use mfa_devices::order::{Command, UserDevices};
+use mfa_devices::user_devices::{Command, UserDevices};
 use mfa_devices_server::Store;
 use mfa_devices_server::store::{Commit, DeviceRow, EventRow, FlowRow, PolicyRow, StoreError};
 

@@ -2,7 +2,7 @@
 //! renderers as the expected bodies, replay == snapshot afterwards.
 
 use mfa_devices::device::hal::ApiBase;
-use mfa_devices::order::{
+use mfa_devices::user_devices::{
     DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE, DEVICE_UNBLOCK_MEDIA_TYPE,
     DEVICES_ORDER_REMOVE_MEDIA_TYPE, DEVICES_REORDER_MEDIA_TYPE,
 };

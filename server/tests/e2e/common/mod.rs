@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mfa_devices::device::{EnvironmentId, UserId};
-use mfa_devices::order::{Event, UserDevices};
+use mfa_devices::user_devices::{Event, UserDevices};
 use mfa_devices_server::Store;
 use mfa_devices_testkit::PostgresCluster;
 

@@ -1,12 +1,37 @@
-//! The reference DDL the server applies on every start (idempotent: `IF NOT EXISTS`).
+//! The reference SQL schema for storing user devices, shipped as data: `CREATE … IF NOT EXISTS`
+//! statements a server applies on every start (idempotent), for PostgreSQL ([`POSTGRES`]) and
+//! SQLite ([`SQLITE`]). The reference server (`mfa-devices-server`) applies exactly these.
 //!
-//! Ids are stored as text (the canonical hyphenated UUID) on both databases, so SQL generated
-//! from a SCIM filter binds them as plain text parameters.
+//! | table | what it holds | key |
+//! |---|---|---|
+//! | `user_device_events` | the event log of each user's [`UserDevices`](super::UserDevices): one [`Event`](super::Event) JSON per row | `PRIMARY KEY (environment_id, user_id, revision)` |
+//! | `user_devices` | the snapshot (the aggregate's serde form) after the last event, with its `revision` | `(environment_id, user_id)` |
+//! | `devices` | read model: one row per device (`type`, `status`, `nickname`, `created_at`, `updated_at`, the device JSON in `doc`) | `(environment_id, user_id, id)` |
+//! | `device_authentications` | device authentication flows in their stored form, `version` for compare-and-swap | `(environment_id, id)` |
+//! | `device_authentication_policies` | policies (JSON body in `doc`), `is_default` | `(environment_id, id)` |
+//! | `activities` | audit activities (PingOne's activity JSON in `doc`), indexed by `recorded_at` and `action_type` | `(environment_id, id)` |
 //!
-//! Moves into the crate as `mfa_devices::user_devices::schema::{POSTGRES, SQLITE}` once that
-//! module lands; the server then applies exactly those.
+//! The persistence contract these tables serve: a command's events, the snapshot and the read
+//! models commit in ONE transaction; the event log's primary key is the compare-and-swap (two
+//! commands decided at the same revision both write `revision + 1`: the second fails and is
+//! decided again from a fresh load); a command without events writes nothing.
+//!
+//! Ids are stored as text (the lower-case hyphenated UUID) on both databases, so SQL generated
+//! from a SCIM filter binds them as plain text; timestamps are `timestamptz` on PostgreSQL and
+//! RFC 3339 text (milliseconds, `Z`) on SQLite; JSON is `jsonb` / text.
+//!
+//! ```
+//! use mfa_devices::user_devices::schema::{POSTGRES, SQLITE};
+//! for ddl in [POSTGRES, SQLITE] {
+//!     assert!(ddl.contains("PRIMARY KEY (environment_id, user_id, revision)"));
+//!     // Every statement is idempotent.
+//!     for statement in ddl.split(';').map(str::trim).filter(|s| s.contains("CREATE")) {
+//!         assert!(statement.contains("IF NOT EXISTS"), "{statement}");
+//!     }
+//! }
+//! ```
 
-/// PostgreSQL DDL.
+/// PostgreSQL DDL (idempotent).
 pub const POSTGRES: &str = r#"
 -- The event log of each user's devices aggregate: one row per event. The primary key is the
 -- compare-and-swap: two commands decided from the same revision collide on revision + 1.
@@ -81,7 +106,7 @@ CREATE INDEX IF NOT EXISTS activities_recorded_at ON activities (environment_id,
 CREATE INDEX IF NOT EXISTS activities_action_type ON activities (environment_id, action_type, recorded_at);
 "#;
 
-/// SQLite DDL (timestamps as RFC 3339 text, JSON as text).
+/// SQLite DDL (idempotent; timestamps as RFC 3339 text, JSON as text).
 pub const SQLITE: &str = r#"
 CREATE TABLE IF NOT EXISTS user_device_events (
     environment_id TEXT NOT NULL,
