@@ -44,6 +44,8 @@ pub struct AppState {
     /// Writes of one user are serialised within this process (striped by user), so that only
     /// writers in other processes can conflict.
     user_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Actions on one device authentication are serialised within this process.
+    flow_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 /// Shared state handle.
@@ -67,6 +69,9 @@ impl AppState {
             user_locks: (0..USER_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            flow_locks: (0..USER_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 
@@ -76,13 +81,30 @@ impl AppState {
         env: &EnvironmentId,
         user: &impl std::hash::Hash,
     ) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::hash::DefaultHasher::new();
-        env.hash(&mut hasher);
-        user.hash(&mut hasher);
-        let stripe = (hasher.finish() % self.user_locks.len() as u64) as usize;
-        self.user_locks[stripe].lock().await
+        self.user_locks[stripe(env, user, self.user_locks.len())]
+            .lock()
+            .await
     }
+
+    /// The in-process lock of a device authentication's stripe (separate from the user locks:
+    /// a flow action executes user commands while holding it).
+    pub async fn lock_flow(
+        &self,
+        env: &EnvironmentId,
+        flow: &impl std::hash::Hash,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        self.flow_locks[stripe(env, flow, self.flow_locks.len())]
+            .lock()
+            .await
+    }
+}
+
+fn stripe(env: &EnvironmentId, key: &impl std::hash::Hash, stripes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    env.hash(&mut hasher);
+    key.hash(&mut hasher);
+    (hasher.finish() % stripes.max(1) as u64) as usize
 }
 
 /// Number of in-process user write locks.

@@ -5,6 +5,7 @@
 mod common;
 mod concurrency;
 mod conformance;
+mod http_authentications;
 mod http_devices;
 mod http_policies;
 mod http_security;
