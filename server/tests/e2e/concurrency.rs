@@ -20,13 +20,13 @@ const USERS: [&str; 3] = [
     "10000000-0000-4000-8000-000000000003",
 ];
 
-struct Process {
+pub struct Process {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Process {
-    fn start(database: &str) -> Process {
+    pub fn start(database: &str) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -52,7 +52,7 @@ impl Process {
     }
 
     /// SIGTERM: the server finishes what is in flight and exits 0.
-    fn terminate(mut self) {
+    pub fn terminate(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -70,7 +70,7 @@ impl Drop for Process {
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
     for _ in 0..500 {
         if let Ok(r) = client.get(format!("{base}/health")).send().await {
             if r.status().is_success() {

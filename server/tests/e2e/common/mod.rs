@@ -28,7 +28,7 @@ pub struct Db {
     pub label: &'static str,
     /// The `--database` URL.
     pub url: String,
-    _dir: Option<TempDir>,
+    pub _dir: Option<TempDir>,
 }
 
 /// A temporary directory removed on drop.
