@@ -195,7 +195,8 @@ async fn act(
             let outcome = flow.check_otp(&check.otp, now).map_err(ApiError::from)?;
             // Record on the user's devices first (each its own transaction), then mirror.
             for record in &outcome.records {
-                devices::execute(&state, env, user, record.to_command(), &transaction).await?;
+                devices::execute(&state, env, user, record.to_command(), None, &transaction)
+                    .await?;
             }
             if !outcome.records.is_empty() {
                 let current = devices::load(state.store.as_ref(), env, user).await?;

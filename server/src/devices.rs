@@ -16,7 +16,9 @@ use mfa_devices::device::hal::render_device;
 use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::schema::DEVICES;
-use mfa_devices::user_devices::{Command, Event, RequestTarget, UserDevices};
+use mfa_devices::user_devices::{
+    Command, Event, PreconditionFailed, RequestTarget, UserDevices, etag, if_match,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -72,18 +74,24 @@ pub async fn load(
 
 /// Decides `command` on the user's current state and commits its events with the snapshot in
 /// one transaction. A commit that loses a race is decided again from a fresh load, at most
-/// [`MAX_ATTEMPTS`] times (then 409). No events: nothing is written.
+/// [`MAX_ATTEMPTS`] times (then 409) — unless the client sent `If-Match`: that is checked
+/// against the loaded revision, and a lost race is a 412 as well. No events: nothing is
+/// written.
 pub async fn execute(
     state: &Shared,
     env: EnvironmentId,
     user: UserId,
     command: Command,
+    precondition: Option<&str>,
     transaction: &TransactionId,
 ) -> Result<(UserDevices, Vec<Event>, DateTime<Utc>), Failure> {
     let _serialised = state.lock_user(&env, &user).await;
     for attempt in 0..MAX_ATTEMPTS {
         let mut devices = load(state.store.as_ref(), env, user).await?;
         let base = devices.revision();
+        if let Some(header) = precondition {
+            if_match(header, base).map_err(ApiError::from)?;
+        }
         let now = Utc::now();
         let events = devices
             .execute(command.clone(), now)
@@ -94,6 +102,11 @@ pub async fn execute(
         let commit = to_commit(&devices, base, &events, transaction, now)?;
         match state.store.commit(commit).await {
             Ok(()) => return Ok((devices, events, now)),
+            Err(StoreError::Conflict) if precondition.is_some() => {
+                state.conflicts_answered.fetch_add(1, Ordering::Relaxed);
+                let current = load(state.store.as_ref(), env, user).await?.revision();
+                return Err(ApiError::from(PreconditionFailed { revision: current }).into());
+            }
             Err(StoreError::Conflict) => {
                 state.conflicts_retried.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%env, %user, attempt, "conflicting commit; deciding again");
@@ -215,6 +228,21 @@ struct ListQuery {
     expand: Option<String>,
 }
 
+/// The request's `If-Match` header (a non-UTF-8 value can match nothing).
+fn precondition(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// Adds the `ETag` of the user's revision.
+fn with_etag(mut response: Response, devices: &UserDevices) -> Response {
+    if let Ok(value) = etag(devices.revision()).parse() {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 fn ids(env: &str, user: &str) -> Result<(EnvironmentId, UserId), Failure> {
     Ok((path_id(env, "environment")?, path_id(user, "user")?))
 }
@@ -268,7 +296,7 @@ async fn list(
     let body = devices.render_list(&state.api_base, expand_order, Utc::now(), |d| {
         filter.as_ref().is_none_or(|f| f.matches(d))
     });
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }
 
 async fn post_devices(
@@ -287,18 +315,26 @@ async fn post_devices(
         &body,
     )?;
     let created = matches!(command, Command::Create { .. });
-    let (devices, _, now) = execute(&state, env, user, command, &transaction).await?;
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
     if created {
         let body = device_body(&state, &devices, new_id, now)?;
         let mut response = json_response(StatusCode::CREATED, &body);
         if let Ok(location) = state.api_base.device(&env, &user, &new_id).parse() {
             response.headers_mut().insert(header::LOCATION, location);
         }
-        Ok(response)
+        Ok(with_etag(response, &devices))
     } else {
         // Reorder / remove order: the list with the order, as GET …/devices?expand=order.
         let body = devices.render_list(&state.api_base, true, now, |_| true);
-        Ok(json_response(StatusCode::OK, &body))
+        Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
     }
 }
 
@@ -309,21 +345,29 @@ async fn get_device(
     let (env, user) = ids(&env, &user)?;
     let id: DeviceId = path_id(&id, "device")?;
     let devices = load(state.store.as_ref(), env, user).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &device_body(&state, &devices, id, Utc::now())?,
-    ))
+    let body = device_body(&state, &devices, id, Utc::now())?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }
 
 async fn delete_device(
     State(state): State<Shared>,
     Extension(transaction): Extension<TransactionId>,
     Path((env, user, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, Failure> {
     let (env, user) = ids(&env, &user)?;
     let id: DeviceId = path_id(&id, "device")?;
-    execute(&state, env, user, Command::Delete { id }, &transaction).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let command = Command::Delete { id };
+    let (devices, _, _) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), &devices))
 }
 
 async fn post_device(
@@ -337,11 +381,17 @@ async fn post_device(
     let id: DeviceId = path_id(&id, "device")?;
     let body = read_body(body).await?;
     let command = Command::from_request(content_type(&headers), RequestTarget::Device(id), &body)?;
-    let (devices, _, now) = execute(&state, env, user, command, &transaction).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &device_body(&state, &devices, id, now)?,
-    ))
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    let body = device_body(&state, &devices, id, now)?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }
 
 async fn put_nickname(
@@ -356,9 +406,15 @@ async fn put_nickname(
     let body = read_body(body).await?;
     let command =
         Command::from_request(content_type(&headers), RequestTarget::Nickname(id), &body)?;
-    let (devices, _, now) = execute(&state, env, user, command, &transaction).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &device_body(&state, &devices, id, now)?,
-    ))
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    let body = device_body(&state, &devices, id, now)?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }

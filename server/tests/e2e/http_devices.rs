@@ -254,3 +254,69 @@ async fn creation_is_limited_and_every_write_is_logged_once() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn if_match_turns_a_lost_update_into_412() {
+    for db in databases("http_if_match") {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let url = server.devices_url(ENV_A, "c0000000-0000-4000-8000-0000000000c2");
+        // `*` on a user without devices: precondition fails, nothing written.
+        let (status, e) = send(
+            server
+                .post(&url, "application/json", r#"{"type":"TOTP"}"#)
+                .header("If-Match", "*"),
+        )
+        .await;
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (412, Some("CONFLICT")),
+            "{label}: {e}"
+        );
+        let created = server
+            .post(&url, "application/json", r#"{"type":"TOTP"}"#)
+            .send()
+            .await
+            .unwrap();
+        let tag = created.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(tag, "\"1\"", "{label}");
+        let id = created.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let list = server.get(&url).send().await.unwrap();
+        assert_eq!(list.headers()["etag"], tag.as_str());
+        // Two clients read revision 1; the first write wins, the second is told (412).
+        let nickname = |n: &str| {
+            server
+                .client
+                .put(format!("{url}/{id}/nickname"))
+                .bearer_auth(crate::common::TOKEN_A)
+                .header("Content-Type", "application/json")
+                .header("If-Match", tag.clone())
+                .body(json!({"nickname": n}).to_string())
+        };
+        let (status, _) = send(nickname("first")).await;
+        assert_eq!(status, 200, "{label}");
+        let (status, e) = send(nickname("second")).await;
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (412, Some("CONFLICT")),
+            "{label}: {e}"
+        );
+        let (_, device) = send(server.get(&format!("{url}/{id}"))).await;
+        assert_eq!(device["nickname"], "first", "{label}");
+        // Without If-Match the same write is applied (PingOne-shaped clients).
+        let (status, _) = send(
+            server
+                .client
+                .put(format!("{url}/{id}/nickname"))
+                .bearer_auth(crate::common::TOKEN_A)
+                .header("Content-Type", "application/json")
+                .body(r#"{"nickname":"third"}"#),
+        )
+        .await;
+        assert_eq!(status, 200, "{label}");
+        server.stop().await;
+    }
+}
