@@ -78,10 +78,12 @@
 //! ```
 
 mod command;
+mod conditional;
 mod error;
 mod event;
 mod load;
 mod order;
+pub mod schema;
 mod settings;
 
 pub use command::{
@@ -89,6 +91,7 @@ pub use command::{
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, RequestTarget,
 };
+pub use conditional::{MAX_IF_MATCH_BYTES, PreconditionFailed, etag, if_match};
 pub use error::{OrderViolation, UserDevicesError};
 pub use event::{Change, Event};
 pub use settings::DeviceSettings;
