@@ -71,8 +71,6 @@ pub mod crest;
 pub mod device;
 pub mod error;
 pub mod filter;
-#[doc(hidden)]
-pub mod fuzz;
 pub mod lock;
 pub mod order;
 pub mod otp;
