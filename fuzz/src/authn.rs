@@ -11,7 +11,7 @@ use mfa_devices::device::{
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
 use mfa_devices::error::ApiError;
-use mfa_devices::order::{Command, UserDevices};
+use mfa_devices::user_devices::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
 struct Bytes<'a> {
