@@ -72,16 +72,20 @@ fn main() -> ExitCode {
 }
 
 /// One run of the command line: what goes to standard output and error, and the exit status.
+/// (Public so that the integration tests, which include this file as a module, can call it.)
 #[derive(Debug)]
-struct Output {
-    status: u8,
-    stdout: String,
-    stderr: String,
+pub struct Output {
+    /// The exit status: 0 success, 1 wrong command line or unreadable input, 2 request refused.
+    pub status: u8,
+    /// Standard output (without the final newline).
+    pub stdout: String,
+    /// Standard error (without the final newline).
+    pub stderr: String,
 }
 
 /// The whole command line as a function of its arguments (without the program name); `main`
 /// only prints what it returns.
-fn cli(args: &[String]) -> Output {
+pub fn cli(args: &[String]) -> Output {
     match run(args) {
         Ok(stdout) => Output {
             status: 0,

@@ -8,7 +8,7 @@ use mfa_devices::policy::{
 };
 use serde_json::{Value, json};
 
-const FIXTURE: &str = include_str!("fixtures/policy/read_one.json");
+const FIXTURE: &str = include_str!("../fixtures/policy/read_one.json");
 
 fn fixture() -> Value {
     serde_json::from_str(FIXTURE).unwrap()

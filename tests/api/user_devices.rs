@@ -840,7 +840,7 @@ fn events_carry_the_envelope_and_round_trip_through_json() {
 // ---------------------------------------------------------------- snapshots, fixture, rendering
 
 fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/devices.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/devices.json")).unwrap()
 }
 
 #[test]
