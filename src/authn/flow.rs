@@ -324,7 +324,8 @@ struct FlowState {
 /// flow read from JSON can be inspected and rendered, and every action on it is refused as for
 /// an unknown device.
 ///
-/// Statuses and transitions (devauth notes):
+/// Statuses and transitions ([MFA Device Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html);
+/// the crate's decisions are listed in the [module docs](crate::authn)):
 ///
 /// | status | actions |
 /// |---|---|
@@ -434,7 +435,8 @@ impl DeviceAuthentication {
     /// Starts a flow for the devices of `snapshot` under `policy`, at `now`.
     ///
     /// - No usable device ([`usability`]): FAILED with `NO_USABLE_DEVICES`, the message
-    ///   `Couldn't find authenticating device for user: {userID}` (002's sample) and
+    ///   `Couldn't find authenticating device for user: {userID}` (PingOne's example in
+    ///   [MFA Devices, "Device failure in flows"](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html)) and
     ///   `unavailableDevices` = exactly the devices that only a lock or a block keeps out.
     /// - `DEFAULT_TO_FIRST`: the default device — the first usable device of the order — is
     ///   selected (OTP_REQUIRED, PUSH_CONFIRMATION_REQUIRED or ASSERTION_REQUIRED).

@@ -53,7 +53,8 @@
 //! assert_eq!(flow.status(), AuthenticationStatus::Completed);
 //! ```
 //!
-//! Decisions where PingOne publishes nothing (devauth notes):
+//! Decisions where PingOne publishes nothing (PingOne's own rules: [MFA Device
+//! Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html); the decisions are also recorded in DESIGN.md):
 //! - an action not allowed in the current status: 400 `INVALID_REQUEST` naming the status;
 //! - links: ASSERTION_REQUIRED has `assertion.check`; PUSH_CONFIRMATION_REQUIRED has
 //!   `device.select`;
