@@ -509,7 +509,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use mfa_devices::authn::*;
     /// let flow: DeviceAuthentication = serde_json::from_str(include_str!(
-    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
     /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
     /// ```
     pub fn status(&self) -> AuthenticationStatus {
@@ -1520,7 +1520,7 @@ impl DeviceAuthentication {
     /// ```
     /// use mfa_devices::authn::{AuthBase, DeviceAuthentication};
     /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
-    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
     /// let flow: DeviceAuthentication = serde_json::from_value(fixture.clone()).unwrap();
     /// assert_eq!(flow.to_json(&AuthBase::new("https://auth.pingone.com")), fixture);
     /// ```
