@@ -1,4 +1,5 @@
-use mfa_devices::device::hal::{ApiBase, render_collection, render_device};
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::device::hal::{render_collection, render_device};
 use mfa_devices::device::{Device, NewDevice, mask_email, mask_phone};
 
 /// Fuzz body of `device_json`: arbitrary bytes as a device, a devices collection, and a creation
