@@ -391,17 +391,21 @@ details_struct! {
 
 details_struct! {
     /// Properties of TOTP devices. `secret` and `keyUri` are returned only while the device is
-    /// ACTIVATION_REQUIRED, for 30 minutes.
+    /// ACTIVATION_REQUIRED, for 30 minutes ([`crate::otp::secret_visible`]; the aggregate's
+    /// renderers apply it). Both are [`Secret`](super::Secret)s: stored and serialized as
+    /// strings, never shown by `Debug`.
     ///
     /// ```
-    /// let d = mfa_devices::device::TotpDetails::default();
-    /// assert_eq!(serde_json::to_value(&d).unwrap(), serde_json::json!({}));
+    /// use mfa_devices::device::{Secret, TotpDetails};
+    /// let d = TotpDetails { secret: Some(Secret::new("JBSWY3DPEHPK3PXP")), ..Default::default() };
+    /// assert_eq!(serde_json::to_value(&d).unwrap(), serde_json::json!({"secret": "JBSWY3DPEHPK3PXP"}));
+    /// assert!(!format!("{d:?}").contains("JBSWY3DPEHPK3PXP"));
     /// ```
     TotpDetails {
         /// The shared secret (base32).
-        secret: String,
-        /// The `otpauth://totp/…` key URI.
-        key_uri: String,
+        secret: super::Secret,
+        /// The `otpauth://totp/…` key URI (it holds the secret).
+        key_uri: super::Secret,
     }
 }
 

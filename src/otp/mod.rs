@@ -66,9 +66,11 @@ use crate::policy::PolicyError;
 
 mod challenge;
 mod push;
+mod sealed;
 
 pub use challenge::{ChallengeTestOtp, FailureRule, OtpChallenge, OtpCheck};
 pub use push::{PushLimitRule, PushLimiter, PushOutcome};
+pub use sealed::{SealedPasscode, draw_digits};
 
 /// The HMAC hash of an HOTP/TOTP device.
 ///

@@ -456,7 +456,7 @@ prop_compose! {
         match &mut d.details {
             DeviceDetails::Email(e) => { e.email = s1; e.test_mode = flag; }
             DeviceDetails::Phone(p) => { p.phone = s1; p.extension = s2; p.test_mode = flag; }
-            DeviceDetails::Totp(x) => { x.secret = s1; x.key_uri = s2; }
+            DeviceDetails::Totp(x) => { x.secret = s1.map(Secret::new); x.key_uri = s2.map(Secret::new); }
             DeviceDetails::Mobile(m) => { m.name = s1; m.push_enabled = flag;
                 m.os = s2.map(|v| MobileOs { os_type: Some("iOS".into()), version: Some(v), ..Default::default() }); }
             DeviceDetails::Fido2(f) => { f.display_name = s1;
