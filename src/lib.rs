@@ -43,7 +43,7 @@
 //!
 //! // POST …/devices with a JSON body: validate, decide, apply.
 //! let body: NewDevice = serde_json::from_str(r#"{"type":"SMS","phone":"+1 (512) 555-1234","status":"ACTIVE"}"#)?;
-//! let events = devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body }, now)?;
+//! let events = devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body, secrets: Default::default() }, now)?;
 //! assert_eq!(events[0].audit_type(), "DEVICE.CREATED");
 //! assert_eq!(devices.default_device().map(|d| d.id), Some(DeviceId::from_bytes([3; 16])));
 //!

@@ -66,9 +66,13 @@ fn command(r: &mut Bytes<'_>, u: &UserDevices) -> Option<Command> {
             } else {
                 DeviceStatus::ActivationRequired
             });
-            Command::Create { id, device }
+            Command::Create {
+                id,
+                device,
+                secrets: Default::default(),
+            }
         }
-        1 => Command::Activate { id },
+        1 => Command::Activate { id, otp: None },
         2 => Command::Delete { id },
         3 => Command::SetNickname {
             id,

@@ -40,7 +40,7 @@
 //! let mut email = NewDevice::new(DeviceType::Email);
 //! email.email = Some("john@pingidentity.com".into());
 //! email.status = Some(DeviceStatus::Active);
-//! devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: email }, now).unwrap();
+//! devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: email, secrets: Default::default() }, now).unwrap();
 //!
 //! let mut flow = DeviceAuthentication::start(&devices, &policy, uuid::Uuid::from_bytes([9; 16]), now).unwrap();
 //! assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);   // the default device

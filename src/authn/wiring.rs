@@ -22,7 +22,7 @@ impl DeviceSnapshot {
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// let mut body = NewDevice::new(DeviceType::Totp);
     /// body.status = Some(DeviceStatus::Active);
-    /// u.execute(Command::Create { id, device: body }, t).unwrap();
+    /// u.execute(Command::Create { id, device: body, secrets: Default::default() }, t).unwrap();
     /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) }, t).unwrap();
     /// let s = DeviceSnapshot::of(&u, t);
     /// assert_eq!(s.order, vec![id]);
@@ -65,7 +65,7 @@ impl DeviceAuthentication {
     ///
     /// let mut body = NewDevice::new(DeviceType::Totp);
     /// body.status = Some(DeviceStatus::Active);
-    /// user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body }, t).unwrap();
+    /// user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: body, secrets: Default::default() }, t).unwrap();
     /// let flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), t).unwrap();
     /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired); // the default device
     /// ```
@@ -95,7 +95,7 @@ impl DeviceAuthentication {
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// let mut body = NewDevice::new(DeviceType::Totp);
     /// body.status = Some(DeviceStatus::Active);
-    /// u.execute(Command::Create { id, device: body }, t).unwrap();
+    /// u.execute(Command::Create { id, device: body, secrets: Default::default() }, t).unwrap();
     /// let mut flow = DeviceAuthentication::start_with(DeviceSnapshot::of(&u, t),
     ///     FlowPolicy::all_enabled(), uuid::Uuid::nil(), t).unwrap();
     /// u.execute(Command::Block { id }, t).unwrap();      // an administrator blocks it meanwhile

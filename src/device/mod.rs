@@ -39,7 +39,7 @@ pub use model::{
     MobileOs, Notification, NotificationTemplate, PhoneDetails, Platform, RelyingParty,
     ScreenResolution, TestOtp, TotpDetails, WebAuthnDetails,
 };
-pub use secret::Secret;
 pub use new::{
     CREATABLE_TYPES, MAX_NICKNAME_CHARS, NewDevice, is_valid_email, is_valid_phone, is_valid_rp_id,
 };
+pub use secret::Secret;

@@ -8,10 +8,16 @@
 use chrono::TimeDelta;
 use serde_json::Value;
 
-use crate::device::{DeviceId, NewDevice};
+use chrono::{DateTime, Utc};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::device::{DeviceId, NewDevice, Secret};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::otp::OtpError;
+use crate::policy::DeviceAuthenticationPolicy;
 
 use super::error::{OrderViolation, UserDevicesError};
+use super::provision::{ActivationChallenge, ActivationPasscode, DeviceSecrets};
 
 /// `application/json`: create a device (POST `…/devices`), set a nickname (PUT
 /// `…/devices/{id}/nickname`).
@@ -59,11 +65,35 @@ pub enum Command {
         id: DeviceId,
         /// The POST body.
         device: NewDevice,
+        /// What the creation drew from the caller's RNG ([`DeviceSecrets::draw`], or
+        /// [`provision`](Command::provision)): a TOTP secret, an activation challenge.
+        secrets: DeviceSecrets,
     },
-    /// Activate an ACTIVATION_REQUIRED device (its OTP/attestation already verified).
+    /// Activate an ACTIVATION_REQUIRED device.
+    ///
+    /// - A device with a pending activation challenge (SMS/EMAIL/VOICE created with one, or
+    ///   sent one by [`ResendActivation`](Self::ResendActivation)) needs `otp`: the right
+    ///   passcode before it expires activates it; a wrong one is recorded as an activation
+    ///   failure (`DEVICE.ACTIVATION_OTP_INVALID`, `…_FAILED` at the count, with the
+    ///   challenge's failure rule and lock) and the device stays ACTIVATION_REQUIRED.
+    /// - A TOTP device with a secret needs `otp`: a code of its secret (RFC 6238, 30 s, 6
+    ///   digits, ±1 step), used once.
+    /// - Any other device (FIDO2, or one without challenge or secret): `otp` must be `None`
+    ///   and the caller has verified the attestation or passcode itself.
     Activate {
         /// The device.
         id: DeviceId,
+        /// The passcode the user entered (never printed by `Debug`).
+        otp: Option<Secret>,
+    },
+    /// Send a new activation passcode to an SMS/EMAIL/VOICE device that is
+    /// ACTIVATION_REQUIRED: replaces the pending challenge (built with
+    /// [`ActivationChallenge::issue`]; the caller sends the passcode it returned).
+    ResendActivation {
+        /// The device.
+        id: DeviceId,
+        /// The new challenge.
+        challenge: ActivationChallenge,
     },
     /// Delete a device.
     Delete {
@@ -97,6 +127,17 @@ pub enum Command {
     RecordOtpSuccess {
         /// The device.
         id: DeviceId,
+    },
+    /// Record a TOTP code accepted for time step `step` (see
+    /// [`Totp::verify`](crate::otp::Totp::verify)): the failure counter restarts and `step`
+    /// becomes the device's last used step ([`UserDevices::totp_last_step`](super::UserDevices::totp_last_step)),
+    /// so the same code is refused afterwards. A step at or before the last one is refused
+    /// ([`UserDevicesError::TotpReplayed`]).
+    RecordTotpSuccess {
+        /// The device.
+        id: DeviceId,
+        /// The time step the code was accepted for.
+        step: u64,
     },
     /// Record a declined or ignored push notification.
     RecordPushRejected {
@@ -153,7 +194,9 @@ impl Command {
     pub fn device_id(&self) -> Option<DeviceId> {
         match self {
             Self::Create { id, .. }
-            | Self::Activate { id }
+            | Self::Activate { id, .. }
+            | Self::ResendActivation { id, .. }
+            | Self::RecordTotpSuccess { id, .. }
             | Self::Delete { id }
             | Self::SetNickname { id, .. }
             | Self::RecordOtpFailure { id, .. }
@@ -171,10 +214,10 @@ impl Command {
     ///
     /// | target | media type | command |
     /// |---|---|---|
-    /// | `Devices` | [`APPLICATION_JSON`] | `Create` (body: [`NewDevice`]) |
+    /// | `Devices` | [`APPLICATION_JSON`] | `Create` (body: [`NewDevice`]; nothing drawn yet: call [`provision`](Self::provision)) |
     /// | `Devices` | [`DEVICES_REORDER_MEDIA_TYPE`] | `Reorder` (body `{"order":[{"id":…},…]}`) |
     /// | `Devices` | [`DEVICES_ORDER_REMOVE_MEDIA_TYPE`] | `RemoveOrder` (body ignored) |
-    /// | `Device` | [`DEVICE_ACTIVATE_MEDIA_TYPE`] | `Activate` (the OTP/attestation in the body is the caller's to verify first) |
+    /// | `Device` | [`DEVICE_ACTIVATE_MEDIA_TYPE`] | `Activate` with the body's `otp` (a string, or a number written as digits; absent for a FIDO2 attestation, which the caller verifies) |
     /// | `Device` | [`DEVICE_UNLOCK_MEDIA_TYPE`], [`DEVICE_BLOCK_MEDIA_TYPE`], [`DEVICE_UNBLOCK_MEDIA_TYPE`] | `Unlock`, `Block`, `Unblock` (body ignored) |
     /// | `Nickname` | [`APPLICATION_JSON`] | `SetNickname` (body `{"nickname":…}`; `null` or `""` removes it) |
     ///
@@ -214,14 +257,18 @@ impl Command {
                 APPLICATION_JSON => {
                     let device: NewDevice = serde_json::from_slice(body).map_err(body_error)?;
                     device.validate()?;
-                    Ok(Command::Create { id: new_id, device })
+                    Ok(Command::Create {
+                        id: new_id,
+                        device,
+                        secrets: DeviceSecrets::none(),
+                    })
                 }
                 DEVICES_REORDER_MEDIA_TYPE => parse_reorder(body),
                 DEVICES_ORDER_REMOVE_MEDIA_TYPE => Ok(Command::RemoveOrder),
                 _ => Err(unsupported()),
             },
             RequestTarget::Device(id) => match essence.as_str() {
-                DEVICE_ACTIVATE_MEDIA_TYPE => Ok(Command::Activate { id }),
+                DEVICE_ACTIVATE_MEDIA_TYPE => parse_activate(id, body),
                 DEVICE_UNLOCK_MEDIA_TYPE => Ok(Command::Unlock { id }),
                 DEVICE_BLOCK_MEDIA_TYPE => Ok(Command::Block { id }),
                 DEVICE_UNBLOCK_MEDIA_TYPE => Ok(Command::Unblock { id }),
@@ -233,6 +280,80 @@ impl Command {
             },
         }
     }
+}
+
+impl Command {
+    /// Draws what a `Create` needs from `rng` ([`DeviceSecrets::draw`] with the policy, the
+    /// account name a TOTP key URI shows, and `now`) and puts it in the command; returns the
+    /// activation passcode in clear (to send, or to show as `test.otp` of a test-mode device)
+    /// when one was issued. Other commands are left as they are (`Ok(None)`).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rand_core::SeedableRng;
+    /// use mfa_devices::device::{DeviceId, DeviceStatus, EnvironmentId, UserId};
+    /// use mfa_devices::policy::DeviceAuthenticationPolicy;
+    /// use mfa_devices::user_devices::{Command, RequestTarget, UserDevices};
+    /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let mut create = Command::from_request("application/json", RequestTarget::Devices { new_id: id },
+    ///     br#"{"type":"EMAIL","email":"jo@example.com"}"#).unwrap();
+    /// let passcode = create.provision(&DeviceAuthenticationPolicy::default(), "jo@example.com",
+    ///     &mut rng, now).unwrap().unwrap();                 // email it
+    /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// user.execute(create, now).unwrap();
+    /// let activate = Command::Activate { id, otp: Some(passcode.code().into()) };
+    /// user.execute(activate, now).unwrap();
+    /// assert_eq!(user.device(&id).unwrap().status, DeviceStatus::Active);
+    /// ```
+    pub fn provision(
+        &mut self,
+        policy: &DeviceAuthenticationPolicy,
+        account: &str,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActivationPasscode>, OtpError> {
+        match self {
+            Self::Create {
+                device, secrets, ..
+            } => {
+                let (drawn, passcode) = DeviceSecrets::draw(device, policy, account, rng, now)?;
+                *secrets = drawn;
+                Ok(passcode)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Reads an activation body: `{"otp": "123456"}` (a number is read as its digits), or a FIDO2
+/// attestation / empty body (no `otp`).
+fn parse_activate(id: DeviceId, body: &[u8]) -> Result<Command, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Command::Activate { id, otp: None });
+    }
+    let value: Value = serde_json::from_slice(body).map_err(body_error)?;
+    let Some(obj) = value.as_object() else {
+        return Err(shape_error(
+            "body",
+            DetailCode::InvalidValue,
+            "the body must be an object {\"otp\": \"<passcode>\"}",
+        ));
+    };
+    let otp = match obj.get("otp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(Secret::new(s.clone())),
+        Some(Value::Number(n)) if n.is_u64() => Some(Secret::new(n.to_string())),
+        Some(_) => {
+            return Err(shape_error(
+                "otp",
+                DetailCode::InvalidValue,
+                "otp must be the passcode, a string of digits",
+            ));
+        }
+    };
+    Ok(Command::Activate { id, otp })
 }
 
 /// A body that is not JSON (or not the expected shape), as `INVALID_DATA`.

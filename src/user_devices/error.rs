@@ -190,6 +190,22 @@ pub enum UserDevicesError {
     },
     /// A snapshot given to a constructor is inconsistent (a server-side data error, 500).
     InvalidSnapshot(String),
+    /// The device waits for its activation passcode (or TOTP code) and the request has none
+    /// (`REQUIRED_VALUE` at `otp`).
+    ActivationOtpRequired(DeviceId),
+    /// The device's activation passcode expired (`INVALID_OTP` at `otp`; nothing counted): send
+    /// a new one with [`Command::ResendActivation`](super::Command::ResendActivation).
+    ActivationOtpExpired(DeviceId),
+    /// A passcode was given, but none is pending for the device (never issued, or spent by
+    /// reaching the failure count): send one with
+    /// [`Command::ResendActivation`](super::Command::ResendActivation) (`REQUEST_FAILED`).
+    NoActivationOtp(DeviceId),
+    /// An activation passcode cannot be sent to this device (not SMS, EMAIL or VOICE, or not
+    /// ACTIVATION_REQUIRED) (`INVALID_REQUEST`).
+    ActivationNotSent(DeviceId),
+    /// A TOTP code was accepted for a time step at or before the last one accepted (RFC 6238
+    /// §5.2: a code is used once) (`INVALID_OTP` at `otp`).
+    TotpReplayed(DeviceId),
 }
 
 impl fmt::Display for UserDevicesError {
@@ -233,6 +249,26 @@ impl fmt::Display for UserDevicesError {
                 "the user's devices changed: revision {actual}, the request was made at revision {expected}"
             ),
             Self::InvalidSnapshot(msg) => write!(f, "inconsistent device snapshot: {msg}"),
+            Self::ActivationOtpRequired(id) => write!(
+                f,
+                "device {id} is activated with the one-time passcode it was sent: otp is required"
+            ),
+            Self::ActivationOtpExpired(id) => write!(
+                f,
+                "the activation passcode of device {id} has expired; request a new one"
+            ),
+            Self::NoActivationOtp(id) => write!(
+                f,
+                "no activation passcode is pending for device {id}; request a new one"
+            ),
+            Self::ActivationNotSent(id) => write!(
+                f,
+                "device {id} does not take an activation passcode (only SMS, EMAIL and VOICE devices that are ACTIVATION_REQUIRED)"
+            ),
+            Self::TotpReplayed(id) => write!(
+                f,
+                "the passcode of device {id} was already used; wait for the next one"
+            ),
         }
     }
 }
@@ -255,6 +291,10 @@ impl From<UserDevicesError> for ApiError {
     /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
     /// | `InvalidSnapshot` | 500 | `UNEXPECTED_ERROR` | |
+    /// | `ActivationOtpRequired` | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at `otp` |
+    /// | `ActivationOtpExpired`, `TotpReplayed` | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp` |
+    /// | `NoActivationOtp` | 400 | `REQUEST_FAILED` | |
+    /// | `ActivationNotSent` | 400 | `INVALID_REQUEST` | |
     fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
@@ -309,6 +349,20 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::InvalidSnapshot(_) => {
                 ApiError::new(ErrorCode::UnexpectedError, message)
             }
+            UserDevicesError::ActivationOtpRequired(_) => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(DetailCode::RequiredValue, "otp", message)],
+            ),
+            UserDevicesError::ActivationOtpExpired(_) | UserDevicesError::TotpReplayed(_) => {
+                ApiError::invalid_data(
+                    "The one-time passcode could not be verified.",
+                    vec![ErrorDetail::new(DetailCode::InvalidOtp, "otp", message)],
+                )
+            }
+            UserDevicesError::NoActivationOtp(_) => {
+                ApiError::new(ErrorCode::RequestFailed, message)
+            }
+            UserDevicesError::ActivationNotSent(_) => ApiError::invalid_request(message),
         }
     }
 }

@@ -4,7 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::device::{BlockState, Device, DeviceId, EnvironmentId, IdRef, LockState, UserId};
+use crate::device::timestamp::format;
+use crate::device::{
+    BlockState, Device, DeviceId, EnvironmentId, IdRef, LockState, LockStatus, UserId,
+};
+use crate::error::{ApiError, DetailCode, ErrorDetail};
+
+use super::provision::ActivationChallenge;
 
 /// One fact about a user's devices, with the envelope an audit log needs.
 ///
@@ -21,7 +27,7 @@ use crate::device::{BlockState, Device, DeviceId, EnvironmentId, IdRef, LockStat
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
 /// let id = DeviceId::from_bytes([3; 16]);
-/// let events = user.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+/// let events = user.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
 /// assert_eq!(events[0].audit_type(), "DEVICE.CREATED");
 /// assert_eq!(events[0].device_id(), Some(id));
 /// let json = serde_json::to_value(&events[0]).unwrap();
@@ -62,10 +68,14 @@ pub enum Change {
     /// A device was created (the whole new device), possibly ACTIVE and appended to the order.
     #[serde(rename_all = "camelCase")]
     DeviceCreated {
-        /// The new device.
+        /// The new device (a TOTP device with its secret: a stored event is as sensitive as
+        /// the user's snapshot).
         device: Box<Device>,
         /// The order after (`None`: unordered).
         order: Option<Vec<DeviceId>>,
+        /// The activation challenge issued with it (sealed: the passcode is not in it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activation: Option<ActivationChallenge>,
     },
     /// An ACTIVATION_REQUIRED device became ACTIVE (appended to the order of an ordered user).
     #[serde(rename_all = "camelCase")]
@@ -74,6 +84,18 @@ pub enum Change {
         device_id: DeviceId,
         /// The order after (`None`: unordered).
         order: Option<Vec<DeviceId>>,
+        /// A TOTP device activated with a code: the time step it was accepted for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        totp_step: Option<u64>,
+    },
+    /// A new activation passcode was sent to an ACTIVATION_REQUIRED device; it replaces the
+    /// pending one.
+    #[serde(rename_all = "camelCase")]
+    ActivationIssued {
+        /// The device.
+        device_id: DeviceId,
+        /// The new challenge (sealed).
+        challenge: ActivationChallenge,
     },
     /// A device was deleted (the device as it was); the order lost it — the next device becomes
     /// the default, and an unordered user left with at most one ACTIVE device becomes ordered.
@@ -129,6 +151,9 @@ pub enum Change {
     OtpSuccessRecorded {
         /// The device.
         device_id: DeviceId,
+        /// A TOTP code: the time step it was accepted for (the device's last used step after).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        totp_step: Option<u64>,
     },
     /// A push was declined or ignored.
     #[serde(rename_all = "camelCase")]
@@ -206,6 +231,7 @@ impl Event {
                 activation: true, ..
             } => "DEVICE.ACTIVATION_OTP_INVALID",
             Change::DeviceActivated { .. }
+            | Change::ActivationIssued { .. }
             | Change::NicknameChanged { .. }
             | Change::OtpFailureRecorded { .. }
             | Change::OtpSuccessRecorded { .. }
@@ -237,14 +263,74 @@ impl Event {
                 Some(device.id)
             }
             Change::DeviceActivated { device_id, .. }
+            | Change::ActivationIssued { device_id, .. }
             | Change::NicknameChanged { device_id, .. }
             | Change::OtpFailureRecorded { device_id, .. }
-            | Change::OtpSuccessRecorded { device_id }
+            | Change::OtpSuccessRecorded { device_id, .. }
             | Change::PushRejectionRecorded { device_id, .. }
             | Change::DeviceUnlocked { device_id, .. }
             | Change::DeviceBlocked { device_id }
             | Change::DeviceUnblocked { device_id, .. } => Some(*device_id),
             Change::OrderSet { .. } | Change::OrderRemoved { .. } => None,
         }
+    }
+
+    /// The answer to a refused activation passcode: for an activation failure
+    /// (`OtpFailureRecorded` on an ACTIVATION_REQUIRED device — what
+    /// [`Command::Activate`](super::Command::Activate) decides for a wrong passcode), 400
+    /// `INVALID_DATA` with an `INVALID_OTP` detail at `otp` (`innerError.coolDownExpiresAt` when
+    /// this failure locked the device); `None` for every other event. A server persists the
+    /// events, then answers with this error instead of the device.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::user_devices::{Change, Event};
+    /// let e = Event {
+    ///     environment: IdRef::new(EnvironmentId::from_bytes([1; 16])),
+    ///     user: IdRef::new(UserId::from_bytes([2; 16])),
+    ///     revision: 1,
+    ///     at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    ///     change: Change::OtpFailureRecorded { device_id: DeviceId::from_bytes([3; 16]),
+    ///         activation: true, failures: 1, limit_reached: false, lock: LockState::unlocked() },
+    /// };
+    /// let api = e.activation_error().unwrap();
+    /// assert_eq!((api.http_status(), api.details[0].code.as_str()), (400, "INVALID_OTP"));
+    /// ```
+    pub fn activation_error(&self) -> Option<ApiError> {
+        let Change::OtpFailureRecorded {
+            activation: true,
+            limit_reached,
+            lock,
+            ..
+        } = &self.change
+        else {
+            return None;
+        };
+        let detail = match (limit_reached, lock.status == LockStatus::Locked) {
+            (true, true) => ErrorDetail::new(
+                DetailCode::InvalidOtp,
+                "otp",
+                "The one-time passcode is not valid; too many attempts, the device is locked.",
+            )
+            .with_inner(
+                "coolDownExpiresAt",
+                lock.expires_at.as_ref().map(format).unwrap_or_default(),
+            ),
+            (true, false) => ErrorDetail::new(
+                DetailCode::InvalidOtp,
+                "otp",
+                "The one-time passcode is not valid; too many attempts, request a new one.",
+            ),
+            (false, _) => ErrorDetail::new(
+                DetailCode::InvalidOtp,
+                "otp",
+                "The one-time passcode is not valid.",
+            ),
+        };
+        Some(ApiError::invalid_data(
+            "The one-time passcode could not be verified.",
+            vec![detail],
+        ))
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::device::{Device, DeviceId, EnvironmentId, IdRef, UserId};
 use crate::lock::FailureCounters;
 
-use super::{DeviceSettings, UserDevices, UserDevicesError};
+use super::{ActivationChallenge, DeviceSettings, UserDevices, UserDevicesError};
 
 /// The serialized form of [`UserDevices`].
 #[derive(Serialize, Deserialize)]
@@ -25,6 +25,12 @@ pub(super) struct Snapshot {
     devices: Vec<Device>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     counters: BTreeMap<DeviceId, FailureCounters>,
+    /// Pending activation challenges (sealed passcodes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    activations: BTreeMap<DeviceId, ActivationChallenge>,
+    /// The last TOTP time step each device accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    totp_steps: BTreeMap<DeviceId, u64>,
 }
 
 impl From<UserDevices> for Snapshot {
@@ -37,6 +43,8 @@ impl From<UserDevices> for Snapshot {
             order: u.order,
             devices: u.devices.into_values().collect(),
             counters: u.counters,
+            activations: u.activations,
+            totp_steps: u.totp_steps,
         }
     }
 }
@@ -55,6 +63,15 @@ impl TryFrom<Snapshot> for UserDevices {
             }
             u.set_counters(id, c);
         }
+        for id in s.activations.keys().chain(s.totp_steps.keys()) {
+            if !u.devices.contains_key(id) {
+                return Err(UserDevicesError::InvalidSnapshot(format!(
+                    "activation or TOTP state for device {id}, which is not in the snapshot"
+                )));
+            }
+        }
+        u.activations = s.activations;
+        u.totp_steps = s.totp_steps;
         Ok(u)
     }
 }

@@ -66,9 +66,9 @@
 //! let mut sms = NewDevice::new(DeviceType::Sms);
 //! sms.phone = Some("+1 (512) 555-1234".into());
 //! sms.status = Some(DeviceStatus::Active);
-//! user.execute(Command::Create { id: a, device: sms }, t).unwrap();
-//! user.execute(Command::Create { id: b, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
-//! user.execute(Command::Activate { id: b }, t).unwrap();
+//! user.execute(Command::Create { id: a, device: sms, secrets: Default::default() }, t).unwrap();
+//! user.execute(Command::Create { id: b, device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
+//! user.execute(Command::Activate { id: b, otp: None }, t).unwrap();
 //! assert_eq!(user.expand_order(), [a, b]);
 //! assert_eq!(user.default_device().map(|d| d.id), Some(a));
 //!
@@ -84,6 +84,7 @@ mod error;
 mod event;
 mod load;
 mod order;
+mod provision;
 pub mod schema;
 mod settings;
 
@@ -95,6 +96,7 @@ pub use command::{
 pub use conditional::{MAX_IF_MATCH_BYTES, PreconditionFailed, etag, if_match};
 pub use error::{OrderViolation, UserDevicesError};
 pub use event::{Change, Event};
+pub use provision::{ActivationChallenge, ActivationPasscode, DeviceSecrets, TOTP_SECRET_LEN};
 pub use settings::DeviceSettings;
 
 use std::collections::BTreeMap;
@@ -107,8 +109,8 @@ use crate::api_base::ApiBase;
 use crate::device::hal::render_collection;
 use crate::device::timestamp::truncate_millis;
 use crate::device::{
-    BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
-    LockStatus, MAX_NICKNAME_CHARS, NewDevice, UserId,
+    BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId, IdRef,
+    LockState, LockStatus, MAX_NICKNAME_CHARS, NewDevice, Secret, UserId,
 };
 use crate::lock::{FailureCounters, effective_lock, record_otp_failure, record_push_rejection};
 
@@ -125,7 +127,7 @@ use crate::lock::{FailureCounters, effective_lock, record_otp_failure, record_pu
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
 /// let events = user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]),
-///     device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+///     device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
 /// let snapshot = serde_json::to_string(&user).unwrap();
 /// assert_eq!(serde_json::from_str::<UserDevices>(&snapshot).unwrap(), user);
 /// let replayed = UserDevices::replay(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), &events);
@@ -143,6 +145,10 @@ pub struct UserDevices {
     counters: BTreeMap<DeviceId, FailureCounters>,
     /// `None`: unordered (no default device).
     order: Option<Vec<DeviceId>>,
+    /// Pending activation challenges (sealed passcodes) of ACTIVATION_REQUIRED devices.
+    activations: BTreeMap<DeviceId, ActivationChallenge>,
+    /// The last TOTP time step each TOTP device accepted a code for (replay protection).
+    totp_steps: BTreeMap<DeviceId, u64>,
 }
 
 impl UserDevices {
@@ -162,6 +168,8 @@ impl UserDevices {
             devices: BTreeMap::new(),
             counters: BTreeMap::new(),
             order: Some(Vec::new()),
+            activations: BTreeMap::new(),
+            totp_steps: BTreeMap::new(),
         }
     }
 
@@ -189,7 +197,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!((u.environment_id(), u.user_id()), (env, user));
     /// ```
     pub fn environment_id(&self) -> EnvironmentId {
@@ -205,7 +213,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.user_id(), user);
     /// ```
     pub fn user_id(&self) -> UserId {
@@ -221,7 +229,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.settings().max_allowed_devices(), 5);
     /// ```
     pub fn settings(&self) -> DeviceSettings {
@@ -239,7 +247,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.revision(), 1);
     /// ```
     pub fn revision(&self) -> u64 {
@@ -255,14 +263,17 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.device(&id).map(|d| d.is_active()), Some(true));
     /// ```
     pub fn device(&self, id: &DeviceId) -> Option<&Device> {
         self.devices.get(id)
     }
 
-    /// A device as it reads at `now`: an expired lock shows `{"status":"UNLOCKED"}`.
+    /// A device as it reads at `now` — what a renderer shows: an expired lock shows
+    /// `{"status":"UNLOCKED"}`, and a TOTP device's `secret` and `keyUri` are there only while
+    /// [`otp::secret_visible`](crate::otp::secret_visible) (ACTIVATION_REQUIRED, within 30
+    /// minutes of `createdAt`), never after.
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
@@ -271,7 +282,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
     /// u.execute(Command::RecordOtpFailure { id, failure_count: 1, cool_down: TimeDelta::minutes(2) }, t).unwrap();
     /// assert_eq!(u.device_at(&id, t).unwrap().lock.unwrap().status, LockStatus::Locked);
     /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
@@ -289,7 +300,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: chrono::TimeDelta::minutes(2) }, t).unwrap();
     /// assert_eq!(u.counters(&id).otp_failures, 1);
     /// ```
@@ -297,8 +308,34 @@ impl UserDevices {
         self.counters.get(id).cloned().unwrap_or_default()
     }
 
+    /// The pending activation challenge of a device (sealed; `None` when none is pending).
+    ///
+    /// ```
+    /// use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::UserDevices;
+    /// let u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert!(u.activation(&DeviceId::from_bytes([3; 16])).is_none());
+    /// ```
+    pub fn activation(&self, id: &DeviceId) -> Option<&ActivationChallenge> {
+        self.activations.get(id)
+    }
+
+    /// The last TOTP time step the device accepted a code for (`None`: none yet); pass it to
+    /// [`Totp::verify`](crate::otp::Totp::verify) as `last_used_step`.
+    ///
+    /// ```
+    /// use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::UserDevices;
+    /// let u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert_eq!(u.totp_last_step(&DeviceId::from_bytes([3; 16])), None);
+    /// ```
+    pub fn totp_last_step(&self, id: &DeviceId) -> Option<u64> {
+        self.totp_steps.get(id).copied()
+    }
+
     /// The `GET …/devices` response: the devices of [`list`](Self::list) that pass `filter`
-    /// (e.g. a compiled SCIM filter), each as it reads at `now` (expired locks show UNLOCKED),
+    /// (e.g. a compiled SCIM filter), each as it reads at `now` (expired locks show UNLOCKED,
+    /// a TOTP `secret`/`keyUri` only inside its window, see [`device_at`](Self::device_at)),
     /// rendered with [`render_collection`]; with `expand_order`, `_embedded.order` too.
     ///
     /// ```
@@ -308,7 +345,7 @@ impl UserDevices {
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-    /// u.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// u.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
     /// let body = u.render_list(&ApiBase::new("https://api.pingone.eu/v1"), true, t, |d| d.is_active());
     /// assert_eq!(body["count"], 0);
     /// assert_eq!(body["_embedded"]["order"], serde_json::json!([]));
@@ -488,22 +525,49 @@ impl UserDevices {
         self.revision = self.revision.saturating_add(1);
         let at = event.at;
         match &event.change {
-            Change::DeviceCreated { device, order } => {
+            Change::DeviceCreated {
+                device,
+                order,
+                activation,
+            } => {
                 let mut device = (**device).clone();
                 device.updated_at = at;
                 self.counters.remove(&device.id);
+                self.totp_steps.remove(&device.id);
+                match activation {
+                    Some(a) => self.activations.insert(device.id, a.clone()),
+                    None => self.activations.remove(&device.id),
+                };
                 self.devices.insert(device.id, device);
                 self.order.clone_from(order);
             }
-            Change::DeviceActivated { device_id, order } => {
+            Change::DeviceActivated {
+                device_id,
+                order,
+                totp_step,
+            } => {
                 if let Some(d) = self.touch(device_id, at) {
                     d.status = DeviceStatus::Active;
+                    self.activations.remove(device_id);
+                    if let Some(step) = totp_step {
+                        self.totp_steps.insert(*device_id, *step);
+                    }
                 }
                 self.order.clone_from(order);
+            }
+            Change::ActivationIssued {
+                device_id,
+                challenge,
+            } => {
+                if self.touch(device_id, at).is_some() {
+                    self.activations.insert(*device_id, challenge.clone());
+                }
             }
             Change::DeviceDeleted { device, order, .. } => {
                 self.devices.remove(&device.id);
                 self.counters.remove(&device.id);
+                self.activations.remove(&device.id);
+                self.totp_steps.remove(&device.id);
                 self.order.clone_from(order);
             }
             Change::NicknameChanged {
@@ -517,10 +581,15 @@ impl UserDevices {
             Change::OrderRemoved { .. } => self.order = None,
             Change::OtpFailureRecorded {
                 device_id,
+                activation,
                 failures,
+                limit_reached,
                 lock,
-                ..
             } => {
+                if *activation && *limit_reached {
+                    // The run of wrong passcodes spent the challenge: a new one must be sent.
+                    self.activations.remove(device_id);
+                }
                 if let Some(d) = self.touch(device_id, at) {
                     d.lock = Some(lock.clone());
                     let mut c = self.counters(device_id);
@@ -531,11 +600,17 @@ impl UserDevices {
                     self.set_counters(*device_id, c);
                 }
             }
-            Change::OtpSuccessRecorded { device_id } => {
+            Change::OtpSuccessRecorded {
+                device_id,
+                totp_step,
+            } => {
                 if self.touch(device_id, at).is_some() {
                     let mut c = self.counters(device_id);
                     c.otp_failures = 0;
                     self.set_counters(*device_id, c);
+                    if let Some(step) = totp_step {
+                        self.totp_steps.insert(*device_id, *step);
+                    }
                 }
             }
             Change::PushRejectionRecorded {
@@ -633,8 +708,15 @@ impl UserDevices {
     ) -> Result<Vec<Change>, UserDevicesError> {
         match command {
             // Lifecycle.
-            Command::Create { id, device } => self.decide_create(id, device, now),
-            Command::Activate { id } => self.decide_activate(id, now),
+            Command::Create {
+                id,
+                device,
+                secrets,
+            } => self.decide_create(id, device, secrets, now),
+            Command::Activate { id, otp } => self.decide_activate(id, otp, now),
+            Command::ResendActivation { id, challenge } => {
+                self.decide_resend_activation(id, challenge, now)
+            }
             Command::Delete { id } => self.decide_delete(id),
             Command::SetNickname { id, nickname } => self.decide_set_nickname(id, nickname),
             // Ordering.
@@ -647,6 +729,7 @@ impl UserDevices {
                 cool_down,
             } => self.decide_otp_failure(id, failure_count, cool_down, now),
             Command::RecordOtpSuccess { id } => self.decide_otp_success(id, now),
+            Command::RecordTotpSuccess { id, step } => self.decide_totp_success(id, step, now),
             Command::RecordPushRejected {
                 id,
                 limit,
@@ -666,6 +749,7 @@ impl UserDevices {
         &self,
         id: DeviceId,
         device: NewDevice,
+        secrets: DeviceSecrets,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
         if self.devices.contains_key(&id) {
@@ -673,7 +757,15 @@ impl UserDevices {
         }
         device.validate().map_err(UserDevicesError::InvalidDevice)?;
         self.check_limit()?;
-        let device = self.build_device(id, device, now);
+        let mut device = self.build_device(id, device, now);
+        if let (DeviceDetails::Totp(t), Some(totp)) = (&mut device.details, secrets.totp) {
+            t.secret = Some(totp.secret);
+            t.key_uri = Some(totp.key_uri);
+        }
+        // A challenge only waits on a device that sends passcodes and still needs activating.
+        let activation = secrets
+            .activation
+            .filter(|_| !device.is_active() && sends_passcodes(&device.device_type));
         let order = if device.is_active() {
             self.order_with(id)
         } else {
@@ -682,22 +774,91 @@ impl UserDevices {
         Ok(vec![Change::DeviceCreated {
             device: Box::new(device),
             order,
+            activation,
         }])
     }
 
     fn decide_activate(
         &self,
         id: DeviceId,
+        otp: Option<Secret>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
         let d = self.usable(&id, now)?;
         if d.is_active() {
             return Err(UserDevicesError::AlreadyActive(id));
         }
+        let mut totp_step = None;
+        if let Some(challenge) = self.activations.get(&id) {
+            let otp = otp.ok_or(UserDevicesError::ActivationOtpRequired(id))?;
+            if now >= challenge.expires_at() {
+                return Err(UserDevicesError::ActivationOtpExpired(id));
+            }
+            if !challenge.matches(otp.expose()) {
+                return Ok(vec![self.activation_failure(d, challenge.rule(), now)]);
+            }
+        } else if let Some(totp) = totp_of(d) {
+            let otp = otp.ok_or(UserDevicesError::ActivationOtpRequired(id))?;
+            let last = self.totp_last_step(&id);
+            match totp.verify(otp.expose(), unix_seconds(now), last) {
+                crate::otp::TotpVerdict::Valid { step } => totp_step = Some(step),
+                crate::otp::TotpVerdict::Replayed => {
+                    return Err(UserDevicesError::TotpReplayed(id));
+                }
+                crate::otp::TotpVerdict::Invalid => {
+                    let rule =
+                        crate::otp::FailureRule::new(3, TimeDelta::minutes(2)).unwrap_or_default();
+                    return Ok(vec![self.activation_failure(d, rule, now)]);
+                }
+            }
+        } else if otp.is_some() && sends_passcodes(&d.device_type) {
+            // A passcode for a device that has none pending: never accepted unchecked.
+            return Err(UserDevicesError::NoActivationOtp(id));
+        }
         self.check_limit()?;
         Ok(vec![Change::DeviceActivated {
             device_id: id,
             order: self.order_with(id),
+            totp_step,
+        }])
+    }
+
+    /// A wrong activation passcode, counted under `rule` like any OTP failure.
+    fn activation_failure(
+        &self,
+        d: &Device,
+        rule: crate::otp::FailureRule,
+        now: DateTime<Utc>,
+    ) -> Change {
+        let out = record_otp_failure(
+            d.lock.as_ref(),
+            &self.counters(&d.id),
+            rule.count(),
+            rule.cool_down(),
+            now,
+        );
+        Change::OtpFailureRecorded {
+            device_id: d.id,
+            activation: true,
+            failures: out.failures,
+            limit_reached: out.limit_reached,
+            lock: out.lock,
+        }
+    }
+
+    fn decide_resend_activation(
+        &self,
+        id: DeviceId,
+        challenge: ActivationChallenge,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        if d.is_active() || !sends_passcodes(&d.device_type) {
+            return Err(UserDevicesError::ActivationNotSent(id));
+        }
+        Ok(vec![Change::ActivationIssued {
+            device_id: id,
+            challenge,
         }])
     }
 
@@ -769,6 +930,22 @@ impl UserDevices {
         }])
     }
 
+    fn decide_totp_success(
+        &self,
+        id: DeviceId,
+        step: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        self.usable(&id, now)?;
+        if self.totp_last_step(&id).is_some_and(|last| step <= last) {
+            return Err(UserDevicesError::TotpReplayed(id));
+        }
+        Ok(vec![Change::OtpSuccessRecorded {
+            device_id: id,
+            totp_step: Some(step),
+        }])
+    }
+
     fn decide_otp_success(
         &self,
         id: DeviceId,
@@ -778,7 +955,10 @@ impl UserDevices {
         if self.counters(&id).otp_failures == 0 {
             return Ok(Vec::new());
         }
-        Ok(vec![Change::OtpSuccessRecorded { device_id: id }])
+        Ok(vec![Change::OtpSuccessRecorded {
+            device_id: id,
+            totp_step: None,
+        }])
     }
 
     fn decide_push_rejected(
@@ -895,11 +1075,50 @@ impl UserDevices {
     }
 }
 
-/// A device as it reads at `now` (expired lock → UNLOCKED).
+/// A device as it reads at `now` (expired lock → UNLOCKED; a TOTP secret and key URI only
+/// inside their visibility window).
 fn view(d: &Device, now: DateTime<Utc>) -> Device {
     let mut d = d.clone();
     if d.lock.is_some() {
         d.lock = Some(effective_lock(d.lock.as_ref(), now));
     }
+    let visible = crate::otp::secret_visible(
+        d.status == DeviceStatus::ActivationRequired,
+        d.created_at,
+        now,
+    );
+    if let (DeviceDetails::Totp(t), false) = (&mut d.details, visible) {
+        t.secret = None;
+        t.key_uri = None;
+    }
     d
+}
+
+/// SMS, EMAIL and VOICE devices are activated with a passcode the server sends them.
+fn sends_passcodes(t: &DeviceType) -> bool {
+    matches!(t, DeviceType::Sms | DeviceType::Email | DeviceType::Voice)
+}
+
+/// The TOTP engine of a TOTP device with a stored secret (RFC 6238 defaults: SHA-1, 6
+/// digits, 30 s, ±1 step) — `None` without a usable secret.
+pub(crate) fn totp_of(d: &Device) -> Option<crate::otp::Totp> {
+    let DeviceDetails::Totp(t) = &d.details else {
+        return None;
+    };
+    let secret = t.secret.as_ref()?;
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.expose().as_bytes())
+        .ok()?;
+    crate::otp::Totp::new(
+        bytes,
+        crate::otp::Algorithm::Sha1,
+        6,
+        crate::otp::Totp::DEFAULT_STEP_SECONDS,
+    )
+    .ok()
+}
+
+/// Seconds since the Unix epoch (0 before it).
+fn unix_seconds(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp()).unwrap_or(0)
 }

@@ -17,7 +17,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert!(u.is_ordered());
     /// u.execute(Command::RemoveOrder, t).unwrap();
     /// assert!(!u.is_ordered());
@@ -35,7 +35,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.order(), Some(&[id][..]));
     /// ```
     pub fn order(&self) -> Option<&[DeviceId]> {
@@ -95,7 +95,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.expand_order(), [id]);
     /// u.execute(Command::RemoveOrder, t).unwrap();
     /// assert!(u.expand_order().is_empty());
@@ -114,7 +114,7 @@ impl UserDevices {
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
-    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) }, secrets: Default::default() }, t).unwrap();
     /// u.execute(Command::Block { id }, t).unwrap();
     /// assert_eq!(u.default_device().map(|d| d.id), Some(id)); // blocked, still the default
     /// ```

@@ -46,6 +46,7 @@ fn user_with(types: &[DeviceType]) -> UserDevices {
             Command::Create {
                 id: id(n),
                 device: body,
+                secrets: Default::default(),
             },
             t0() + TimeDelta::seconds(i64::from(n)),
         )

@@ -38,6 +38,7 @@ fn create(u: &mut UserDevices, n: u8, status: DeviceStatus, at: DateTime<Utc>) {
         Command::Create {
             id: id(n),
             device: totp(status),
+            secrets: Default::default(),
         },
         at,
     )
@@ -78,8 +79,22 @@ fn activation_appends_and_the_first_is_the_default() {
     create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
     create(&mut u, 3, DeviceStatus::ActivationRequired, t0());
     assert_eq!(u.expand_order(), [id(1)]);
-    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
-    u.execute(Command::Activate { id: id(2) }, t0()).unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(3),
+            otp: None,
+        },
+        t0(),
+    )
+    .unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(2),
+            otp: None,
+        },
+        t0(),
+    )
+    .unwrap();
     assert_eq!(u.expand_order(), [id(1), id(3), id(2)]);
     assert_eq!(default_id(&u), Some(id(1)));
     // Creating a device ACTIVE appends too.
@@ -128,7 +143,14 @@ fn reorder_sets_the_order_and_the_default() {
     assert_eq!(ids(u.list()), [id(3), id(1), id(2)]);
     // Activation after an explicit order still appends.
     create(&mut u, 4, DeviceStatus::ActivationRequired, t0());
-    u.execute(Command::Activate { id: id(4) }, t0()).unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(4),
+            otp: None,
+        },
+        t0(),
+    )
+    .unwrap();
     assert_eq!(u.expand_order(), [id(3), id(1), id(2), id(4)]);
     // The same order again changes nothing.
     let rev = u.revision();
@@ -215,7 +237,14 @@ fn legacy_users_have_no_order_until_one_is_set() {
     // No particular order → createdAt, then id, for every device.
     assert_eq!(ids(u.list()), [id(3), id(2), id(1)]);
     // Activation does not create an order.
-    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(3),
+            otp: None,
+        },
+        t0(),
+    )
+    .unwrap();
     assert!(!u.is_ordered());
     assert_eq!(default_id(&u), None);
     // Reorder makes the user ordered.
@@ -317,6 +346,7 @@ fn max_allowed_devices_counts_active_and_blocked_devices() {
         Command::Create {
             id: id(3),
             device: totp(DeviceStatus::ActivationRequired),
+            secrets: Default::default(),
         },
         t0(),
     );
@@ -330,10 +360,24 @@ fn max_allowed_devices_counts_active_and_blocked_devices() {
     // Unblocking frees the slot (an ACTIVATION_REQUIRED device does not count).
     u.execute(Command::Unblock { id: id(2) }, t0()).unwrap();
     create(&mut u, 3, DeviceStatus::ActivationRequired, t0());
-    u.execute(Command::Activate { id: id(3) }, t0()).unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(3),
+            otp: None,
+        },
+        t0(),
+    )
+    .unwrap();
     // Now 2 ACTIVE: activating another one is refused too.
     assert_eq!(
-        refused(&u, Command::Activate { id: id(2) }, t0()),
+        refused(
+            &u,
+            Command::Activate {
+                id: id(2),
+                otp: None
+            },
+            t0()
+        ),
         UserDevicesError::LimitExceeded { maximum: 2 }
     );
 }
@@ -358,7 +402,8 @@ fn settings_are_validated() {
             &u,
             Command::Create {
                 id: id(6),
-                device: totp(DeviceStatus::Active)
+                device: totp(DeviceStatus::Active),
+                secrets: Default::default()
             },
             t0()
         ),
@@ -439,11 +484,24 @@ fn activation_otp_failures_are_audited_as_such() {
     assert_eq!(e2[0].audit_type(), "DEVICE.ACTIVATION_OTP_FAILED");
     // A locked device cannot be activated until the lock expires.
     assert!(matches!(
-        refused(&u, Command::Activate { id: id(1) }, t0() + mins(1)),
+        refused(
+            &u,
+            Command::Activate {
+                id: id(1),
+                otp: None
+            },
+            t0() + mins(1)
+        ),
         UserDevicesError::Locked { .. }
     ));
-    u.execute(Command::Activate { id: id(1) }, t0() + mins(2))
-        .unwrap();
+    u.execute(
+        Command::Activate {
+            id: id(1),
+            otp: None,
+        },
+        t0() + mins(2),
+    )
+    .unwrap();
     assert_eq!(default_id(&u), Some(id(1)));
 }
 
@@ -635,7 +693,14 @@ fn refused_commands_leave_state_and_revision_untouched() {
         UserDevicesError::NotFound(id(9))
     );
     assert_eq!(
-        refused(&u, Command::Activate { id: id(1) }, t0()),
+        refused(
+            &u,
+            Command::Activate {
+                id: id(1),
+                otp: None
+            },
+            t0()
+        ),
         UserDevicesError::AlreadyActive(id(1))
     );
     assert_eq!(
@@ -643,7 +708,8 @@ fn refused_commands_leave_state_and_revision_untouched() {
             &u,
             Command::Create {
                 id: id(1),
-                device: totp(DeviceStatus::Active)
+                device: totp(DeviceStatus::Active),
+                secrets: Default::default()
             },
             t0()
         ),
@@ -667,6 +733,7 @@ fn refused_commands_leave_state_and_revision_untouched() {
         Command::Create {
             id: id(5),
             device: bad,
+            secrets: Default::default(),
         },
         t0(),
     ) else {
@@ -752,6 +819,7 @@ fn creation_fills_the_type_details_from_the_body() {
             Command::Create {
                 id: id(1),
                 device: body,
+                secrets: Default::default(),
             },
             t0(),
         )
@@ -776,6 +844,7 @@ fn creation_fills_the_type_details_from_the_body() {
         Command::Create {
             id: id(2),
             device: fido,
+            secrets: Default::default(),
         },
         t0(),
     )
@@ -789,6 +858,7 @@ fn creation_fills_the_type_details_from_the_body() {
         Command::Create {
             id: id(3),
             device: email,
+            secrets: Default::default(),
         },
         t0(),
     )
@@ -958,7 +1028,7 @@ fn requests_map_to_commands_by_media_type() {
     )
     .unwrap();
     assert!(
-        matches!(c, Command::Create { id, ref device } if id == new_id && device.phone.as_deref() == Some("+11235557890"))
+        matches!(c, Command::Create { id, ref device, .. } if id == new_id && device.phone.as_deref() == Some("+11235557890"))
     );
     assert_eq!(
         Command::from_request(DEVICES_ORDER_REMOVE_MEDIA_TYPE, coll, b"").unwrap(),
@@ -966,7 +1036,13 @@ fn requests_map_to_commands_by_media_type() {
     );
     let dev = RequestTarget::Device(id(1));
     for (mt, expected) in [
-        (DEVICE_ACTIVATE_MEDIA_TYPE, Command::Activate { id: id(1) }),
+        (
+            DEVICE_ACTIVATE_MEDIA_TYPE,
+            Command::Activate {
+                id: id(1),
+                otp: Some(Secret::new("123456")),
+            },
+        ),
         (DEVICE_UNLOCK_MEDIA_TYPE, Command::Unlock { id: id(1) }),
         (DEVICE_BLOCK_MEDIA_TYPE, Command::Block { id: id(1) }),
         (DEVICE_UNBLOCK_MEDIA_TYPE, Command::Unblock { id: id(1) }),
@@ -1078,4 +1154,387 @@ fn an_event_serializes_to_a_stable_audit_record() {
             "order": [id(2).to_string(), id(1).to_string()],
         })
     );
+}
+
+// --- Secrets drawn at creation: activation challenges, TOTP secrets (issue 11 §3) --------
+
+mod secrets {
+    use super::*;
+    use mfa_devices::otp::{Algorithm, Totp};
+    use mfa_devices::policy::{
+        DeviceAuthenticationPolicy, OtpFailurePolicy, OtpMethodPolicy, OtpSettings, PolicyDuration,
+        TotpPolicy, UriParameters,
+    };
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn rng() -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(42)
+    }
+
+    /// SMS: 8 digits, 5 minutes, 2 failures lock for 10 minutes; TOTP issuer "Acme".
+    fn policy() -> DeviceAuthenticationPolicy {
+        DeviceAuthenticationPolicy {
+            sms: Some(OtpMethodPolicy {
+                enabled: Some(true),
+                otp: Some(OtpSettings {
+                    otp_length: Some(8),
+                    life_time: Some(PolicyDuration::minutes(5)),
+                    failure: Some(OtpFailurePolicy::new(2, PolicyDuration::minutes(10))),
+                    ..OtpSettings::default()
+                }),
+                ..OtpMethodPolicy::default()
+            }),
+            totp: Some(TotpPolicy {
+                enabled: Some(true),
+                uri_parameters: Some(UriParameters {
+                    issuer: Some("Acme".into()),
+                    ..UriParameters::default()
+                }),
+                ..TotpPolicy::default()
+            }),
+            ..DeviceAuthenticationPolicy::default()
+        }
+    }
+
+    fn sms() -> NewDevice {
+        NewDevice {
+            phone: Some("+1 512 555 1234".into()),
+            ..NewDevice::new(DeviceType::Sms)
+        }
+    }
+
+    /// Creates device `n` from `new` with secrets drawn from `rng`; the passcode in clear.
+    fn provisioned(
+        u: &mut UserDevices,
+        n: u8,
+        new: NewDevice,
+        rng: &mut ChaCha20Rng,
+    ) -> (Vec<Event>, Option<ActivationPasscode>) {
+        let mut c = Command::Create {
+            id: id(n),
+            device: new,
+            secrets: DeviceSecrets::none(),
+        };
+        let passcode = c.provision(&policy(), "jo@example.com", rng, t0()).unwrap();
+        (u.execute(c, t0()).unwrap(), passcode)
+    }
+
+    fn activate(otp: &str) -> Command {
+        Command::Activate {
+            id: id(1),
+            otp: Some(Secret::new(otp)),
+        }
+    }
+
+    #[test]
+    fn an_sms_device_is_activated_only_with_the_passcode_it_was_sent() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        let (events, passcode) = provisioned(&mut u, 1, sms(), &mut r);
+        let passcode =
+            passcode.expect("an SMS device created ACTIVATION_REQUIRED is sent a passcode");
+        assert_eq!(passcode.code().len(), 8, "the policy's otpLength");
+        // Kept sealed: the passcode is in no event, snapshot or Debug.
+        let stored = format!(
+            "{}{}{events:?}{u:?}",
+            serde_json::to_string(&events).unwrap(),
+            serde_json::to_string(&u).unwrap()
+        );
+        assert!(!stored.contains(passcode.code()));
+        let challenge = u.activation(&id(1)).unwrap();
+        assert_eq!(challenge.expires_at(), t0() + mins(5));
+        // The old way (no passcode) is refused, and so is trusting the caller.
+        assert_eq!(
+            u.decide(
+                Command::Activate {
+                    id: id(1),
+                    otp: None
+                },
+                t0()
+            ),
+            Err(UserDevicesError::ActivationOtpRequired(id(1)))
+        );
+        let events = u
+            .execute(activate(passcode.code()), t0() + mins(4))
+            .unwrap();
+        assert!(matches!(events[0].change, Change::DeviceActivated { .. }));
+        assert!(u.device(&id(1)).unwrap().is_active());
+        assert!(u.activation(&id(1)).is_none(), "spent");
+    }
+
+    #[test]
+    fn wrong_activation_passcodes_are_recorded_and_lock_with_the_policy_rule() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        let (mut log, passcode) = provisioned(&mut u, 1, sms(), &mut r);
+        let passcode = passcode.unwrap();
+        let wrong = if passcode.code() == "00000000" {
+            "11111111"
+        } else {
+            "00000000"
+        };
+
+        let first = u.execute(activate(wrong), t0()).unwrap();
+        assert_eq!(first[0].audit_type(), "DEVICE.ACTIVATION_OTP_INVALID");
+        let api = first[0].activation_error().unwrap();
+        assert_eq!(
+            (api.http_status(), api.details[0].code.as_str()),
+            (400, "INVALID_OTP")
+        );
+        assert!(!u.device(&id(1)).unwrap().is_active());
+        assert_eq!(u.counters(&id(1)).otp_failures, 1);
+
+        let second = u.execute(activate(wrong), t0()).unwrap();
+        assert_eq!(second[0].audit_type(), "DEVICE.ACTIVATION_OTP_FAILED");
+        assert!(u.device(&id(1)).unwrap().is_locked(t0() + mins(9)));
+        assert!(
+            u.activation(&id(1)).is_none(),
+            "the run spent the challenge"
+        );
+        // Even the right passcode no longer works: locked, then nothing pending.
+        assert!(matches!(
+            u.decide(activate(passcode.code()), t0()),
+            Err(UserDevicesError::Locked { .. })
+        ));
+        assert_eq!(
+            u.decide(activate(passcode.code()), t0() + mins(10)),
+            Err(UserDevicesError::NoActivationOtp(id(1)))
+        );
+
+        // Resend: a new challenge; the old passcode is not it.
+        let (challenge, again) = ActivationChallenge::issue(
+            &mut r,
+            policy().sms.unwrap().otp.as_ref().unwrap(),
+            t0() + mins(10),
+        )
+        .unwrap();
+        let resent = u
+            .execute(
+                Command::ResendActivation {
+                    id: id(1),
+                    challenge,
+                },
+                t0() + mins(10),
+            )
+            .unwrap();
+        let ok = u.execute(activate(again.code()), t0() + mins(11)).unwrap();
+        assert!(u.device(&id(1)).unwrap().is_active());
+
+        // Events carry results: replay equals live state.
+        log.extend(first);
+        log.extend(second);
+        log.extend(resent);
+        log.extend(ok);
+        let json = serde_json::to_string(&log).unwrap();
+        assert!(!json.contains(again.code()) && !json.contains(passcode.code()));
+        let back: Vec<Event> = serde_json::from_str(&json).unwrap();
+        assert_eq!(UserDevices::replay(env(), usr(), &back), u);
+    }
+
+    #[test]
+    fn an_expired_activation_passcode_is_refused_without_counting() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        let passcode = provisioned(&mut u, 1, sms(), &mut r).1.unwrap();
+        assert_eq!(
+            u.decide(activate(passcode.code()), t0() + mins(5)),
+            Err(UserDevicesError::ActivationOtpExpired(id(1)))
+        );
+        let api = ApiError::from(UserDevicesError::ActivationOtpExpired(id(1)));
+        assert_eq!(api.details[0].code.as_str(), "INVALID_OTP");
+    }
+
+    #[test]
+    fn the_activation_request_body_carries_the_passcode() {
+        let target = RequestTarget::Device(id(1));
+        let c = Command::from_request(DEVICE_ACTIVATE_MEDIA_TYPE, target, br#"{"otp":"123456"}"#)
+            .unwrap();
+        assert_eq!(c, activate("123456"));
+        let n = Command::from_request(DEVICE_ACTIVATE_MEDIA_TYPE, target, br#"{"otp":123456}"#)
+            .unwrap();
+        assert_eq!(n, activate("123456"));
+        assert!(
+            !format!("{c:?}").contains("123456"),
+            "Debug hides the passcode"
+        );
+        let fido = Command::from_request(DEVICE_ACTIVATE_MEDIA_TYPE, target, b"").unwrap();
+        assert_eq!(
+            fido,
+            Command::Activate {
+                id: id(1),
+                otp: None
+            }
+        );
+        let e = Command::from_request(DEVICE_ACTIVATE_MEDIA_TYPE, target, br#"{"otp":[1]}"#)
+            .unwrap_err();
+        assert_eq!(e.details[0].target.as_deref(), Some("otp"));
+        // A passcode for a device that was never sent one is not accepted unchecked.
+        let mut u = UserDevices::new(env(), usr());
+        u.execute(
+            Command::Create {
+                id: id(1),
+                device: sms(),
+                secrets: DeviceSecrets::none(),
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            u.decide(c, t0()),
+            Err(UserDevicesError::NoActivationOtp(id(1)))
+        );
+    }
+
+    #[test]
+    fn a_test_mode_device_shows_its_passcode_as_test_otp() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        let new = NewDevice {
+            test_mode: Some(true),
+            ..sms()
+        };
+        let passcode = provisioned(&mut u, 1, new, &mut r).1.unwrap();
+        assert_eq!(passcode.test_otp(true).unwrap().otp, passcode.code());
+        assert!(passcode.test_otp(false).is_none());
+        assert!(!format!("{passcode:?}").contains(passcode.code()));
+    }
+
+    #[test]
+    fn a_totp_secret_is_drawn_at_creation_with_the_policy_issuer() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        let (_, passcode) = provisioned(&mut u, 1, NewDevice::new(DeviceType::Totp), &mut r);
+        assert!(passcode.is_none());
+        let d = u.device_at(&id(1), t0()).unwrap();
+        let DeviceDetails::Totp(t) = &d.details else {
+            panic!("TOTP details")
+        };
+        let secret = t.secret.as_ref().unwrap().expose().to_owned();
+        assert_eq!(secret.len(), 32, "20 bytes in base32");
+        let uri = t.key_uri.as_ref().unwrap().expose();
+        assert!(
+            uri.starts_with("otpauth://totp/Acme:jo@example.com?secret="),
+            "{uri}"
+        );
+        assert!(uri.ends_with("&issuer=Acme"));
+        // Another RNG state, another secret.
+        let mut v = UserDevices::new(env(), usr());
+        provisioned(&mut v, 1, NewDevice::new(DeviceType::Totp), &mut r);
+        let DeviceDetails::Totp(t2) = &v.device(&id(1)).unwrap().details else {
+            panic!()
+        };
+        assert_ne!(t2.secret.as_ref().unwrap().expose(), secret);
+    }
+
+    fn totp_engine(u: &UserDevices) -> Totp {
+        let DeviceDetails::Totp(t) = &u.device(&id(1)).unwrap().details else {
+            panic!()
+        };
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(t.secret.as_ref().unwrap().expose().as_bytes())
+            .unwrap();
+        Totp::new(bytes, Algorithm::Sha1, 6, 30).unwrap()
+    }
+
+    #[test]
+    fn a_totp_device_activates_with_a_code_of_its_secret_used_once() {
+        let mut r = rng();
+        let mut u = UserDevices::new(env(), usr());
+        provisioned(&mut u, 1, NewDevice::new(DeviceType::Totp), &mut r);
+        let totp = totp_engine(&u);
+        let unix = t0().timestamp() as u64;
+        let code = totp.code_at(unix);
+        assert_eq!(
+            u.decide(
+                Command::Activate {
+                    id: id(1),
+                    otp: None
+                },
+                t0()
+            ),
+            Err(UserDevicesError::ActivationOtpRequired(id(1)))
+        );
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let e = u.execute(activate(wrong), t0()).unwrap();
+        assert_eq!(e[0].audit_type(), "DEVICE.ACTIVATION_OTP_INVALID");
+        u.execute(activate(&code), t0()).unwrap();
+        assert!(u.device(&id(1)).unwrap().is_active());
+        assert_eq!(u.totp_last_step(&id(1)), Some(totp.step_at(unix)));
+        // The same step again (as the flow would record it) is a replay.
+        assert_eq!(
+            u.decide(
+                Command::RecordTotpSuccess {
+                    id: id(1),
+                    step: totp.step_at(unix)
+                },
+                t0()
+            ),
+            Err(UserDevicesError::TotpReplayed(id(1)))
+        );
+        u.execute(
+            Command::RecordTotpSuccess {
+                id: id(1),
+                step: totp.step_at(unix) + 1,
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(u.totp_last_step(&id(1)), Some(totp.step_at(unix) + 1));
+        // Persisted with the user's state.
+        let back: UserDevices = serde_json::from_str(&serde_json::to_string(&u).unwrap()).unwrap();
+        assert_eq!(back.totp_last_step(&id(1)), u.totp_last_step(&id(1)));
+    }
+
+    /// Issue 12 point 5: a TOTP secret appeared in the derived `Debug` of `Device`,
+    /// `UserDevices` and `Event`, and the renderers returned it for ACTIVE devices forever.
+    #[test]
+    fn point_05_totp_secret_is_redacted_in_debug_and_rendered_only_in_its_window() {
+        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        let device: Device = serde_json::from_value(json!({
+            "id": id(1).to_string(), "environment": {"id": env().to_string()},
+            "user": {"id": usr().to_string()}, "type": "TOTP", "status": "ACTIVATION_REQUIRED",
+            "createdAt": "2025-03-01T12:00:00.000Z", "updatedAt": "2025-03-01T12:00:00.000Z",
+            "secret": secret,
+            "keyUri": format!("otpauth://totp/jo?secret={secret}")
+        }))
+        .unwrap();
+        let mut u =
+            UserDevices::restore(env(), usr(), vec![device.clone()], Some(vec![]), 0).unwrap();
+        let base = ApiBase::new("https://api.pingone.eu/v1");
+        // Inside the window (ACTIVATION_REQUIRED, < 30 min): shown.
+        let list = u.render_list(&base, false, t0() + mins(29), |_| true);
+        assert_eq!(list["_embedded"]["devices"][0]["secret"], secret);
+        // After it: gone, from the list and the single-device view.
+        let list = u.render_list(&base, false, t0() + mins(30), |_| true);
+        assert!(list["_embedded"]["devices"][0].get("secret").is_none());
+        assert!(list["_embedded"]["devices"][0].get("keyUri").is_none());
+        // ACTIVE: never again, even inside 30 minutes.
+        let code = Totp::new(b"12345678901234567890".to_vec(), Algorithm::Sha1, 6, 30)
+            .unwrap()
+            .code_at((t0() + mins(1)).timestamp() as u64);
+        let events = u.execute(activate(&code), t0() + mins(1));
+        let events = events.unwrap_or_else(|e| panic!("{e}"));
+        let shown = serde_json::to_string(&u.device_at(&id(1), t0() + mins(2)).unwrap()).unwrap();
+        assert!(!shown.contains(secret), "{shown}");
+        let list = u.render_list(&base, false, t0() + mins(2), |_| true);
+        assert!(!list.to_string().contains(secret));
+        // Never in Debug.
+        let deleted = u
+            .decide(Command::Delete { id: id(1) }, t0() + mins(3))
+            .unwrap();
+        for text in [
+            format!("{device:?}"),
+            format!("{u:?}"),
+            format!("{events:?}"),
+            format!("{deleted:?}"),
+        ] {
+            assert!(
+                !text.contains(secret) && !text.contains("GEZDGNBV"),
+                "{text}"
+            );
+        }
+        // The snapshot keeps it (it is needed to verify codes).
+        assert!(serde_json::to_string(&u).unwrap().contains(secret));
+    }
 }

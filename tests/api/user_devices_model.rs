@@ -313,8 +313,12 @@ impl Model {
                     }),
                     ..NewDevice::new(DeviceType::Totp)
                 },
+                secrets: Default::default(),
             },
-            Op::Activate(n) => Command::Activate { id: id(n) },
+            Op::Activate(n) => Command::Activate {
+                id: id(n),
+                otp: None,
+            },
             Op::Delete(n) => Command::Delete { id: id(n) },
             Op::Nick(n, k) => Command::SetNickname {
                 id: id(n),

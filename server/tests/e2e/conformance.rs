@@ -103,10 +103,12 @@ async fn commits_then_replay_equals_snapshot() {
             Command::Create {
                 id: a,
                 device: active(DeviceType::Sms),
+                secrets: Default::default(),
             },
             Command::Create {
                 id: b,
                 device: active(DeviceType::Email),
+                secrets: Default::default(),
             },
             Command::Reorder { order: vec![b, a] },
             Command::Block { id: a },
@@ -142,6 +144,7 @@ async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
             Command::Create {
                 id: DeviceId::from_bytes([1; 16]),
                 device: active(DeviceType::Sms),
+                secrets: Default::default(),
             },
             t(0),
         );
@@ -154,6 +157,7 @@ async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
             Command::Create {
                 id: DeviceId::from_bytes([2; 16]),
                 device: active(DeviceType::Email),
+                secrets: Default::default(),
             },
             t(1),
         );
@@ -162,6 +166,7 @@ async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
             Command::Create {
                 id: DeviceId::from_bytes([3; 16]),
                 device: active(DeviceType::Voice),
+                secrets: Default::default(),
             },
             t(2),
         );
@@ -198,6 +203,7 @@ async fn a_snapshot_cas_failure_rolls_back_the_events() {
             Command::Create {
                 id: DeviceId::from_bytes([1; 16]),
                 device: active(DeviceType::Sms),
+                secrets: Default::default(),
             },
             t(0),
         );
