@@ -1,0 +1,3 @@
+//! The SQL push-down (`filter::sql`) proven against the evaluator on real databases.
+mod common;
+mod sqlite;
