@@ -308,6 +308,21 @@ pub struct Tally {
     pub discriminating: usize,
 }
 
+impl Tally {
+    pub fn add(&mut self, other: Tally) {
+        self.compared += other.compared;
+        self.refused += other.refused;
+        self.discriminating += other.discriminating;
+    }
+
+    pub fn report(&self, dialect: &str) -> String {
+        format!(
+            "{dialect}: {} filter x dataset comparisons equal to the evaluator ({} where it matched some but not all resources), {} filters refused",
+            self.compared, self.discriminating, self.refused
+        )
+    }
+}
+
 /// Translates each filter, runs it with `query` and compares the ids with the evaluator's.
 /// `query` returns the ids or the database's error text.
 pub fn compare_batch(

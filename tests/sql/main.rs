@@ -1,3 +1,5 @@
 //! The SQL push-down (`filter::sql`) proven against the evaluator on real databases.
 mod common;
+mod pg;
+mod postgres;
 mod sqlite;
