@@ -3,3 +3,4 @@ mod common;
 mod pg;
 mod postgres;
 mod sqlite;
+mod typed;

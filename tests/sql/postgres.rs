@@ -49,7 +49,15 @@ pub fn load(client: &mut postgres::Client, docs: &[Value]) {
 }
 
 pub fn query(client: &mut postgres::Client, w: &SqlWhere) -> Result<BTreeSet<String>, String> {
-    let sql = format!("SELECT id FROM t WHERE {}", w.sql);
+    query_table(client, "t", w)
+}
+
+pub fn query_table(
+    client: &mut postgres::Client,
+    table: &str,
+    w: &SqlWhere,
+) -> Result<BTreeSet<String>, String> {
+    let sql = format!("SELECT id FROM {table} WHERE {}", w.sql);
     let stmt = client.prepare(&sql).map_err(|e| format!("{e:?}"))?;
     let params = to_sql_params(&w.params);
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
