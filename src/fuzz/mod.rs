@@ -20,3 +20,5 @@ mod order;
 pub use order::*;
 mod policy;
 pub use policy::*;
+mod sql;
+pub use sql::*;
