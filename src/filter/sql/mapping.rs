@@ -246,7 +246,7 @@ impl SqlMapping {
     /// use mfa_devices::filter::{Filter, sql::{Dialect, SqlMapping}};
     /// let w = Filter::parse(r#"recordedAt gt "2025-01-01T00:00:00Z""#)?
     ///     .to_sql(&SqlMapping::activities(), Dialect::Postgres)?;
-    /// assert_eq!(w.sql, r#"COALESCE("recorded_at" > $1::timestamptz, FALSE)"#);
+    /// assert_eq!(w.sql, r#"("recorded_at" IS NOT NULL AND "recorded_at" > $1::timestamptz)"#);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn activities() -> Self {

@@ -2,7 +2,9 @@
 //!
 //! Every expression it returns is `TRUE` or `FALSE`, never SQL `NULL`: comparisons on JSON
 //! values live inside `EXISTS (…)` and are guarded by `CASE WHEN <type check> THEN … ELSE FALSE
-//! END`; comparisons on typed columns are `COALESCE(…, FALSE)` behind `IS NOT NULL`. So `NOT`
+//! END`; comparisons on typed columns stand behind `col IS NOT NULL AND …` (never `NULL`: `FALSE
+//! AND NULL` is `FALSE`, and a comparison of a non-null column with a bound value is not `NULL`),
+//! which keeps them indexable. So `NOT`
 //! over any part is the evaluator's negation (no row vanishes to three-valued logic).
 
 use super::mapping::SqlType;
@@ -374,7 +376,7 @@ impl Tr<'_, '_> {
             Leaf::Column {
                 expr,
                 ty: SqlType::Text,
-            } => format!("COALESCE({expr} <> '', FALSE)"),
+            } => format!("{expr} <> ''"),
             Leaf::Column { .. } => "TRUE".into(),
             Leaf::Json(Node::Pg(e)) => format!(
                 "CASE jsonb_typeof({e}) WHEN 'string' THEN ({e} #>> '{{}}') <> '' WHEN 'array' THEN jsonb_array_length({e}) > 0 ELSE TRUE END"
@@ -412,7 +414,7 @@ impl Tr<'_, '_> {
                 ty: SqlType::Boolean,
             } => {
                 let p = self.cx.bind(SqlParam::Bool(b));
-                format!("COALESCE({expr} = {p}, FALSE)")
+                format!("{expr} = {p}")
             }
             Leaf::Column { .. } => "FALSE".into(),
             Leaf::Json(Node::Pg(e)) => {
@@ -455,9 +457,9 @@ impl Tr<'_, '_> {
                 let p = self.cx.bind(param);
                 match (self.dialect(), float) {
                     (Dialect::Postgres, true) => {
-                        format!("COALESCE(CAST({expr} AS float8) {o} {p}, FALSE)")
+                        format!("CAST({expr} AS float8) {o} {p}")
                     }
-                    _ => format!("COALESCE({expr} {o} {p}, FALSE)"),
+                    _ => format!("{expr} {o} {p}"),
                 }
             }
             Leaf::Column { .. } => "FALSE".into(),
@@ -503,7 +505,7 @@ impl Tr<'_, '_> {
                 } => {
                     let p = self.cx.bind(SqlParam::Timestamp(t));
                     Ok(match self.dialect() {
-                        Dialect::Postgres => format!("COALESCE({expr} {o} {p}, FALSE)"),
+                        Dialect::Postgres => format!("{expr} {o} {p}"),
                         Dialect::Sqlite => {
                             format!("COALESCE(julianday({expr}) {o} julianday({p}), FALSE)")
                         }
@@ -535,10 +537,7 @@ impl Tr<'_, '_> {
             Leaf::Column {
                 expr,
                 ty: SqlType::Text,
-            } => {
-                let t = self.text(expr, op, s, decl.exact, shown)?;
-                Ok(format!("COALESCE({t}, FALSE)"))
-            }
+            } => self.text(expr, op, s, decl.exact, shown),
             Leaf::Column {
                 ty: SqlType::Timestamp,
                 ..
