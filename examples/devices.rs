@@ -19,12 +19,12 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use mfa_devices::device::hal::ApiBase;
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::{Device, NewDevice, timestamp};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::CompileOptions;
 use mfa_devices::filter::schema::DEVICES;
-use mfa_devices::order::UserDevices;
+use mfa_devices::user_devices::UserDevices;
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage:

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::device::{DeviceId, NewDevice};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 
-use super::error::{DeviceError, OrderViolation};
+use super::error::{OrderViolation, UserDevicesError};
 
 /// `application/json`: create a device (POST `…/devices`), set a nickname (PUT
 /// `…/devices/{id}/nickname`).
@@ -39,7 +39,7 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// ```
 /// use chrono::TimeDelta;
 /// use mfa_devices::device::DeviceId;
-/// use mfa_devices::order::Command;
+/// use mfa_devices::user_devices::Command;
 /// let id = DeviceId::from_bytes([7; 16]);
 /// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
 /// assert_eq!(c.device_id(), Some(id));
@@ -128,7 +128,7 @@ pub enum Command {
 ///
 /// ```
 /// use mfa_devices::device::DeviceId;
-/// use mfa_devices::order::RequestTarget;
+/// use mfa_devices::user_devices::RequestTarget;
 /// let t = RequestTarget::Device(DeviceId::from_bytes([1; 16]));
 /// assert_ne!(t, RequestTarget::Nickname(DeviceId::from_bytes([1; 16])));
 /// ```
@@ -183,9 +183,14 @@ impl Command {
     /// `order[i].id` for an id that is not a UUID). `Create` bodies are also checked with
     /// [`NewDevice::validate`].
     ///
+    /// A request reader, it answers with [`ApiError`] directly, as
+    /// [`authn::Action::from_request`](crate::authn::Action::from_request) does for the
+    /// authentication flow; [`UserDevices::decide`](super::UserDevices::decide) then returns
+    /// [`UserDevicesError`](super::UserDevicesError).
+    ///
     /// ```
     /// use mfa_devices::device::DeviceId;
-    /// use mfa_devices::order::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
+    /// use mfa_devices::user_devices::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
     /// let a = "e112c96d-d165-45c5-8061-87ff268fd520";
     /// let body = format!(r#"{{"order":[{{"id":"{a}"}}]}}"#);
     /// let target = RequestTarget::Devices { new_id: DeviceId::from_bytes([9; 16]) };
@@ -200,7 +205,7 @@ impl Command {
         target: RequestTarget,
         body: &[u8],
     ) -> Result<Command, ApiError> {
-        let essence = crate::error::media_type_essence(media_type);
+        let essence = crate::media_type::essence(media_type);
         let unsupported = || ApiError::unsupported_media_type(media_type);
         match target {
             RequestTarget::Devices { new_id } => match essence.as_str() {
@@ -292,7 +297,7 @@ fn parse_reorder(body: &[u8]) -> Result<Command, ApiError> {
     if violations.is_empty() {
         Ok(Command::Reorder { order })
     } else {
-        Err(DeviceError::InvalidOrder(violations).into())
+        Err(UserDevicesError::InvalidOrder(violations).into())
     }
 }
 
