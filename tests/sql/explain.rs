@@ -1,5 +1,5 @@
-//! `scripts/sql_explain.sh`: 1,000,000 generated audit activities in PostgreSQL with the
-//! documented indexes; `EXPLAIN` of the translated filters and their query time beside the
+//! `scripts/sql_explain.sh`: 1,000,000 generated audit activities in PostgreSQL, in the shipped
+//! schema (`user_devices::schema::POSTGRES`, with its indexes); `EXPLAIN` of the translated filters and their query time beside the
 //! compiled evaluator over the same rows in memory. Ignored by default (minutes, not a test of
 //! behaviour); `MFA_SQL_EXPLAIN_ROWS` changes the row count.
 
@@ -58,16 +58,7 @@ fn explain_activities() {
     };
     let mut client = cluster.client();
     client
-        .batch_execute(
-            "CREATE TABLE activities (
-                environment_id text NOT NULL, id text NOT NULL,
-                recorded_at timestamptz NOT NULL, created_at timestamptz NOT NULL,
-                action_type text NOT NULL, result_status text NOT NULL, user_id text NOT NULL,
-                device_id text, correlation_id text, doc jsonb NOT NULL,
-                PRIMARY KEY (environment_id, id));
-             CREATE INDEX activities_recorded ON activities (environment_id, recorded_at);
-             CREATE INDEX activities_action ON activities (environment_id, action_type, recorded_at);",
-        )
+        .batch_execute(mfa_devices::user_devices::schema::POSTGRES)
         .unwrap();
     let load = Instant::now();
     let mut docs = Vec::with_capacity(rows as usize);

@@ -53,7 +53,7 @@ impl DeclPath {
     }
 
     /// Whether this is `urn` + `segments` (ASCII case ignored).
-    pub(crate) fn is(&self, urn: Option<&str>, segments: &[&str]) -> bool {
+    pub(crate) fn is<S: AsRef<str>>(&self, urn: Option<&str>, segments: &[S]) -> bool {
         let urn_eq = match (&self.urn, urn) {
             (None, None) => true,
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
@@ -65,7 +65,7 @@ impl DeclPath {
                 .segments
                 .iter()
                 .zip(segments)
-                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+                .all(|(a, b)| a.eq_ignore_ascii_case(b.as_ref()))
     }
 }
 
@@ -264,17 +264,16 @@ impl SqlMapping {
 
     /// The typed column of `path`, if any (top-level paths only).
     pub(crate) fn column_of(&self, path: &AttrPath) -> Option<&Column> {
-        let segs: Vec<&str> = path.segments.iter().map(String::as_str).collect();
         self.columns
             .iter()
-            .find(|c| c.path.is(path.urn.as_deref(), &segs))
+            .find(|c| c.path.is(path.urn.as_deref(), &path.segments))
     }
 
-    pub(crate) fn is_datetime(&self, urn: Option<&str>, segments: &[&str]) -> bool {
+    pub(crate) fn is_datetime<S: AsRef<str>>(&self, urn: Option<&str>, segments: &[S]) -> bool {
         self.datetimes.iter().any(|d| d.is(urn, segments))
     }
 
-    pub(crate) fn is_case_exact(&self, urn: Option<&str>, segments: &[&str]) -> bool {
+    pub(crate) fn is_case_exact<S: AsRef<str>>(&self, urn: Option<&str>, segments: &[S]) -> bool {
         self.case_exact.iter().any(|d| d.is(urn, segments))
     }
 }

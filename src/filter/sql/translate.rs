@@ -115,7 +115,11 @@ impl<'c, 'm> Tr<'c, 'm> {
 
 /// `"name"`, embedded quotes doubled.
 pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    if name.contains('"') {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    } else {
+        format!("\"{name}\"")
+    }
 }
 
 fn is_value_path(p: &AttrPath) -> bool {
@@ -148,6 +152,26 @@ fn op_name(op: Op) -> &'static str {
     }
 }
 
+/// An attribute path for messages, built only when one is written.
+enum Shown<'p> {
+    Path(&'p AttrPath),
+    Text(String),
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Path(p) => {
+                if let Some(u) = &p.urn {
+                    write!(f, "{u}:")?;
+                }
+                f.write_str(&p.segments.join("."))
+            }
+            Shown::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 fn path_text(urn: Option<&str>, segments: &[String]) -> String {
     let names = segments.join(".");
     match urn {
@@ -162,16 +186,15 @@ impl Tr<'_, '_> {
     }
 
     /// Resolves `path` in the current scope.
-    fn source(&mut self, path: &AttrPath) -> Result<(Source, Decl, String), SqlError> {
+    fn source<'p>(&mut self, path: &'p AttrPath) -> Result<(Source, Decl, Shown<'p>), SqlError> {
         let mapping = self.cx.mapping;
         match &self.scope {
             Scope::Root => {
-                let segs: Vec<&str> = path.segments.iter().map(String::as_str).collect();
                 let urn = path.urn.as_deref();
-                let shown = path_text(urn, &path.segments);
+                let shown = Shown::Path(path);
                 let decl = Decl {
-                    exact: mapping.is_case_exact(urn, &segs),
-                    datetime: mapping.is_datetime(urn, &segs),
+                    exact: mapping.is_case_exact(urn, &path.segments),
+                    datetime: mapping.is_datetime(urn, &path.segments),
                 };
                 if let Some(col) = mapping.column_of(path) {
                     let decl = Decl {
@@ -185,7 +208,7 @@ impl Tr<'_, '_> {
                     return Ok((src, decl, shown));
                 }
                 let Some(doc) = &mapping.document else {
-                    return Err(SqlError::unknown_attribute(&shown, mapping));
+                    return Err(SqlError::unknown_attribute(&shown.to_string(), mapping));
                 };
                 let base = self.doc_node(doc);
                 let names = path.urn.iter().chain(&path.segments).cloned().collect();
@@ -194,11 +217,10 @@ impl Tr<'_, '_> {
             Scope::Element { leaf, urn, prefix } => {
                 let urn = path.urn.as_deref().or(urn.as_deref());
                 let full: Vec<String> = prefix.iter().chain(&path.segments).cloned().collect();
-                let segs: Vec<&str> = full.iter().map(String::as_str).collect();
-                let shown = path_text(urn, &full);
+                let shown = Shown::Text(path_text(urn, &full));
                 let decl = Decl {
-                    exact: mapping.is_case_exact(urn, &segs),
-                    datetime: mapping.is_datetime(urn, &segs),
+                    exact: mapping.is_case_exact(urn, &full),
+                    datetime: mapping.is_datetime(urn, &full),
                 };
                 let src = match leaf {
                     Leaf::Column { expr, ty } if is_value_path(path) => Source::Column {
@@ -394,7 +416,7 @@ impl Tr<'_, '_> {
         op: Op,
         value: &CompValue,
         decl: Decl,
-        shown: &str,
+        shown: &Shown<'_>,
     ) -> R {
         match value {
             CompValue::Null => Ok("FALSE".into()),
@@ -432,7 +454,7 @@ impl Tr<'_, '_> {
         })
     }
 
-    fn number_leaf(&mut self, leaf: &Leaf, op: Op, n: Num, shown: &str) -> R {
+    fn number_leaf(&mut self, leaf: &Leaf, op: Op, n: Num, shown: &Shown<'_>) -> R {
         if matches!(op, Op::Co | Op::Sw | Op::Ew) {
             return Ok("FALSE".into());
         }
@@ -477,7 +499,7 @@ impl Tr<'_, '_> {
         })
     }
 
-    fn string_leaf(&mut self, leaf: &Leaf, op: Op, s: &str, decl: Decl, shown: &str) -> R {
+    fn string_leaf(&mut self, leaf: &Leaf, op: Op, s: &str, decl: Decl, shown: &Shown<'_>) -> R {
         let instant = matches!(op, Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le);
         if let (Some(dt), true) = (parse_dt(s), instant) {
             let t = dt.to_utc();
@@ -561,7 +583,7 @@ impl Tr<'_, '_> {
     }
 
     /// Text comparison of the SQL string `s` with the literal `lit`.
-    fn text(&mut self, s: &str, op: Op, lit: &str, exact: bool, shown: &str) -> R {
+    fn text(&mut self, s: &str, op: Op, lit: &str, exact: bool, shown: &Shown<'_>) -> R {
         if matches!(op, Op::Co | Op::Sw | Op::Ew) && lit.is_empty() {
             return Ok("TRUE".into());
         }
