@@ -16,7 +16,7 @@ use crate::pg::Cluster;
 
 const ACTIONS: [&str; 8] = [
     "DEVICE.CREATED",
-    "DEVICE.DELETED",
+    "DEVICE.CREATED",
     "DEVICE.UPDATED",
     "USER.ACCESS_ALLOWED",
     "AUTHENTICATION.CREATED",
@@ -105,9 +105,9 @@ fn explain_activities() {
             r#"recordedAt gt "{}""#,
             last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ),
-        r#"action.type eq "DEVICE.DELETED""#.to_owned(),
+        r#"action.type eq "DEVICE.CREATED""#.to_owned(),
         format!(
-            r#"action.type eq "DEVICE.DELETED" and recordedAt gt "{}""#,
+            r#"action.type eq "DEVICE.CREATED" and recordedAt gt "{}""#,
             last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ),
     ];

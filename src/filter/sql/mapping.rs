@@ -95,8 +95,9 @@ impl Column {
 ///
 /// // The whole resource in one JSON column; `meta.created` holds RFC 3339 date-times.
 /// let doc = SqlMapping::json_document("doc").datetime("meta.created").case_exact("id");
-/// let w = Filter::parse(r#"userName sw "bj""#)?.to_sql(&doc, Dialect::Sqlite)?;
-/// assert!(w.sql.contains(r#""doc""#) && !w.sql.contains("bj"));
+/// let w = Filter::parse(r#"userName sw "Babs""#)?.to_sql(&doc, Dialect::Sqlite)?;
+/// assert!(w.sql.contains(r#""doc""#) && !w.sql.to_lowercase().contains("babs"));
+/// assert_eq!(w.params[1], SqlParam::Text("babs%".into())); // folded, a LIKE prefix
 ///
 /// // Typed columns; anything else is refused.
 /// let typed = SqlMapping::columns()
