@@ -120,4 +120,3 @@ fn a_document_column_named_like_a_json_each_column_is_refused() {
         .unwrap_err();
     assert_eq!(e.kind(), SqlErrorKind::InvalidMapping);
 }
-

@@ -86,7 +86,7 @@ fn postgres_selects_what_the_evaluator_matches() {
         let mut client = client.borrow_mut();
         load(&mut client, &docs);
         let t = common::compare_batch(Dialect::Postgres, &docs, &filters, &mut |w| {
-            query(&mut *client, w)
+            query(&mut client, w)
         })?;
         total.borrow_mut().add(t);
         Ok(())

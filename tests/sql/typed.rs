@@ -380,12 +380,15 @@ impl Model {
     }
 }
 
+/// Loads one dataset and compares a batch of filters on it.
+type Batch<'a> = dyn FnMut(&Model, &[Value], &[String]) -> Result<Tally, TestCaseError> + 'a;
+
 fn run(
     model: &Model,
     docs: impl Strategy<Value = Vec<Value>>,
     filters: impl Strategy<Value = String>,
     dialect: Dialect,
-    query_setup: &mut dyn FnMut(&Model, &[Value], &[String]) -> Result<Tally, TestCaseError>,
+    query_setup: &mut Batch<'_>,
 ) -> Tally {
     let total = RefCell::new(Tally::default());
     let query_setup = RefCell::new(query_setup);
