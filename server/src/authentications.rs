@@ -16,7 +16,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
-use mfa_devices::authn::{Action, AuthBase, AuthenticationStatus, DeviceAuthentication, OtpSource};
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::authn::{Action, AuthenticationStatus, DeviceAuthentication, OtpSource};
 use mfa_devices::device::{EnvironmentId, UserId};
 use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 use rand::RngCore;
@@ -56,8 +57,8 @@ fn invalid(target: &str, message: String) -> Failure {
     ))
 }
 
-fn auth_base(state: &Shared) -> AuthBase {
-    AuthBase::new(state.base_url.clone())
+fn auth_base(state: &Shared) -> ApiBase {
+    ApiBase::new(state.base_url.clone())
 }
 
 /// Issues the passcode when the flow waits for one the server sends.

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::EnvironmentId;
-use mfa_devices::device::hal::ApiBase;
 use mfa_devices::error::{ApiError, DetailCode, ErrorCode, ErrorDetail};
 use serde_json::json;
 

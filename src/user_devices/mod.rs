@@ -102,7 +102,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::device::hal::{ApiBase, render_collection};
+use crate::api_base::ApiBase;
+use crate::device::hal::render_collection;
 use crate::device::timestamp::truncate_millis;
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
@@ -301,7 +302,8 @@ impl UserDevices {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use mfa_devices::device::{*, hal::ApiBase};
+    /// use mfa_devices::api_base::ApiBase;
+    /// use mfa_devices::device::*;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));

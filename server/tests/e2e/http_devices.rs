@@ -1,7 +1,7 @@
 //! Devices over real HTTP on both databases: seed 002's ordering rules, the crate's own
 //! renderers as the expected bodies, replay == snapshot afterwards.
 
-use mfa_devices::device::hal::ApiBase;
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::user_devices::{
     DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE, DEVICE_UNBLOCK_MEDIA_TYPE,
     DEVICES_ORDER_REMOVE_MEDIA_TYPE, DEVICES_REORDER_MEDIA_TYPE,
