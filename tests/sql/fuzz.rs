@@ -1,5 +1,5 @@
-//! The `filter_sql` fuzz target: its committed seeds, the generated filters through its body,
-//! and the refusals a user meets.
+//! The `filter_sql` fuzz body over the generated filters (its committed seeds replay in
+//! `tests/fuzz_seeds.rs`), and the refusals a user meets.
 
 use mfa_devices::filter::Filter;
 use mfa_devices::filter::sql::{Dialect, SqlErrorKind, SqlMapping, SqlParam, SqlType};
@@ -7,33 +7,19 @@ use proptest::prelude::*;
 
 use crate::common;
 
-#[test]
-fn filter_sql_seeds() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/filter_sql");
-    let mut n = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
-        let text = String::from_utf8(data.clone()).unwrap();
-        assert!(Filter::parse(&text).is_ok(), "{text}");
-        mfa_devices::fuzz::filter_sql(&data);
-        n += 1;
-    }
-    assert!(n >= 9, "expected the committed seeds, found {n}");
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// The generated filters of the differential tests, through the fuzz body.
     #[test]
     fn generated_filters_keep_their_text_out_of_sql(f in common::filter()) {
-        mfa_devices::fuzz::filter_sql(f.as_bytes());
+        crate::sql_body::filter_sql(f.as_bytes());
     }
 }
 
 #[test]
 fn the_vocabulary_check_catches_text_in_sql() {
-    use mfa_devices::fuzz::check_sql_tokens;
+    use crate::sql_body::check_sql_tokens;
     let ok = check_sql_tokens(
         r#"COALESCE("status" = $1::text, FALSE)"#,
         &["status"],

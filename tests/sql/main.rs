@@ -4,5 +4,7 @@ mod explain;
 mod fuzz;
 mod pg;
 mod postgres;
+#[path = "../../fuzz/src/sql.rs"]
+mod sql_body;
 mod sqlite;
 mod typed;

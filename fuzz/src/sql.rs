@@ -1,8 +1,8 @@
 //! `filter_sql`: SCIM filter → SQL never lets filter text into the statement.
 #![allow(clippy::string_slice)]
 
-use crate::filter::Filter;
-use crate::filter::sql::{Dialect, SqlMapping, SqlParam};
+use mfa_devices::filter::Filter;
+use mfa_devices::filter::sql::{Dialect, SqlMapping, SqlParam};
 
 /// Every bare word the translator may write (keywords, functions, types, its aliases' columns).
 const WORDS: &[&str] = &[
