@@ -177,6 +177,40 @@ fn device_paths_percent_encode_ids() {
     );
 }
 
+/// Issue 12, point 7: an id of `.` or `..` would be a dot segment in the endpoint path
+/// (`…/users/../devices/2fa/oath`), which URL normalization resolves to another resource. Every
+/// path builder refuses it with a 404-class error; ids that merely contain dots still work.
+#[test]
+fn point_07_path_builders_refuse_dot_segments() {
+    let r = Realm::from_hierarchy("alpha").unwrap();
+    let is_dot = |s: &str| s == "." || s == "..";
+    for dot in [".", ".."] {
+        for cat in [
+            DeviceCategory::Oath,
+            DeviceCategory::Push,
+            DeviceCategory::WebAuthn,
+            DeviceCategory::Binding,
+        ] {
+            let user = r.devices_path(dot, cat);
+            assert!(user.is_err(), "user id {dot:?} gave {user:?}");
+            let device = r.device_path("u1", cat, dot);
+            assert!(device.is_err(), "uuid {dot:?} gave {device:?}");
+            let both = r.device_path(dot, cat, dot);
+            assert!(both.is_err(), "{both:?}");
+            for e in [user, device, both] {
+                let e = e.unwrap_err();
+                assert_eq!(e.http_status(), 404);
+                assert!(e.to_string().contains("dot segment"), "{e}");
+            }
+        }
+    }
+    // Dots inside an id are ordinary characters: never a whole segment of `.`/`..`.
+    for id in ["...", ".a", "a..", "a.b", ". ", "%2E"] {
+        let p = r.device_path(id, DeviceCategory::Oath, id).unwrap();
+        assert!(!p.split('/').any(is_dot), "{p}");
+    }
+}
+
 #[test]
 fn query_parameters_follow_crest_400_rules() {
     let ok = QueryRequest::from_query_pairs([

@@ -69,6 +69,11 @@ pub enum CrestError {
     },
     /// An empty user id or device uuid where an endpoint path needs one.
     EmptyPathSegment(&'static str),
+    /// A user id or device uuid that is exactly `.` or `..`: written into a URL path it would be
+    /// a dot segment, which URL normalization (RFC 3986 §5.2.4) removes or resolves to the
+    /// parent, so the path would name another resource. (Percent-encoding does not help:
+    /// `%2E` is equivalent to `.`.) The text names which id.
+    DotPathSegment(&'static str),
 }
 
 impl CrestError {
@@ -82,7 +87,10 @@ impl CrestError {
     /// ```
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::UnknownCategory(_) | Self::InvalidRealm { .. } | Self::EmptyPathSegment(_) => 404,
+            Self::UnknownCategory(_)
+            | Self::InvalidRealm { .. }
+            | Self::EmptyPathSegment(_)
+            | Self::DotPathSegment(_) => 404,
             _ => 400,
         }
     }
@@ -104,9 +112,10 @@ impl CrestError {
             Self::OffsetWithCookie => Some("_pagedResultsOffset"),
             Self::InvalidCookie(_) => Some("_pagedResultsCookie"),
             Self::UnsupportedQuery(name) => Some(name),
-            Self::UnknownCategory(_) | Self::InvalidRealm { .. } | Self::EmptyPathSegment(_) => {
-                None
-            }
+            Self::UnknownCategory(_)
+            | Self::InvalidRealm { .. }
+            | Self::EmptyPathSegment(_)
+            | Self::DotPathSegment(_) => None,
         }
     }
 
@@ -180,6 +189,11 @@ impl fmt::Display for CrestError {
                 reason,
             } => write!(f, "invalid realm path {path:?} at byte {offset}: {reason}"),
             Self::EmptyPathSegment(what) => write!(f, "the {what} in the path is empty"),
+            Self::DotPathSegment(what) => write!(
+                f,
+                "the {what} in the path is a dot segment ('.' or '..'), which would name \
+                 another resource"
+            ),
         }
     }
 }
