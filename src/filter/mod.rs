@@ -191,7 +191,12 @@ impl Filter {
     ///   `true`, `not`, `and` … are valid names where a name is expected;
     /// - **decision**: the core schema prefix (`urn:ietf:params:scim:schemas:core:2.0:<Type>:`)
     ///   is stripped (RFC 7644 §3.10); an extension URN is kept in [`ast::AttrPath::urn`];
-    /// - value paths `attr[filter]` (also nested); `attr[…].sub` is a PATCH path and is refused;
+    /// - value paths `attr[filter]`; `attr[…].sub` is a PATCH path and is refused; a value path
+    ///   inside another value path's filter (`emails[type eq "work" and emails[value pr]]`) is
+    ///   [`FilterErrorKind::InvalidValuePath`] at the inner `[` (RFC 7644 errata 4690; Ping's
+    ///   SCIM 2 SDK refuses it too), and so — **decision** — is a value path on a sub-attribute
+    ///   (`emails.type[type eq "work"]`): a value filter selects elements of a multi-valued
+    ///   complex attribute, and a sub-attribute has no elements with attributes of their own;
     /// - numbers per JSON (no leading zeros, no `+`, no `.5`); strings per JSON, with `\uXXXX`
     ///   surrogate pairs (a lone surrogate is [`FilterErrorKind::InvalidEscape`]).
     ///
