@@ -100,10 +100,14 @@
 //! (`/`, `a//b`, `a/`) is an error: device attributes never have empty keys, and the pointer to
 //! the whole resource cannot be compared.
 //!
-//! ## Depth
-//! **Decision**: at most [`MAX_DEPTH`] (256) parentheses may be open at once; the 257th `(` is
-//! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset. (CREST's Java parser charges each of its
-//! four grammar levels against its limit of 256 and so refuses 64 nested parentheses; this
+//! ## Length and depth
+//! **Decision**: the SCIM parser's caps ([`ParseOptions`](crate::filter::ParseOptions)): a
+//! `_queryFilter` longer than 8 KiB is
+//! [`TooLong`](crate::filter::FilterErrorKind::TooLong) before any parsing, and at most
+//! [`MAX_DEPTH`] (64) parentheses may be open at once; the 65th `(` is
+//! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset
+//! ([`parse_query_filter_with`] takes other limits). (CREST's Java parser charges each of its
+//! four grammar levels against its limit of 256 and so refuses 64 nested parentheses too; this
 //! crate counts what a user sees.) `!` can only nest through parentheses, and `and`/`or` chains
 //! are parsed iteratively into flat n-ary nodes, so no input can overflow the stack.
 //!
@@ -147,12 +151,12 @@ pub use model::{
 };
 pub use parse::MAX_DEPTH;
 pub use query::{
-    QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query,
-    query_with,
+    MAX_SORT_KEYS, QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey,
+    TotalPagedResultsPolicy, query, query_with,
 };
 pub use realm::Realm;
 
-use crate::filter::{Filter, FilterError};
+use crate::filter::{Filter, FilterError, ParseOptions};
 
 /// Parses a CREST `_queryFilter` value (already percent-decoded) into a [`Filter`].
 ///
@@ -172,7 +176,28 @@ use crate::filter::{Filter, FilterError};
 ///            &FilterErrorKind::UnterminatedString);
 /// ```
 pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
-    parse::parse(input)
+    parse::parse(input, &ParseOptions::new())
+}
+
+/// [`parse_query_filter`] with explicit limits: the input length in bytes
+/// ([`TooLong`](crate::filter::FilterErrorKind::TooLong), checked before any parsing) and the
+/// parenthesis depth ([`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at the first `(`
+/// too many). The defaults, used by [`parse_query_filter`] and
+/// [`QueryRequest::from_query_pairs`], are the SCIM parser's: 8 KiB and depth 64.
+///
+/// ```
+/// use mfa_devices::crest::{parse_query_filter, parse_query_filter_with};
+/// use mfa_devices::filter::{FilterErrorKind, ParseOptions};
+///
+/// let long = format!("/deviceName eq \"{}\"", "x".repeat(10_000));
+/// assert_eq!(parse_query_filter(&long).unwrap_err().kind(),
+///            &FilterErrorKind::TooLong { max: 8192 });
+/// assert!(parse_query_filter_with(&long, &ParseOptions::new().max_length(16_384)).is_ok());
+/// let e = parse_query_filter_with("((/a pr))", &ParseOptions::new().max_depth(1)).unwrap_err();
+/// assert_eq!((e.kind(), e.offset()), (&FilterErrorKind::TooDeep { max: 1 }, 1));
+/// ```
+pub fn parse_query_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, FilterError> {
+    parse::parse(input, options)
 }
 
 /// Renders a [`Filter`] as CREST `_queryFilter` text.
@@ -184,7 +209,8 @@ pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
 /// `and` in parentheses. Whatever [`parse_query_filter`] accepts renders within the same depth
 /// limit. Constructs CREST cannot express are
 /// [`Unsupported`](crate::filter::FilterErrorKind::Unsupported) (the offset is the length of the text rendered
-/// so far); a tree nesting deeper than [`MAX_DEPTH`] parentheses is
+/// so far); a tree nesting deeper than
+/// [`ParseOptions::DEPTH_CEILING`](crate::filter::ParseOptions::DEPTH_CEILING) parentheses is
 /// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep).
 ///
 /// ```

@@ -11,9 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{CrestError, parse_query_filter, to_query_filter};
+use super::{CrestError, parse_query_filter, parse_query_filter_with, to_query_filter};
 use crate::filter::ast::AttrPath;
-use crate::filter::{Filter, Resource};
+use crate::filter::{Filter, ParseOptions, Resource};
 
 /// `_totalPagedResultsPolicy`: whether and how a query response counts all matching results.
 ///
@@ -252,6 +252,13 @@ fn form_decode(s: &str) -> Result<String, CrestError> {
 
 const QUERY_PARAMS: [&str; 3] = ["_queryFilter", "_queryId", "_queryExpression"];
 
+/// The most `_sortKeys` entries a request may give (all `_sortKeys` parameters together).
+///
+/// **Decision** (AIC documents no limit): every sort key costs a lookup per matching item and a
+/// comparison per pair of items, so the number is capped; 16 is far more than any device list
+/// sorts by. The `_sortKeys` text is capped too, at the filter's length limit (8 KiB).
+pub const MAX_SORT_KEYS: usize = 16;
+
 fn int_param(name: &'static str, value: &str) -> Result<u32, CrestError> {
     // Java `Integer.parseInt` range, non-negative.
     value
@@ -319,6 +326,39 @@ impl QueryRequest {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        Self::from_query_pairs_with(pairs, &ParseOptions::new())
+    }
+
+    /// [`from_query_pairs`](Self::from_query_pairs) with explicit limits. `limits` caps the
+    /// `_queryFilter` as [`parse_query_filter_with`](super::parse_query_filter_with) does
+    /// (length in bytes and depth), and the same byte length caps `_queryId`,
+    /// `_queryExpression` and the `_sortKeys` text (all `_sortKeys` parameters together);
+    /// at most [`MAX_SORT_KEYS`] sort keys are allowed. Beyond a cap the request is a 400
+    /// ([`InvalidQueryFilter`](CrestError::InvalidQueryFilter) with
+    /// [`TooLong`](crate::filter::FilterErrorKind::TooLong)/[`TooDeep`](crate::filter::FilterErrorKind::TooDeep),
+    /// or [`InvalidParameter`](CrestError::InvalidParameter)).
+    ///
+    /// ```
+    /// use mfa_devices::crest::{CrestError, QueryRequest, MAX_SORT_KEYS};
+    /// use mfa_devices::filter::ParseOptions;
+    /// let keys = vec!["a"; MAX_SORT_KEYS + 1].join(",");
+    /// assert!(matches!(
+    ///     QueryRequest::from_query_pairs([("_queryFilter", "true"), ("_sortKeys", &keys)]),
+    ///     Err(CrestError::InvalidParameter { name: "_sortKeys", .. })));
+    /// let small = ParseOptions::new().max_length(8);
+    /// assert!(QueryRequest::from_query_pairs_with([("_queryFilter", "/a eq 'long'")], &small)
+    ///     .is_err());
+    /// ```
+    pub fn from_query_pairs_with<'a, I>(pairs: I, limits: &ParseOptions) -> Result<Self, CrestError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut sort_text = 0usize;
+        let too_long = |name: &'static str, value: &str| CrestError::InvalidParameter {
+            name,
+            value: value.to_owned(),
+            allowed: "a value no longer than the configured limit (8 KiB by default)",
+        };
         let mut query: Option<(&'static str, QueryKind)> = None;
         let mut req = Self::filter(Filter::from_expr(crate::filter::ast::Expr::Literal(true)));
         let mut seen = [false; 5];
@@ -344,7 +384,8 @@ impl QueryRequest {
                     });
                 }
                 let kind = match *param {
-                    "_queryFilter" => QueryKind::Filter(parse_query_filter(value)?),
+                    "_queryFilter" => QueryKind::Filter(parse_query_filter_with(value, limits)?),
+                    _ if value.len() > limits.length() => return Err(too_long(param, value)),
                     "_queryId" => QueryKind::Id(value.to_owned()),
                     _ => QueryKind::Expression(value.to_owned()),
                 };
@@ -362,7 +403,18 @@ impl QueryRequest {
                 once(3, "_totalPagedResultsPolicy")?;
                 req.total_paged_results_policy = value.parse()?;
             } else if name.eq_ignore_ascii_case("_sortKeys") {
+                sort_text = sort_text.saturating_add(value.len());
+                if sort_text > limits.length() {
+                    return Err(too_long("_sortKeys", value));
+                }
                 for key in value.split(',') {
+                    if req.sort_keys.len() >= MAX_SORT_KEYS {
+                        return Err(CrestError::InvalidParameter {
+                            name: "_sortKeys",
+                            value: value.to_owned(),
+                            allowed: "at most 16 sort keys (crest::MAX_SORT_KEYS)",
+                        });
+                    }
                     req.sort_keys.push(key.parse()?);
                 }
             } else {

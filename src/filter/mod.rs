@@ -230,18 +230,33 @@ impl Filter {
 
     /// The filter as SCIM text, or [`FilterErrorKind::Unsupported`] (offset 0) for trees that
     /// have no SCIM syntax: CREST literals and extended operators, paths deeper than
-    /// `name.sub`, names that are not SCIM attribute names. For SCIM trees it is the
-    /// [`Display`](fmt::Display) text.
+    /// `name.sub`, names that are not SCIM attribute names, nested value paths. For SCIM trees
+    /// it is the [`Display`](fmt::Display) text.
+    ///
+    /// The text is guaranteed to parse with the default [`ParseOptions`]: a tree whose SCIM text
+    /// would be longer than 8 KiB or nest deeper than 64 is refused with the error
+    /// [`Filter::parse`] gives on that text ([`FilterErrorKind::TooLong`] /
+    /// [`FilterErrorKind::TooDeep`], offset into the SCIM text). A CREST filter can hit this
+    /// within CREST's own caps: `! /a pr` needs no parentheses in CREST but is `not (a pr)` in
+    /// SCIM, and a control character in a string is one byte in CREST and six (`\u0001`) in SCIM.
     ///
     /// ```
+    /// use mfa_devices::crest::parse_query_filter;
     /// use mfa_devices::filter::{Filter, FilterErrorKind, ast::Expr};
     /// assert_eq!(Filter::parse("a pr").unwrap().to_scim().unwrap(), "a pr");
     /// let e = Filter::from_expr(Expr::Literal(true)).to_scim().unwrap_err();
     /// assert!(matches!(e.kind(), FilterErrorKind::Unsupported(_)));
+    ///
+    /// let deep = format!("{}! /a pr{}", "!(".repeat(64), ")".repeat(64));
+    /// let crest = parse_query_filter(&deep).unwrap(); // depth 64: CREST accepts it
+    /// assert_eq!(crest.to_scim().unwrap_err().kind(), &FilterErrorKind::TooDeep { max: 64 });
     /// ```
     pub fn to_scim(&self) -> Result<String, FilterError> {
         display::check_scim(&self.expr)?;
-        Ok(self.to_string())
+        let text = self.to_string();
+        // What SCIM cannot read back (too long, too deep) is not a SCIM rendering.
+        parse::parse(&text, &ParseOptions::new())?;
+        Ok(text)
     }
 
     /// Evaluates the filter against one resource (interpreted; see [`compile`](Filter::compile)
