@@ -1,7 +1,7 @@
 //! Lock arithmetic: OTP failure counting, push rejection windows, lock expiry — on an injected
 //! `now`.
 //!
-//! These are the pure rules the [`order`](crate::order) aggregate applies when it records an OTP
+//! These are the pure rules the [`user_devices`](crate::user_devices) aggregate applies when it records an OTP
 //! failure or a declined/ignored push; they are public so that a server (or the `authn` flow) can
 //! ask "what would happen" without an aggregate.
 //!
@@ -47,7 +47,7 @@ use crate::otp::{PushLimitRule, PushLimiter, PushOutcome};
 
 /// The per-device counters behind locks: consecutive OTP failures and recent push rejections.
 ///
-/// These are not part of PingOne's device body; the [`order`](crate::order) aggregate keeps them
+/// These are not part of PingOne's device body; the [`user_devices`](crate::user_devices) aggregate keeps them
 /// next to each device (and in its snapshot).
 ///
 /// ```

@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
-use mfa_devices::order::{Command, UserDevices};
 use mfa_devices::policy::DeviceAuthenticationPolicy;
+use mfa_devices::user_devices::{Command, UserDevices};
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::device::*;
-use mfa_devices::order::*;
+use mfa_devices::user_devices::*;
 use proptest::prelude::*;
 
 const POOL: u8 = 6;

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError, FlowPolicy};
-use crate::order::{Command, UserDevices};
 use crate::policy::DeviceAuthenticationPolicy;
+use crate::user_devices::{Command, UserDevices};
 
 impl DeviceSnapshot {
     /// What the flow needs of a user's aggregate at `now`: the devices in list order as they
@@ -16,7 +16,7 @@ impl DeviceSnapshot {
     /// use chrono::{TimeDelta, TimeZone, Utc};
     /// use mfa_devices::authn::DeviceSnapshot;
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -54,7 +54,7 @@ impl DeviceAuthentication {
     /// use chrono::{TimeZone, Utc};
     /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication};
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// use mfa_devices::policy::DeviceAuthenticationPolicy;
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(
@@ -89,7 +89,7 @@ impl DeviceAuthentication {
     /// use chrono::{TimeZone, Utc};
     /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot, FlowPolicy};
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -115,7 +115,7 @@ impl DeviceRecord {
     /// use chrono::{DateTime, TimeDelta, Utc};
     /// use mfa_devices::authn::{DeviceRecord, FailureLimit};
     /// use mfa_devices::device::DeviceId;
-    /// use mfa_devices::order::Command;
+    /// use mfa_devices::user_devices::Command;
     /// let id = DeviceId::from_bytes([1; 16]);
     /// let r = DeviceRecord::OtpFailure { device: id, at: DateTime::<Utc>::UNIX_EPOCH,
     ///     limit: FailureLimit::new(3, TimeDelta::minutes(2)) };

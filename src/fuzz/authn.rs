@@ -11,7 +11,7 @@ use crate::device::{
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
 use crate::error::ApiError;
-use crate::order::{Command, UserDevices};
+use crate::user_devices::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
 struct Bytes<'a> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::device::{Device, DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
-use crate::order::{
+use crate::user_devices::{
     APPLICATION_JSON, Command, DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE,
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, DeviceSettings, Event, RequestTarget, UserDevices,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::device::{DeviceId, NewDevice};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 
-use super::error::{DeviceError, OrderViolation};
+use super::error::{OrderViolation, UserDevicesError};
 
 /// `application/json`: create a device (POST `…/devices`), set a nickname (PUT
 /// `…/devices/{id}/nickname`).
@@ -39,7 +39,7 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// ```
 /// use chrono::TimeDelta;
 /// use mfa_devices::device::DeviceId;
-/// use mfa_devices::order::Command;
+/// use mfa_devices::user_devices::Command;
 /// let id = DeviceId::from_bytes([7; 16]);
 /// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
 /// assert_eq!(c.device_id(), Some(id));
@@ -128,7 +128,7 @@ pub enum Command {
 ///
 /// ```
 /// use mfa_devices::device::DeviceId;
-/// use mfa_devices::order::RequestTarget;
+/// use mfa_devices::user_devices::RequestTarget;
 /// let t = RequestTarget::Device(DeviceId::from_bytes([1; 16]));
 /// assert_ne!(t, RequestTarget::Nickname(DeviceId::from_bytes([1; 16])));
 /// ```
@@ -185,7 +185,7 @@ impl Command {
     ///
     /// ```
     /// use mfa_devices::device::DeviceId;
-    /// use mfa_devices::order::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
+    /// use mfa_devices::user_devices::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
     /// let a = "e112c96d-d165-45c5-8061-87ff268fd520";
     /// let body = format!(r#"{{"order":[{{"id":"{a}"}}]}}"#);
     /// let target = RequestTarget::Devices { new_id: DeviceId::from_bytes([9; 16]) };
@@ -292,7 +292,7 @@ fn parse_reorder(body: &[u8]) -> Result<Command, ApiError> {
     if violations.is_empty() {
         Ok(Command::Reorder { order })
     } else {
-        Err(DeviceError::InvalidOrder(violations).into())
+        Err(UserDevicesError::InvalidOrder(violations).into())
     }
 }
 
