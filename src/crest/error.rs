@@ -4,10 +4,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, DetailCode, ErrorDetail};
+use crate::error::{ApiError, DetailCode, ErrorDetail, echo};
 use crate::filter::FilterError;
 
 /// What went wrong in a CREST query request, a realm path or a device category.
+///
+/// Messages quote the request's own text with [`echo`](crate::error::echo): at most
+/// [`MAX_ECHO_CHARS`](crate::error::MAX_ECHO_CHARS) characters of it.
 ///
 /// Every variant is a client error. [`to_crest_body`](Self::to_crest_body) renders the body AIC
 /// (CREST) answers with, `{"code":400,"reason":"Bad Request","message":…}`; `From<CrestError>
@@ -166,7 +169,8 @@ impl fmt::Display for CrestError {
                 allowed,
             } => write!(
                 f,
-                "{name} has the invalid value {value:?}; allowed: {allowed}"
+                "{name} has the invalid value {:?}; allowed: {allowed}",
+                echo(value).to_string()
             ),
             Self::OffsetWithCookie => f.write_str(
                 "_pagedResultsOffset above 0 cannot be combined with _pagedResultsCookie",
@@ -181,13 +185,18 @@ impl fmt::Display for CrestError {
             ),
             Self::UnknownCategory(c) => write!(
                 f,
-                "unknown device category {c:?}; allowed: oath, push, webauthn, binding"
+                "unknown device category {:?}; allowed: oath, push, webauthn, binding",
+                echo(c).to_string()
             ),
             Self::InvalidRealm {
                 path,
                 offset,
                 reason,
-            } => write!(f, "invalid realm path {path:?} at byte {offset}: {reason}"),
+            } => write!(
+                f,
+                "invalid realm path {:?} at byte {offset}: {reason}",
+                echo(path).to_string()
+            ),
             Self::EmptyPathSegment(what) => write!(f, "the {what} in the path is empty"),
             Self::DotPathSegment(what) => write!(
                 f,
