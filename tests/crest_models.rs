@@ -28,7 +28,17 @@ where
     let response: QueryResponse<T> = serde_json::from_value(seed.clone()).unwrap();
     assert_eq!(serde_json::to_value(&response).unwrap(), seed, "{name}");
     let req = QueryRequest::from_query_pairs([("_queryFilter", "true")]).unwrap();
-    let out = query(&response.result, &req, b"k").unwrap();
+    let out = query(
+        &response.result,
+        &req,
+        &mfa_devices::crest::Paging::new(
+            &mfa_devices::crest::CookieKey::from([7; 32]),
+            "owner",
+            chrono::DateTime::UNIX_EPOCH,
+            [0; 16],
+        ),
+    )
+    .unwrap();
     assert_eq!(serde_json::to_value(&out).unwrap(), seed, "{name}");
     // Field order too: the text CREST writes, modulo whitespace.
     let text = serde_json::to_string(&out).unwrap();
@@ -361,7 +371,12 @@ fn errors_render_as_crest_and_pingone_bodies() {
     let unsupported = query_with(
         &[serde_json::json!(1)],
         &QueryRequest::from_query_pairs([("_queryId", "query-all-ids")]).unwrap(),
-        b"k",
+        &mfa_devices::crest::Paging::new(
+            &mfa_devices::crest::CookieKey::from([7; 32]),
+            "owner",
+            chrono::DateTime::UNIX_EPOCH,
+            [0; 16],
+        ),
         |_, _| true,
     )
     .unwrap_err();

@@ -7,13 +7,13 @@
 //! | [`OathDevice`], [`PushDevice`], [`WebAuthnDevice`], [`BoundDevice`], [`DeviceCategory`] | the device lists AIC returns, JSON-exact; each is a filter [`Resource`](crate::filter::Resource) |
 //! | [`Realm`] | `/realms/root/realms/alpha` and the `…/users/{id}/devices/2fa/{category}` paths |
 //! | [`QueryRequest`], [`QueryResponse`], [`TotalPagedResultsPolicy`], [`SortKey`] | query parameters (with CREST's 400 rules) and the paged-results envelope |
-//! | [`query`], [`query_with`], [`QueryItem`] | the pure engine: filter, sort, page (HMAC-signed cookies), count |
+//! | [`query`], [`query_with`], [`QueryItem`], [`Paging`], [`CookieKey`] | the pure engine: filter, sort, page (encrypted, owner-bound, expiring cookies), count |
 //! | [`CrestError`], [`CrestErrorBody`] | errors as CREST's `{"code","reason","message"}` body or PingOne's [`ApiError`](crate::error::ApiError) |
 //!
 //! Listing a user's bound devices as AIC does, from the devices a server holds:
 //!
 //! ```
-//! use mfa_devices::crest::{query, BoundDevice, DeviceCategory, QueryRequest, Realm};
+//! use mfa_devices::crest::{query, BoundDevice, CookieKey, DeviceCategory, Paging, QueryRequest, Realm};
 //!
 //! let realm: Realm = "/realms/root/realms/alpha".parse().unwrap();
 //! let path = realm.devices_path("014c54bd-6078-4639-8316-8ce0e7746fa4", DeviceCategory::Binding)
@@ -27,7 +27,11 @@
 //!     "uuid": "ff1db8bf-d2d7-46e1-926a-568b877f87a5", "key": {"kty": "RSA"},
 //!     "deviceManagementStatus": false}])).unwrap();
 //! let request = QueryRequest::from_query_pairs([("_queryFilter", "true")]).unwrap();
-//! let page = query(&devices, &request, b"a 32-byte server-held secret key").unwrap();
+//! let key = CookieKey::new(b"a 32-byte server-held secret key").unwrap();
+//! // The caller's clock and fresh random bytes:
+//! let now = chrono::DateTime::from_timestamp(1_740_830_400, 0).unwrap();
+//! let paging = Paging::new(&key, &path, now, [0x5a; 16]);
+//! let page = query(&devices, &request, &paging).unwrap();
 //! let body = serde_json::to_value(&page).unwrap();
 //! assert_eq!(body["resultCount"], 1);
 //! assert_eq!(body["pagedResultsCookie"], serde_json::Value::Null);
@@ -151,8 +155,8 @@ pub use model::{
 };
 pub use parse::MAX_DEPTH;
 pub use query::{
-    MAX_SORT_KEYS, QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey,
-    TotalPagedResultsPolicy, query, query_with,
+    CookieKey, CookieKeyTooShort, MAX_SORT_KEYS, Paging, QueryItem, QueryKind, QueryRequest,
+    QueryResponse, SortKey, TotalPagedResultsPolicy, query, query_with,
 };
 pub use realm::Realm;
 
