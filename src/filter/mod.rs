@@ -252,10 +252,25 @@ impl Filter {
     /// assert_eq!(crest.to_scim().unwrap_err().kind(), &FilterErrorKind::TooDeep { max: 64 });
     /// ```
     pub fn to_scim(&self) -> Result<String, FilterError> {
+        self.to_scim_with(&ParseOptions::new())
+    }
+
+    /// [`to_scim`](Filter::to_scim) for a reader with other limits: the text is guaranteed to
+    /// parse with `options`.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{Filter, ParseOptions};
+    /// let deep = ParseOptions::new().max_depth(100);
+    /// let f = Filter::parse_with(&format!("{}a pr{}", "not (".repeat(70), ")".repeat(70)), &deep)
+    ///     .unwrap();
+    /// assert!(f.to_scim().is_err());
+    /// assert!(f.to_scim_with(&deep).is_ok());
+    /// ```
+    pub fn to_scim_with(&self, options: &ParseOptions) -> Result<String, FilterError> {
         display::check_scim(&self.expr)?;
         let text = self.to_string();
         // What SCIM cannot read back (too long, too deep) is not a SCIM rendering.
-        parse::parse(&text, &ParseOptions::new())?;
+        parse::parse(&text, options)?;
         Ok(text)
     }
 
