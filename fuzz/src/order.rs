@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::device::{Device, DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
-use crate::user_devices::{
+use mfa_devices::device::{
+    Device, DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId,
+};
+use mfa_devices::user_devices::{
     APPLICATION_JSON, Command, DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE,
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, DeviceSettings, Event, RequestTarget, UserDevices,
@@ -36,8 +38,8 @@ impl Bytes<'_> {
 const POOL: u8 = 8;
 
 /// An error body lists at most `MAX_DETAILS` details and a summary, and stays small.
-fn assert_bounded(e: &crate::error::ApiError) {
-    assert!(e.details.len() <= crate::error::MAX_DETAILS + 1);
+fn assert_bounded(e: &mfa_devices::error::ApiError) {
+    assert!(e.details.len() <= mfa_devices::error::MAX_DETAILS + 1);
     let body = serde_json::to_string(e).map(|b| b.len()).unwrap_or(0);
     assert!(body < 512 * 1024, "error body of {body} bytes");
 }
@@ -277,7 +279,7 @@ pub fn order_commands(data: &[u8]) {
             }
             Err(e) => {
                 assert_eq!(u, before, "refused command changed the state: {e}");
-                let api = crate::error::ApiError::from(e);
+                let api = mfa_devices::error::ApiError::from(e);
                 assert!(matches!(api.http_status(), 400 | 404 | 409 | 500));
                 assert_bounded(&api);
             }

@@ -1,10 +1,10 @@
 //! Fuzz body for `crest_parse`: the CREST `_queryFilter` parser and renderer.
 
-use crate::crest::{
+use mfa_devices::crest::{
     CookieKey, CrestError, DeviceCategory, Paging, QueryRequest, Realm, SortKey,
     parse_query_filter, query_with, to_query_filter,
 };
-use crate::filter::Filter;
+use mfa_devices::filter::Filter;
 
 /// Arbitrary bytes (as lossy UTF-8) must never panic the parser. When they parse, the filter
 /// renders as CREST (everything the parser accepts is renderable), the rendering reparses to
