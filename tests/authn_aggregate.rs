@@ -210,7 +210,7 @@ fn push_rejections_over_the_limit_lock_and_sync_fails_the_flow() {
             assert!(changed, "the second ignored push reaches the limit");
             assert_eq!(flow.status(), AuthenticationStatus::Failed);
             assert_eq!(
-                flow.error.as_ref().unwrap().unavailable_devices,
+                flow.error().unwrap().unavailable_devices,
                 vec![IdRef::new(id(1))]
             );
         }
@@ -275,8 +275,8 @@ proptest! {
                 let agg = u.device_at(&d.id, now).unwrap();
                 prop_assert_eq!(d.is_locked(now), agg.is_locked(now));
             }
-            if let Some(error) = &flow.error {
-                if error.code == FailureCode::NoUsableDevices && flow.updated_at == now {
+            if let Some(error) = flow.error() {
+                if error.code == FailureCode::NoUsableDevices && flow.updated_at() == now {
                     let locked: Vec<IdRef<DeviceId>> = u.list().iter()
                         .filter(|d| u.device_at(&d.id, now).unwrap().is_locked(now))
                         .map(|d| IdRef::new(d.id)).collect();

@@ -83,21 +83,22 @@
 //! assert!(matches!(action, Action::Select(SelectDevice { .. })));
 //! ```
 
+mod body;
 mod error;
 mod flow;
 mod rules;
+mod stored;
 mod wire;
 mod wiring;
 
+pub use body::DeviceAuthenticationBody;
 pub use error::FlowError;
 pub use flow::{
     AuthBase, DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
     PushFailureKind,
 };
-pub use rules::{
-    AuthenticatorMethod, FailureLimit, FlowPolicy, MobileApp, MobileMethod, PushLimit,
-    SelectionMode, SentOtpMethod, Unusable, is_usable, usability,
-};
+pub use rules::{Unusable, is_usable, usability};
+pub use stored::StoredFlow;
 pub use wire::{
     AuthenticationStatus, CancelPush, CancelReason, CheckAssertion, CheckOtp, Compatibility,
     DeviceRef, DeviceView, Embedded, FailureCode, FlowFailure, SelectDevice,

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError, FlowPolicy};
+use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError};
 use crate::order::{Command, UserDevices};
 use crate::policy::DeviceAuthenticationPolicy;
+use crate::policy::resolved::FlowPolicy;
 
 impl DeviceSnapshot {
     /// What the flow needs of a user's aggregate at `now`: the devices in list order as they
@@ -48,7 +49,8 @@ impl DeviceSnapshot {
 impl DeviceAuthentication {
     /// Starts a flow for a user's devices under a device authentication policy, at `now`
     /// ([`start_with`](Self::start_with) on [`DeviceSnapshot::of`] and
-    /// [`FlowPolicy::from_policy`]). `id` is the new flow's id (the caller draws it).
+    /// [`FlowPolicy::from_policy`]). `id` is the new flow's id (the caller draws it). A policy
+    /// the flow cannot use is [`FlowError::UnusablePolicy`] naming the value's JSON path.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -87,7 +89,8 @@ impl DeviceAuthentication {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot, FlowPolicy};
+    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot};
+    /// use mfa_devices::policy::resolved::FlowPolicy;
     /// use mfa_devices::device::*;
     /// use mfa_devices::order::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
@@ -113,28 +116,29 @@ impl DeviceRecord {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::authn::{DeviceRecord, FailureLimit};
+    /// use mfa_devices::authn::DeviceRecord;
     /// use mfa_devices::device::DeviceId;
+    /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::order::Command;
     /// let id = DeviceId::from_bytes([1; 16]);
     /// let r = DeviceRecord::OtpFailure { device: id, at: DateTime::<Utc>::UNIX_EPOCH,
-    ///     limit: FailureLimit::new(3, TimeDelta::minutes(2)) };
+    ///     rule: FailureRule::new(3, TimeDelta::minutes(2)).unwrap() };
     /// assert_eq!(r.to_command(),
     ///     Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) });
     /// ```
     pub fn to_command(&self) -> Command {
         match self {
-            Self::OtpFailure { device, limit, .. } => Command::RecordOtpFailure {
+            Self::OtpFailure { device, rule, .. } => Command::RecordOtpFailure {
                 id: *device,
-                failure_count: limit.count,
-                cool_down: limit.cool_down,
+                failure_count: rule.count(),
+                cool_down: rule.cool_down(),
             },
             Self::OtpSuccess { device } => Command::RecordOtpSuccess { id: *device },
-            Self::PushFailure { device, limit, .. } => Command::RecordPushRejected {
+            Self::PushFailure { device, rule, .. } => Command::RecordPushRejected {
                 id: *device,
-                limit: limit.count,
-                time_period: limit.time_period,
-                lock_duration: limit.lock_duration,
+                limit: rule.count(),
+                time_period: rule.window(),
+                lock_duration: rule.lock_duration(),
             },
         }
     }

@@ -101,7 +101,10 @@ use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
     LockStatus, MAX_NICKNAME_CHARS, NewDevice, UserId,
 };
-use crate::lock::{FailureCounters, effective_lock, record_otp_failure, record_push_rejection};
+use crate::lock::{
+    FailureCounters, FailureRule, PushLimitRule, effective_lock, record_otp_failure,
+    record_push_rejection,
+};
 
 /// The user-device settings the aggregate enforces: `maxAllowedDevices` (1–15, default 5).
 ///
@@ -1137,14 +1140,14 @@ impl UserDevices {
                         message: "failure.coolDown must not be negative".into(),
                     });
                 }
+                let rule = FailureRule::new(failure_count, cool_down).map_err(|e| {
+                    DeviceError::InvalidPolicy {
+                        target: "failure",
+                        message: e.to_string(),
+                    }
+                })?;
                 let d = self.usable(&id, now)?;
-                let out = record_otp_failure(
-                    d.lock.as_ref(),
-                    &self.counters(&id),
-                    failure_count,
-                    cool_down,
-                    now,
-                );
+                let out = record_otp_failure(d.lock.as_ref(), &self.counters(&id), rule, now);
                 vec![Change::OtpFailureRecorded {
                     device_id: id,
                     activation: !d.is_active(),
@@ -1187,14 +1190,13 @@ impl UserDevices {
                 if !d.is_active() {
                     return Err(DeviceError::NotActive(id));
                 }
-                let out = record_push_rejection(
-                    d.lock.as_ref(),
-                    &self.counters(&id),
-                    limit,
-                    time_period,
-                    lock_duration,
-                    now,
-                );
+                let rule = PushLimitRule::new(limit, time_period, lock_duration).map_err(|e| {
+                    DeviceError::InvalidPolicy {
+                        target: "pushLimit",
+                        message: e.to_string(),
+                    }
+                })?;
+                let out = record_push_rejection(d.lock.as_ref(), &self.counters(&id), rule, now);
                 vec![Change::PushRejectionRecorded {
                     device_id: id,
                     rejections: out.rejections,
