@@ -7,7 +7,7 @@
 use chrono::{TimeDelta, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 use mfa_devices::device::*;
-use mfa_devices::order::{Command, UserDevices};
+use mfa_devices::user_devices::{Command, UserDevices};
 
 fn user_with(n: usize) -> (UserDevices, Vec<DeviceId>) {
     let env = EnvironmentId::from_bytes([1; 16]);

@@ -24,7 +24,7 @@ use mfa_devices::device::{Device, NewDevice, timestamp};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::CompileOptions;
 use mfa_devices::filter::schema::DEVICES;
-use mfa_devices::order::UserDevices;
+use mfa_devices::user_devices::UserDevices;
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage:

@@ -11,7 +11,7 @@
 //! | [`error`] | [`ApiError`](error::ApiError), PingOne's error body with its HTTP status |
 //! | [`device`] | the typed device model, creation input validation, masking, HAL rendering |
 //! | [`lock`] | lock arithmetic on an injected `now`: OTP failure counts, push rejection windows, lock expiry |
-//! | [`order`] | the per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events |
+//! | [`user_devices`] | the per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events |
 //! | [`filter`] | SCIM 2.0 filters (RFC 7644): parser, evaluator, compiled form, collection schemas |
 //! | [`policy`] | the device authentication policy and its validation |
 //! | [`otp`] | HOTP/TOTP, OTP challenges and the push limiter |
@@ -28,7 +28,7 @@
 //! use mfa_devices::device::{hal::ApiBase, DeviceId, EnvironmentId, NewDevice, UserId};
 //! use mfa_devices::error::ApiError;
 //! use mfa_devices::filter::schema::DEVICES;
-//! use mfa_devices::order::{Command, UserDevices};
+//! use mfa_devices::user_devices::{Command, UserDevices};
 //!
 //! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 //! let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -74,6 +74,6 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod lock;
-pub mod order;
 pub mod otp;
 pub mod policy;
+pub mod user_devices;

@@ -1439,7 +1439,7 @@ fn version_1_stored_flows_load_and_continue() {
 /// (`lock::FailureRule::record`) now gives both the same lock end.
 #[test]
 fn the_flow_and_the_aggregate_agree_on_the_lock_end_to_the_millisecond() {
-    use mfa_devices::order::{Command, UserDevices};
+    use mfa_devices::user_devices::{Command, UserDevices};
     let t = now() + TimeDelta::microseconds(1_999); // 12:00:00.001999
     let mut devices = UserDevices::new(env(), user());
     let mut body = NewDevice::new(DeviceType::Totp);

@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
-use mfa_devices::order::{Command, UserDevices};
 use mfa_devices::policy::DeviceAuthenticationPolicy;
+use mfa_devices::user_devices::{Command, UserDevices};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -282,6 +282,92 @@ proptest! {
                         .map(|d| IdRef::new(d.id)).collect();
                     prop_assert_eq!(&error.unavailable_devices, &locked);
                 }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Issue 10 §2: "the count-th failure locks" has one implementation
+    /// (`lock::FailureRule::record`), and its three callers — the aggregate
+    /// (`RecordOtpFailure`), the OTP engine (`OtpChallenge::check`) and the flow — agree
+    /// exactly, to the microsecond-level `now` and the millisecond lock end, on every generated
+    /// sequence: the same answer (attempts left, lock end), the same counter afterwards, and the
+    /// same lock.
+    #[test]
+    fn the_aggregate_the_otp_challenge_and_the_flow_agree_on_every_failure(
+        count in 1u32..5,
+        cool_down_ms in prop_oneof![Just(0i64), 1i64..300_000],
+        gaps_us in prop::collection::vec(0i64..150_000_000, 1..30),
+    ) {
+        use mfa_devices::lock::FailureRule;
+        use mfa_devices::otp::{OtpChallenge, OtpCheck};
+        use mfa_devices::policy::resolved::FlowPolicy;
+        let rule = FailureRule::new(count, TimeDelta::milliseconds(cool_down_ms)).unwrap();
+        let mut policy = FlowPolicy::all_enabled();
+        policy.totp.failure = rule;
+        let mut u = user_with(&[DeviceType::Totp]);
+        let device = id(1);
+        let mut at = t0() + TimeDelta::seconds(10);
+        let mut flow = DeviceAuthentication::start_with(
+            DeviceSnapshot::of(&u, at), policy.clone(), uuid::Uuid::nil(), at).unwrap();
+        for gap in gaps_us {
+            at += TimeDelta::microseconds(gap);
+            let locked = u.device(&device).unwrap().is_locked(at);
+            prop_assert_eq!(flow.devices()[0].is_locked(at), locked, "the flow's lock mirror");
+            if locked {
+                continue; // a locked device is not challenged
+            }
+            if flow.status().is_terminal() {
+                flow = DeviceAuthentication::start_with(
+                    DeviceSnapshot::of(&u, at), policy.clone(), uuid::Uuid::nil(), at).unwrap();
+            } else if flow.status() != AuthenticationStatus::OtpRequired {
+                flow.select(SelectDevice::new(device), at).unwrap();
+            }
+            prop_assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+            let before = u.counters(&device).otp_failures;
+            prop_assert_eq!(flow.otp_failures().get(&device).copied().unwrap_or(0), before);
+
+            // 1. The OTP engine, from the aggregate's counter.
+            let mut challenge = OtpChallenge::from_parts(
+                "123456".into(), at + TimeDelta::days(1), rule, before, false);
+            let engine = challenge.check("000000", at);
+            // 2. The flow.
+            let outcome = flow.check_authenticator_otp("000000", |_| false, at).unwrap();
+            // 3. The aggregate, executing the flow's records.
+            record(&mut u, &outcome.records, at);
+            let after = u.counters(&device).otp_failures;
+            let lock = u.device(&device).unwrap().lock.clone().unwrap();
+
+            match (engine, outcome.result) {
+                (OtpCheck::Invalid { remaining_attempts },
+                 Err(FlowError::InvalidOtp { remaining_attempts: flow_remaining })) => {
+                    prop_assert_eq!(remaining_attempts, flow_remaining);
+                    prop_assert_eq!(after, count - remaining_attempts);
+                    prop_assert!(!lock.is_in_force(at));
+                }
+                (OtpCheck::Failed { locked_until }, Err(FlowError::OtpFailed { locked_until: flow_until })) => {
+                    prop_assert_eq!(locked_until, flow_until);
+                    prop_assert_eq!(after, 0);
+                    match locked_until {
+                        Some(until) => {
+                            prop_assert_eq!(lock.expires_at, Some(until));
+                            prop_assert!(lock.is_in_force(at));
+                            prop_assert_eq!(until.timestamp_subsec_nanos() % 1_000_000, 0);
+                        }
+                        None => prop_assert!(!lock.is_in_force(at)),
+                    }
+                }
+                (engine, flow_result) => {
+                    prop_assert!(false, "disagree: engine {:?}, flow {:?}", engine, flow_result);
+                }
+            }
+            prop_assert_eq!(flow.otp_failures().get(&device).copied().unwrap_or(0), after);
+            let mirrored = flow.devices()[0].lock.clone().unwrap_or_default();
+            if lock.is_in_force(at) {
+                prop_assert_eq!(mirrored.expires_at, lock.expires_at);
             }
         }
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::device::hal::ApiBase;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
-use mfa_devices::order::*;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
+use mfa_devices::user_devices::*;
 use serde_json::{Value, json};
 
 fn env() -> EnvironmentId {
@@ -61,7 +62,7 @@ fn default_id(u: &UserDevices) -> Option<DeviceId> {
 }
 
 /// Asserts `command` is refused and changes nothing; returns the error.
-fn refused(u: &UserDevices, command: Command, now: DateTime<Utc>) -> DeviceError {
+fn refused(u: &UserDevices, command: Command, now: DateTime<Utc>) -> UserDevicesError {
     let before = u.clone();
     let mut after = u.clone();
     let err = after.execute(command, now).unwrap_err();
@@ -189,7 +190,7 @@ fn reorder_is_strict_with_one_detail_per_bad_entry() {
     );
     assert_eq!(
         missing,
-        DeviceError::InvalidOrder(vec![OrderViolation::Missing { id: id(3) }])
+        UserDevicesError::InvalidOrder(vec![OrderViolation::Missing { id: id(3) }])
     );
 }
 
@@ -281,7 +282,7 @@ fn a_legacy_user_with_at_most_one_active_device_is_ordered() {
     );
     assert!(matches!(
         UserDevices::legacy_unordered(env(), usr(), vec![other]),
-        Err(DeviceError::InvalidSnapshot(_))
+        Err(UserDevicesError::InvalidSnapshot(_))
     ));
 }
 
@@ -319,7 +320,7 @@ fn max_allowed_devices_counts_active_and_blocked_devices() {
         },
         t0(),
     );
-    assert_eq!(err, DeviceError::LimitExceeded { maximum: 2 });
+    assert_eq!(err, UserDevicesError::LimitExceeded { maximum: 2 });
     let api = ApiError::from(err);
     assert_eq!(api.details[0].code.as_str(), "LIMIT_EXCEEDED");
     assert_eq!(
@@ -333,7 +334,7 @@ fn max_allowed_devices_counts_active_and_blocked_devices() {
     // Now 2 ACTIVE: activating another one is refused too.
     assert_eq!(
         refused(&u, Command::Activate { id: id(2) }, t0()),
-        DeviceError::LimitExceeded { maximum: 2 }
+        UserDevicesError::LimitExceeded { maximum: 2 }
     );
 }
 
@@ -343,7 +344,7 @@ fn settings_are_validated() {
     for bad in [0, 16, 300] {
         assert_eq!(
             DeviceSettings::new(bad),
-            Err(DeviceError::InvalidSettings {
+            Err(UserDevicesError::InvalidSettings {
                 max_allowed_devices: bad
             })
         );
@@ -361,7 +362,7 @@ fn settings_are_validated() {
             },
             t0()
         ),
-        DeviceError::LimitExceeded { maximum: 5 }
+        UserDevicesError::LimitExceeded { maximum: 5 }
     );
 }
 
@@ -370,8 +371,7 @@ fn settings_are_validated() {
 fn otp_failure(n: u8, count: u32, cool_down: TimeDelta) -> Command {
     Command::RecordOtpFailure {
         id: id(n),
-        failure_count: count,
-        cool_down,
+        rule: FailureRule::new(count, cool_down).unwrap(),
     }
 }
 
@@ -403,7 +403,7 @@ fn otp_failures_reaching_the_count_lock_until_failure_time_plus_cool_down() {
     // While locked, further failures are refused.
     assert!(matches!(
         refused(&u, otp_failure(1, 3, mins(2)), last + mins(1)),
-        DeviceError::Locked { .. }
+        UserDevicesError::Locked { .. }
     ));
     // At expiresAt the lock reads UNLOCKED and the counter restarts.
     let expiry = last + mins(2);
@@ -439,7 +439,7 @@ fn activation_otp_failures_are_audited_as_such() {
     // A locked device cannot be activated until the lock expires.
     assert!(matches!(
         refused(&u, Command::Activate { id: id(1) }, t0() + mins(1)),
-        DeviceError::Locked { .. }
+        UserDevicesError::Locked { .. }
     ));
     u.execute(Command::Activate { id: id(1) }, t0() + mins(2))
         .unwrap();
@@ -482,9 +482,7 @@ fn otp_success_and_unlock_restart_the_counter() {
 fn push(n: u8) -> Command {
     Command::RecordPushRejected {
         id: id(n),
-        limit: 3,
-        time_period: mins(10),
-        lock_duration: mins(30),
+        rule: PushLimitRule::new(3, mins(10), mins(30)).unwrap(),
     }
 }
 
@@ -504,53 +502,57 @@ fn push_rejections_within_the_time_period_lock_for_the_lock_duration() {
     assert!(u.counters(&id(1)).is_zero());
     assert!(matches!(
         refused(&u, push(1), at + mins(29)),
-        DeviceError::Locked { .. }
+        UserDevicesError::Locked { .. }
     ));
     u.execute(push(1), at + mins(30)).unwrap();
     assert_eq!(u.counters(&id(1)).push_rejections, [at + mins(30)]);
     // Pushes go to ACTIVE devices only.
     create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
-    assert_eq!(refused(&u, push(2), t0()), DeviceError::NotActive(id(2)));
+    assert_eq!(
+        refused(&u, push(2), t0()),
+        UserDevicesError::NotActive(id(2))
+    );
 }
 
+/// Commands carry validated lock rules (issue 10 §2): the numbers the aggregate used to
+/// re-check in `decide` cannot be built at all, and the refusal names the property.
 #[test]
-fn policy_numbers_are_checked() {
-    let u = with_active(&[1]);
-    for (cmd, target) in [
-        (otp_failure(1, 0, mins(2)), "failure.count"),
-        (otp_failure(1, 3, mins(-1)), "failure.coolDown"),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 0,
-                time_period: mins(1),
-                lock_duration: mins(1),
-            },
-            "pushLimit.count",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: TimeDelta::zero(),
-                lock_duration: mins(1),
-            },
-            "pushLimit.timePeriod",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: mins(1),
-                lock_duration: TimeDelta::zero(),
-            },
-            "pushLimit.lockDuration",
-        ),
+fn policy_numbers_are_checked_where_the_rules_are_built() {
+    use mfa_devices::lock::RuleError;
+    assert_eq!(FailureRule::new(0, mins(2)), Err(RuleError::ZeroCount));
+    assert!(matches!(
+        FailureRule::new(3, mins(-1)),
+        Err(RuleError::NegativeDuration {
+            name: "coolDown",
+            ..
+        })
+    ));
+    assert_eq!(
+        PushLimitRule::new(0, mins(1), mins(1)),
+        Err(RuleError::ZeroCount)
+    );
+    for (window, lock, name) in [
+        (mins(-1), mins(1), "timePeriod"),
+        (mins(1), mins(-1), "lockDuration"),
     ] {
-        let api = ApiError::from(refused(&u, cmd, t0()));
-        assert_eq!(api.details[0].target.as_deref(), Some(target));
-        assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+        let err = PushLimitRule::new(1, window, lock).unwrap_err();
+        assert!(
+            matches!(err, RuleError::NegativeDuration { name: n, .. } if n == name),
+            "{err}"
+        );
     }
+    // As policy input they are 400 OUT_OF_RANGE at the property.
+    let api = ApiError::from(mfa_devices::policy::PolicyError::from(RuleError::ZeroCount));
+    assert_eq!(api.details[0].target.as_deref(), Some("count"));
+    assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+    // A zero lock duration is a rule that never locks (the count is still reached).
+    let mut u = with_active(&[1]);
+    let never = Command::RecordPushRejected {
+        id: id(1),
+        rule: PushLimitRule::new(1, mins(1), TimeDelta::zero()).unwrap(),
+    };
+    u.execute(never, t0()).unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0()));
 }
 
 #[test]
@@ -568,7 +570,7 @@ fn block_never_expires_and_unblock_clears_it() {
     assert_eq!(u.expand_order(), [id(1), id(2)]);
     assert_eq!(
         refused(&u, otp_failure(1, 3, mins(2)), years_later),
-        DeviceError::Blocked(id(1))
+        UserDevicesError::Blocked(id(1))
     );
     // Blocking twice keeps the first blockedAt.
     assert!(
@@ -628,11 +630,11 @@ fn refused_commands_leave_state_and_revision_untouched() {
     create(&mut u, 2, DeviceStatus::ActivationRequired, t0());
     assert_eq!(
         refused(&u, Command::Delete { id: id(9) }, t0()),
-        DeviceError::NotFound(id(9))
+        UserDevicesError::NotFound(id(9))
     );
     assert_eq!(
         refused(&u, Command::Activate { id: id(1) }, t0()),
-        DeviceError::AlreadyActive(id(1))
+        UserDevicesError::AlreadyActive(id(1))
     );
     assert_eq!(
         refused(
@@ -643,7 +645,7 @@ fn refused_commands_leave_state_and_revision_untouched() {
             },
             t0()
         ),
-        DeviceError::DuplicateId(id(1))
+        UserDevicesError::DuplicateId(id(1))
     );
     let long = "é".repeat(101);
     assert_eq!(
@@ -655,10 +657,10 @@ fn refused_commands_leave_state_and_revision_untouched() {
             },
             t0()
         ),
-        DeviceError::NicknameTooLong { chars: 101 }
+        UserDevicesError::NicknameTooLong { chars: 101 }
     );
     let bad = NewDevice::new(DeviceType::Email);
-    let DeviceError::InvalidDevice(api) = refused(
+    let UserDevicesError::InvalidDevice(api) = refused(
         &u,
         Command::Create {
             id: id(5),
@@ -685,7 +687,7 @@ fn a_stale_revision_is_a_409_conflict() {
         .unwrap_err();
     assert_eq!(
         err,
-        DeviceError::StaleRevision {
+        UserDevicesError::StaleRevision {
             expected: read,
             actual: read + 1
         }
@@ -899,7 +901,7 @@ fn an_expanded_empty_order_loads_as_unordered() {
     body["_embedded"]["order"] = json!([{"id": "e112c96d-d165-45c5-8061-87ff268fd520"}]);
     assert!(matches!(
         UserDevices::from_list_response(env(), usr(), &body, 0),
-        Err(DeviceError::InvalidSnapshot(_))
+        Err(UserDevicesError::InvalidSnapshot(_))
     ));
 }
 

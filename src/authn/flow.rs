@@ -108,7 +108,7 @@ impl AuthBase {
 /// aggregate alone owns lock state (the flow mirrors a lock it causes in its own snapshot).
 ///
 /// **The round trip**: the server calls the flow (`check_otp`, `push_denied`, `expire`, …),
-/// executes every returned record on the aggregate as the matching `order::Command` (an
+/// executes every returned record on the aggregate as the matching `user_devices::Command` (an
 /// [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the policy's count and
 /// cool-down, an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
 /// [`PushFailure`](Self::PushFailure) is `RecordPushRejected` with the application's push

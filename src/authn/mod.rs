@@ -4,7 +4,7 @@
 //!
 //! - [`DeviceAuthentication`]: the resource (serde body, [`to_json`](DeviceAuthentication::to_json)
 //!   with HAL `_links` per status) and its state machine ([`start`](DeviceAuthentication::start)
-//!   from the user's [`UserDevices`](crate::order::UserDevices) and the
+//!   from the user's [`UserDevices`](crate::user_devices::UserDevices) and the
 //!   [`DeviceAuthenticationPolicy`](crate::policy::DeviceAuthenticationPolicy),
 //!   [`select`](DeviceAuthentication::select), [`issue_otp`](DeviceAuthentication::issue_otp),
 //!   [`check_otp`](DeviceAuthentication::check_otp), push answers, assertion checks), kept
@@ -30,7 +30,7 @@
 //! use chrono::{TimeZone, Utc};
 //! use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication};
 //! use mfa_devices::device::*;
-//! use mfa_devices::order::{Command, UserDevices};
+//! use mfa_devices::user_devices::{Command, UserDevices};
 //! use mfa_devices::policy::DeviceAuthenticationPolicy;
 //!
 //! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError};
-use crate::order::{Command, UserDevices};
 use crate::policy::DeviceAuthenticationPolicy;
 use crate::policy::resolved::FlowPolicy;
+use crate::user_devices::{Command, UserDevices};
 
 impl DeviceSnapshot {
     /// What the flow needs of a user's aggregate at `now`: the devices in list order as they
@@ -17,14 +17,14 @@ impl DeviceSnapshot {
     /// use chrono::{TimeDelta, TimeZone, Utc};
     /// use mfa_devices::authn::DeviceSnapshot;
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// let mut body = NewDevice::new(DeviceType::Totp);
     /// body.status = Some(DeviceStatus::Active);
     /// u.execute(Command::Create { id, device: body }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::DEFAULT_AUTHENTICATOR }, t).unwrap();
     /// let s = DeviceSnapshot::of(&u, t);
     /// assert_eq!(s.order, vec![id]);
     /// assert_eq!(s.otp_failures.get(&id), Some(&1));
@@ -56,7 +56,7 @@ impl DeviceAuthentication {
     /// use chrono::{TimeZone, Utc};
     /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication};
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// use mfa_devices::policy::DeviceAuthenticationPolicy;
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(
@@ -92,7 +92,7 @@ impl DeviceAuthentication {
     /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot};
     /// use mfa_devices::policy::resolved::FlowPolicy;
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Command, UserDevices};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -119,26 +119,23 @@ impl DeviceRecord {
     /// use mfa_devices::authn::DeviceRecord;
     /// use mfa_devices::device::DeviceId;
     /// use mfa_devices::lock::FailureRule;
-    /// use mfa_devices::order::Command;
+    /// use mfa_devices::user_devices::Command;
     /// let id = DeviceId::from_bytes([1; 16]);
     /// let r = DeviceRecord::OtpFailure { device: id, at: DateTime::<Utc>::UNIX_EPOCH,
     ///     rule: FailureRule::new(3, TimeDelta::minutes(2)).unwrap() };
     /// assert_eq!(r.to_command(),
-    ///     Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) });
+    ///     Command::RecordOtpFailure { id, rule: FailureRule::new(3, TimeDelta::minutes(2)).unwrap() });
     /// ```
     pub fn to_command(&self) -> Command {
         match self {
             Self::OtpFailure { device, rule, .. } => Command::RecordOtpFailure {
                 id: *device,
-                failure_count: rule.count(),
-                cool_down: rule.cool_down(),
+                rule: *rule,
             },
             Self::OtpSuccess { device } => Command::RecordOtpSuccess { id: *device },
             Self::PushFailure { device, rule, .. } => Command::RecordPushRejected {
                 id: *device,
-                limit: rule.count(),
-                time_period: rule.window(),
-                lock_duration: rule.lock_duration(),
+                rule: *rule,
             },
         }
     }

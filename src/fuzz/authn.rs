@@ -11,9 +11,9 @@ use crate::device::{
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
 use crate::error::ApiError;
-use crate::lock::FailureRule;
-use crate::order::{Command, UserDevices};
+use crate::lock::{FailureRule, PushLimitRule};
 use crate::policy::resolved::{FlowPolicy, MobileApp, SelectionMode};
+use crate::user_devices::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
 struct Bytes<'a> {
@@ -550,9 +550,12 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                     let command = match change % 8 {
                         0 | 4 => Command::RecordPushRejected {
                             id,
-                            limit: 1,
-                            time_period: TimeDelta::minutes(1),
-                            lock_duration: TimeDelta::seconds(i64::from(change.max(1))),
+                            rule: PushLimitRule::new(
+                                1,
+                                TimeDelta::minutes(1),
+                                TimeDelta::seconds(i64::from(change.max(1))),
+                            )
+                            .unwrap_or_default(),
                         },
                         1 => Command::Block { id },
                         5 => Command::Unblock { id },

@@ -4,7 +4,7 @@
 //! This module is the one home of every lock rule: [`FailureRule`] (a method's
 //! `failure.count` / `coolDown`), [`PushLimitRule`] (an application's `pushLimit`) with its
 //! [`PushLimiter`], and the lock state as it reads at a time ([`LockState::at`]). Each rule has
-//! one implementation, called by the [`order`](crate::order) aggregate (which owns the lock
+//! one implementation, called by the [`user_devices`](crate::user_devices) aggregate (which owns the lock
 //! state), the OTP engine ([`OtpChallenge`](crate::otp::OtpChallenge)) and the authentication
 //! flow ([`authn`](crate::authn)), so the three agree to the millisecond.
 //!
@@ -57,7 +57,7 @@ pub use rule::{FailureRule, FailureStep, PushLimitRule, RuleError};
 
 /// The per-device counters behind locks: consecutive OTP failures and recent push rejections.
 ///
-/// These are not part of PingOne's device body; the [`order`](crate::order) aggregate keeps them
+/// These are not part of PingOne's device body; the [`user_devices`](crate::user_devices) aggregate keeps them
 /// next to each device (and in its snapshot).
 ///
 /// ```

@@ -16,7 +16,7 @@ use crate::device::{BlockState, Device, DeviceId, EnvironmentId, IdRef, LockStat
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use mfa_devices::device::{DeviceId, DeviceType, EnvironmentId, NewDevice, UserId};
-/// use mfa_devices::order::{Command, Event, UserDevices};
+/// use mfa_devices::user_devices::{Command, Event, UserDevices};
 ///
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -51,7 +51,7 @@ pub struct Event {
 /// log wants it).
 ///
 /// ```
-/// use mfa_devices::order::Change;
+/// use mfa_devices::user_devices::Change;
 /// let c = Change::OrderRemoved { before: vec![] };
 /// assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"type": "ORDER_REMOVED", "before": []}));
 /// ```
@@ -181,7 +181,7 @@ impl Event {
     /// ```
     /// use chrono::{TimeZone, Utc};
     /// use mfa_devices::device::*;
-    /// use mfa_devices::order::{Change, Event};
+    /// use mfa_devices::user_devices::{Change, Event};
     /// let e = Event {
     ///     environment: IdRef::new(EnvironmentId::from_bytes([1; 16])),
     ///     user: IdRef::new(UserId::from_bytes([2; 16])),
@@ -221,7 +221,7 @@ impl Event {
     /// ```
     /// # use chrono::{TimeZone, Utc};
     /// # use mfa_devices::device::*;
-    /// # use mfa_devices::order::{Change, Event};
+    /// # use mfa_devices::user_devices::{Change, Event};
     /// let e = Event {
     ///     environment: IdRef::new(EnvironmentId::from_bytes([1; 16])),
     ///     user: IdRef::new(UserId::from_bytes([2; 16])),

@@ -1,4 +1,4 @@
-//! [`DeviceError`]: why the aggregate refused a command, and its PingOne error body.
+//! [`UserDevicesError`]: why the aggregate refused a command, and its PingOne error body.
 
 use std::fmt;
 
@@ -8,10 +8,10 @@ use crate::device::timestamp::format;
 use crate::device::{DeviceId, MAX_NICKNAME_CHARS};
 use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, VALIDATION_MESSAGE, inner};
 
-/// What is wrong with one entry of a reorder request (see [`DeviceError::InvalidOrder`]).
+/// What is wrong with one entry of a reorder request (see [`UserDevicesError::InvalidOrder`]).
 ///
 /// ```
-/// use mfa_devices::order::OrderViolation;
+/// use mfa_devices::user_devices::OrderViolation;
 /// let v = OrderViolation::Duplicate { index: 2, id: mfa_devices::device::DeviceId::from_bytes([1; 16]) };
 /// assert_eq!(v.target(), "order[2].id");
 /// ```
@@ -71,7 +71,7 @@ impl OrderViolation {
     /// The error detail, PingOne-style.
     ///
     /// ```
-    /// use mfa_devices::order::OrderViolation;
+    /// use mfa_devices::user_devices::OrderViolation;
     /// let d = OrderViolation::Empty.to_detail();
     /// assert_eq!((d.code.as_str(), d.target.as_deref()), ("REQUIRED_VALUE", Some("order")));
     /// ```
@@ -125,8 +125,8 @@ impl OrderViolation {
 ///
 /// ```
 /// use mfa_devices::error::ApiError;
-/// use mfa_devices::order::DeviceError;
-/// let e = DeviceError::LimitExceeded { maximum: 5 };
+/// use mfa_devices::user_devices::UserDevicesError;
+/// let e = UserDevicesError::LimitExceeded { maximum: 5 };
 /// assert!(e.to_string().contains("5"));
 /// let api = ApiError::from(e);
 /// assert_eq!((api.code(), api.http_status()), ("REQUEST_FAILED", 400));
@@ -135,7 +135,7 @@ impl OrderViolation {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum DeviceError {
+pub enum UserDevicesError {
     /// The creation body broke [`NewDevice::validate`](crate::device::NewDevice::validate)'s rules
     /// (the `INVALID_DATA` error it reported).
     InvalidDevice(ApiError),
@@ -169,13 +169,6 @@ pub enum DeviceError {
     },
     /// An administrator blocked the device.
     Blocked(DeviceId),
-    /// A policy number passed in with a command is outside what makes sense.
-    InvalidPolicy {
-        /// The policy property (`failure.count`, `pushLimit.timePeriod`, …).
-        target: &'static str,
-        /// What is allowed.
-        message: String,
-    },
     /// `maxAllowedDevices` is outside 1–15.
     InvalidSettings {
         /// The value given.
@@ -192,7 +185,7 @@ pub enum DeviceError {
     InvalidSnapshot(String),
 }
 
-impl fmt::Display for DeviceError {
+impl fmt::Display for UserDevicesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidDevice(e) => fmt::Display::fmt(e, f),
@@ -221,7 +214,6 @@ impl fmt::Display for DeviceError {
             }
             Self::Locked { id, until: None } => write!(f, "device {id} is locked until unlocked"),
             Self::Blocked(id) => write!(f, "device {id} is blocked by an administrator"),
-            Self::InvalidPolicy { target, message } => write!(f, "{target}: {message}"),
             Self::InvalidSettings {
                 max_allowed_devices,
             } => write!(
@@ -237,9 +229,9 @@ impl fmt::Display for DeviceError {
     }
 }
 
-impl std::error::Error for DeviceError {}
+impl std::error::Error for UserDevicesError {}
 
-impl From<DeviceError> for ApiError {
+impl From<UserDevicesError> for ApiError {
     /// The PingOne body and status:
     ///
     /// | error | HTTP | code | detail |
@@ -252,21 +244,21 @@ impl From<DeviceError> for ApiError {
     /// | `InvalidOrder` | 400 | `INVALID_DATA` | one per bad entry at `order[i].id` / `order` |
     /// | `AlreadyActive`, `NotActive` | 400 | `INVALID_REQUEST` | |
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
-    /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
+    /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
     /// | `InvalidSnapshot` | 500 | `UNEXPECTED_ERROR` | |
-    fn from(e: DeviceError) -> Self {
+    fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
-            DeviceError::InvalidDevice(api) => api,
-            DeviceError::NicknameTooLong { .. } => ApiError::invalid_data(
+            UserDevicesError::InvalidDevice(api) => api,
+            UserDevicesError::NicknameTooLong { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![
                     ErrorDetail::new(DetailCode::SizeLimitExceeded, "nickname", message)
                         .with_inner(inner::MAXIMUM_VALUE, MAX_NICKNAME_CHARS),
                 ],
             ),
-            DeviceError::DuplicateId(_) => ApiError::invalid_data(
+            UserDevicesError::DuplicateId(_) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![ErrorDetail::new(
                     DetailCode::UniquenessViolation,
@@ -274,8 +266,8 @@ impl From<DeviceError> for ApiError {
                     message,
                 )],
             ),
-            DeviceError::NotFound(_) => ApiError::not_found(message),
-            DeviceError::LimitExceeded { maximum } => ApiError::new(
+            UserDevicesError::NotFound(_) => ApiError::not_found(message),
+            UserDevicesError::LimitExceeded { maximum } => ApiError::new(
                 ErrorCode::RequestFailed,
                 "The request could not be completed.",
             )
@@ -283,21 +275,17 @@ impl From<DeviceError> for ApiError {
                 ErrorDetail::new(DetailCode::LimitExceeded, "maxAllowedDevices", message)
                     .with_inner(inner::MAXIMUM_ALLOWED, maximum),
             ),
-            DeviceError::InvalidOrder(violations) => ApiError::invalid_data(
+            UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 violations.iter().map(OrderViolation::to_detail).collect(),
             ),
-            DeviceError::AlreadyActive(_) | DeviceError::NotActive(_) => {
+            UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)
             }
-            DeviceError::Locked { .. } | DeviceError::Blocked(_) => {
+            UserDevicesError::Locked { .. } | UserDevicesError::Blocked(_) => {
                 ApiError::new(ErrorCode::RequestFailed, message)
             }
-            DeviceError::InvalidPolicy { target, .. } => ApiError::invalid_data(
-                VALIDATION_MESSAGE,
-                vec![ErrorDetail::new(DetailCode::OutOfRange, target, message)],
-            ),
-            DeviceError::InvalidSettings { .. } => ApiError::invalid_data(
+            UserDevicesError::InvalidSettings { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![
                     ErrorDetail::new(DetailCode::OutOfRange, "maxAllowedDevices", message)
@@ -305,8 +293,10 @@ impl From<DeviceError> for ApiError {
                         .with_inner(inner::RANGE_MAXIMUM_VALUE, 15),
                 ],
             ),
-            DeviceError::StaleRevision { .. } => ApiError::conflict(message),
-            DeviceError::InvalidSnapshot(_) => ApiError::new(ErrorCode::UnexpectedError, message),
+            UserDevicesError::StaleRevision { .. } => ApiError::conflict(message),
+            UserDevicesError::InvalidSnapshot(_) => {
+                ApiError::new(ErrorCode::UnexpectedError, message)
+            }
         }
     }
 }

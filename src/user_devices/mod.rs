@@ -1,0 +1,849 @@
+//! The per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events.
+//!
+//! [`UserDevices`] holds everything about one user's devices in one environment. It follows the
+//! decide / evolve pattern:
+//!
+//! - [`decide`](UserDevices::decide) checks a [`Command`] against the state at `now` and returns
+//!   the [`Event`]s it causes, or a [`UserDevicesError`]; it never mutates, so a refused command
+//!   leaves state and [`revision`](UserDevices::revision) untouched by construction;
+//! - [`apply`](UserDevices::apply) writes one event down (total, never fails) and bumps the
+//!   revision; [`replay`](UserDevices::replay) folds a stored log;
+//! - [`execute`](UserDevices::execute) is both, and
+//!   [`decide_at_revision`](UserDevices::decide_at_revision) adds optimistic concurrency (409).
+//!
+//! Rules (PingOne's, and the crate's **decisions** where PingOne is silent — `domain-notes.md`):
+//!
+//! - **Ordered users** (every new user): ACTIVE devices have an order; activation (or creating a
+//!   device ACTIVE) appends; the first is the default; deleting the default promotes the next.
+//! - **Reorder is strict** (decision): the request lists every ACTIVE device exactly once and
+//!   nothing else, or the whole request is refused with `INVALID_DATA`, one detail per bad entry
+//!   (unknown id, duplicate, not ACTIVE → `INVALID_VALUE` at `order[i].id`; an omitted ACTIVE
+//!   device → `CONSTRAINT_VIOLATION` at `order`; an empty list → `REQUIRED_VALUE`).
+//! - **Unordered users** (legacy users with more than one ACTIVE device when ordering was
+//!   introduced — [`legacy_unordered`](UserDevices::legacy_unordered) — and any user after
+//!   [`Command::RemoveOrder`]): no default; activation does not create an order; a reorder makes
+//!   them ordered. Decision: when a **deletion** leaves an unordered user with one or zero ACTIVE
+//!   devices, the user is ordered again (the remaining device, if any, is the default) — the rule
+//!   is checked on deletion only, the one operation that lowers the ACTIVE count, so
+//!   `RemoveOrder` always leaves the user unordered as PingOne documents.
+//! - **List order** ([`list`](UserDevices::list)): an ordered user's ACTIVE devices in order, then
+//!   the other devices; where PingOne says "no particular order" (ACTIVATION_REQUIRED devices,
+//!   all devices of unordered users) the decision is `createdAt`, then id.
+//! - **Limit**: [`DeviceSettings::max_allowed_devices`] (1–15, default 5) counts ACTIVE and
+//!   BLOCKED devices; `Create` — whatever the new device's status — and `Activate` are refused
+//!   with `LIMIT_EXCEEDED` once it is reached (decision: activation is checked too, or the limit
+//!   could be passed by creating devices ACTIVATION_REQUIRED first). Snapshots are not checked
+//!   against it (stored users keep their devices when the setting is lowered).
+//! - **Locks** (see [`crate::lock`] for the arithmetic): OTP failures reaching the policy's count
+//!   lock the device (reason OTP) until that failure's time + coolDown (coolDown 0: never);
+//!   declined/ignored pushes reaching `pushLimit.count` within `timePeriod` lock it (reason PUSH)
+//!   for `lockDuration`; a lock reads UNLOCKED from `expiresAt` on and the counters restart;
+//!   `Unlock` clears lock and counters. `Block` sets BLOCKED + `blockedAt`, never expires;
+//!   `Unblock` clears it. Locked and blocked devices keep their place in the order.
+//!   Decisions: a device under a lock in force, or blocked, is refused OTP failure/success and
+//!   push records and activation (`REQUEST_FAILED`); delete, nickname, unlock, block and unblock
+//!   stay allowed; pushes are recorded only for ACTIVE devices; OTP failures on an
+//!   ACTIVATION_REQUIRED device are activation failures (audited `DEVICE.ACTIVATION_OTP_INVALID`,
+//!   `…_FAILED` when the count is reached) and lock it the same way.
+//! - **No-ops** (decision): a command that would change nothing (block a blocked device, set the
+//!   same nickname, reorder to the current order, remove an absent order, unlock an unlocked
+//!   device with zero counters, record a success with zero failures) is accepted with no events;
+//!   the revision does not move.
+//! - **Revision and `updatedAt`**: every applied event bumps the revision by one and sets the
+//!   `updatedAt` of the device it is about to the event's time (order events are about the user
+//!   and touch no device).
+//! - Time is always passed in and truncated to milliseconds, PingOne's precision.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use mfa_devices::device::*;
+//! use mfa_devices::user_devices::{Command, UserDevices};
+//!
+//! let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+//! let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+//! let (a, b) = (DeviceId::from_bytes([10; 16]), DeviceId::from_bytes([11; 16]));
+//! let mut sms = NewDevice::new(DeviceType::Sms);
+//! sms.phone = Some("+1 (512) 555-1234".into());
+//! sms.status = Some(DeviceStatus::Active);
+//! user.execute(Command::Create { id: a, device: sms }, t).unwrap();
+//! user.execute(Command::Create { id: b, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+//! user.execute(Command::Activate { id: b }, t).unwrap();
+//! assert_eq!(user.expand_order(), [a, b]);
+//! assert_eq!(user.default_device().map(|d| d.id), Some(a));
+//!
+//! let events = user.execute(Command::Delete { id: a }, t).unwrap();
+//! assert_eq!(events[0].audit_type(), "DEVICE.DELETED");
+//! assert_eq!(user.default_device().map(|d| d.id), Some(b));
+//! assert_eq!(user.revision(), 4);
+//! ```
+
+mod command;
+mod error;
+mod event;
+mod load;
+mod order;
+mod settings;
+
+pub use command::{
+    APPLICATION_JSON, Command, DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE,
+    DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
+    DEVICES_REORDER_MEDIA_TYPE, RequestTarget,
+};
+pub use error::{OrderViolation, UserDevicesError};
+pub use event::{Change, Event};
+pub use settings::DeviceSettings;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::device::hal::{ApiBase, render_collection};
+use crate::device::timestamp::truncate_millis;
+use crate::device::{
+    BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
+    LockStatus, MAX_NICKNAME_CHARS, NewDevice, UserId,
+};
+use crate::lock::{
+    FailureCounters, FailureRule, PushLimitRule, effective_lock, record_otp_failure,
+    record_push_rejection,
+};
+
+/// One user's devices: the aggregate. See the [module documentation](self) for the rules.
+///
+/// Serializes as a snapshot `{"environment", "user", "revision", "settings", "order",
+/// "devices", "counters"}` (`order` is `null` for an unordered user); deserializing checks the
+/// snapshot like [`restore`](Self::restore).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use mfa_devices::device::*;
+/// use mfa_devices::user_devices::{Command, UserDevices};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+/// let events = user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]),
+///     device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+/// let snapshot = serde_json::to_string(&user).unwrap();
+/// assert_eq!(serde_json::from_str::<UserDevices>(&snapshot).unwrap(), user);
+/// let replayed = UserDevices::replay(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), &events);
+/// assert_eq!(replayed, user);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "load::Snapshot", try_from = "load::Snapshot")]
+pub struct UserDevices {
+    environment_id: EnvironmentId,
+    user_id: UserId,
+    settings: DeviceSettings,
+    revision: u64,
+    devices: BTreeMap<DeviceId, Device>,
+    /// Only non-zero counters, so that equal states compare equal.
+    counters: BTreeMap<DeviceId, FailureCounters>,
+    /// `None`: unordered (no default device).
+    order: Option<Vec<DeviceId>>,
+}
+
+impl UserDevices {
+    /// A new user: no devices, ordered (an empty order), revision 0, default settings.
+    ///
+    /// ```
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// let u = mfa_devices::user_devices::UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert!(u.is_ordered() && u.list().is_empty() && u.revision() == 0);
+    /// ```
+    pub fn new(environment_id: EnvironmentId, user_id: UserId) -> Self {
+        Self {
+            environment_id,
+            user_id,
+            settings: DeviceSettings::default(),
+            revision: 0,
+            devices: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            order: Some(Vec::new()),
+        }
+    }
+
+    /// The same aggregate with other settings (they govern [`decide`](Self::decide) only).
+    ///
+    /// ```
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::{DeviceSettings, UserDevices};
+    /// let u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]))
+    ///     .with_settings(DeviceSettings::new(2).unwrap());
+    /// assert_eq!(u.settings().max_allowed_devices(), 2);
+    /// ```
+    #[must_use]
+    pub fn with_settings(mut self, settings: DeviceSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The environment.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!((u.environment_id(), u.user_id()), (env, user));
+    /// ```
+    pub fn environment_id(&self) -> EnvironmentId {
+        self.environment_id
+    }
+
+    /// The user.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.user_id(), user);
+    /// ```
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+
+    /// The settings [`decide`](Self::decide) enforces.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.settings().max_allowed_devices(), 5);
+    /// ```
+    pub fn settings(&self) -> DeviceSettings {
+        self.settings
+    }
+
+    /// The number of events applied since the state was created (or the restored revision plus
+    /// those): a server stores it like a `_rev` and uses
+    /// [`decide_at_revision`](Self::decide_at_revision) to never lose an update.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.revision(), 1);
+    /// ```
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// One device, as stored.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// assert_eq!(u.device(&id).map(|d| d.is_active()), Some(true));
+    /// ```
+    pub fn device(&self, id: &DeviceId) -> Option<&Device> {
+        self.devices.get(id)
+    }
+
+    /// A device as it reads at `now`: an expired lock shows `{"status":"UNLOCKED"}`.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: FailureRule::new(1, TimeDelta::minutes(2)).unwrap() }, t).unwrap();
+    /// assert_eq!(u.device_at(&id, t).unwrap().lock.unwrap().status, LockStatus::Locked);
+    /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
+    /// ```
+    pub fn device_at(&self, id: &DeviceId, now: DateTime<Utc>) -> Option<Device> {
+        self.devices.get(id).map(|d| view(d, now))
+    }
+
+    /// The failure counters of a device (zero for an unknown device).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::DEFAULT_AUTHENTICATOR }, t).unwrap();
+    /// assert_eq!(u.counters(&id).otp_failures, 1);
+    /// ```
+    pub fn counters(&self, id: &DeviceId) -> FailureCounters {
+        self.counters.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The `GET …/devices` response: the devices of [`list`](Self::list) that pass `filter`
+    /// (e.g. a compiled SCIM filter), each as it reads at `now` (expired locks show UNLOCKED),
+    /// rendered with [`render_collection`]; with `expand_order`, `_embedded.order` too.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::{*, hal::ApiBase};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// u.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// let body = u.render_list(&ApiBase::new("https://api.pingone.eu/v1"), true, t, |d| d.is_active());
+    /// assert_eq!(body["count"], 0);
+    /// assert_eq!(body["_embedded"]["order"], serde_json::json!([]));
+    /// ```
+    pub fn render_list(
+        &self,
+        base: &ApiBase,
+        expand_order: bool,
+        now: DateTime<Utc>,
+        filter: impl Fn(&Device) -> bool,
+    ) -> Value {
+        let devices: Vec<Device> = self
+            .list()
+            .into_iter()
+            .filter(|d| filter(d))
+            .map(|d| view(d, now))
+            .collect();
+        let order = self.order.as_deref().unwrap_or_default();
+        render_collection(
+            devices.iter(),
+            base,
+            &self.environment_id,
+            &self.user_id,
+            expand_order.then_some(order),
+        )
+    }
+
+    /// Decides `command` at `now`: the events it causes (empty when it changes nothing), or why
+    /// it is refused. Never mutates.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevicesError, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// assert_eq!(u.decide(Command::Block { id }, t), Err(UserDevicesError::NotFound(id)));
+    /// assert_eq!(u.decide(Command::RemoveOrder, t).unwrap().len(), 1);
+    /// assert_eq!(u.revision(), 0);
+    /// ```
+    pub fn decide(
+        &self,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, UserDevicesError> {
+        let now = truncate_millis(now);
+        let changes = self.changes(command, now)?;
+        let mut revision = self.revision;
+        Ok(changes
+            .into_iter()
+            .map(|change| {
+                revision = revision.saturating_add(1);
+                Event {
+                    environment: IdRef::new(self.environment_id),
+                    user: IdRef::new(self.user_id),
+                    revision,
+                    at: now,
+                    change,
+                }
+            })
+            .collect())
+    }
+
+    /// [`decide`](Self::decide), refused with [`UserDevicesError::StaleRevision`] (409 `CONFLICT`)
+    /// when the aggregate is no longer at `expected_revision` — the revision the caller read.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// use mfa_devices::error::ApiError;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let e = u.decide_at_revision(3, Command::RemoveOrder, t).unwrap_err();
+    /// assert_eq!(ApiError::from(e).http_status(), 409);
+    /// assert!(u.decide_at_revision(0, Command::RemoveOrder, t).is_ok());
+    /// ```
+    pub fn decide_at_revision(
+        &self,
+        expected_revision: u64,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, UserDevicesError> {
+        if expected_revision != self.revision {
+            return Err(UserDevicesError::StaleRevision {
+                expected: expected_revision,
+                actual: self.revision,
+            });
+        }
+        self.decide(command, now)
+    }
+
+    /// [`decide`](Self::decide), then [`apply`](Self::apply) each event; returns the events (to
+    /// persist and publish).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// u.execute(Command::RemoveOrder, t).unwrap();
+    /// assert!(!u.is_ordered());
+    /// assert_eq!(u.revision(), 1);
+    /// ```
+    pub fn execute(
+        &mut self,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, UserDevicesError> {
+        let events = self.decide(command, now)?;
+        for e in &events {
+            self.apply(e);
+        }
+        Ok(events)
+    }
+
+    /// [`decide_at_revision`](Self::decide_at_revision), then [`apply`](Self::apply).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert!(u.execute_at_revision(1, Command::RemoveOrder, t).is_err());
+    /// assert!(u.is_ordered());
+    /// ```
+    pub fn execute_at_revision(
+        &mut self,
+        expected_revision: u64,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, UserDevicesError> {
+        let events = self.decide_at_revision(expected_revision, command, now)?;
+        for e in &events {
+            self.apply(e);
+        }
+        Ok(events)
+    }
+
+    /// A new user's aggregate ([`new`](Self::new)) with `events` applied in order. To replay onto
+    /// a restored or legacy state, [`apply`](Self::apply) the events to it.
+    ///
+    /// ```
+    /// use mfa_devices::device::{EnvironmentId, UserId};
+    /// use mfa_devices::user_devices::UserDevices;
+    /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert_eq!(UserDevices::replay(env, user, &[]), UserDevices::new(env, user));
+    /// ```
+    pub fn replay(environment_id: EnvironmentId, user_id: UserId, events: &[Event]) -> UserDevices {
+        let mut u = Self::new(environment_id, user_id);
+        for e in events {
+            u.apply(e);
+        }
+        u
+    }
+
+    /// Writes one event down: total (an event about an unknown device changes no device), bumps
+    /// the revision by one and sets the `updatedAt` of the device the event is about to its
+    /// time. The event's own `revision`, `environment` and `user` are not checked.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Change, Event, UserDevices};
+    /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let mut u = UserDevices::new(env, user);
+    /// u.apply(&Event { environment: IdRef::new(env), user: IdRef::new(user), revision: 1,
+    ///     at: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    ///     change: Change::DeviceBlocked { device_id: DeviceId::from_bytes([9; 16]) } });
+    /// assert_eq!(u.revision(), 1);
+    /// assert!(u.list().is_empty());
+    /// ```
+    pub fn apply(&mut self, event: &Event) {
+        self.revision = self.revision.saturating_add(1);
+        let at = event.at;
+        match &event.change {
+            Change::DeviceCreated { device, order } => {
+                let mut device = (**device).clone();
+                device.updated_at = at;
+                self.counters.remove(&device.id);
+                self.devices.insert(device.id, device);
+                self.order.clone_from(order);
+            }
+            Change::DeviceActivated { device_id, order } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.status = DeviceStatus::Active;
+                }
+                self.order.clone_from(order);
+            }
+            Change::DeviceDeleted { device, order, .. } => {
+                self.devices.remove(&device.id);
+                self.counters.remove(&device.id);
+                self.order.clone_from(order);
+            }
+            Change::NicknameChanged {
+                device_id, after, ..
+            } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.nickname.clone_from(after);
+                }
+            }
+            Change::OrderSet { order, .. } => self.order = Some(order.clone()),
+            Change::OrderRemoved { .. } => self.order = None,
+            Change::OtpFailureRecorded {
+                device_id,
+                failures,
+                lock,
+                ..
+            } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.lock = Some(lock.clone());
+                    let mut c = self.counters(device_id);
+                    c.otp_failures = *failures;
+                    if lock.status == LockStatus::Locked {
+                        c.push_rejections.clear();
+                    }
+                    self.set_counters(*device_id, c);
+                }
+            }
+            Change::OtpSuccessRecorded { device_id } => {
+                if self.touch(device_id, at).is_some() {
+                    let mut c = self.counters(device_id);
+                    c.otp_failures = 0;
+                    self.set_counters(*device_id, c);
+                }
+            }
+            Change::PushRejectionRecorded {
+                device_id,
+                rejections,
+                lock,
+                ..
+            } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.lock = Some(lock.clone());
+                    let mut c = self.counters(device_id);
+                    c.push_rejections.clone_from(rejections);
+                    if lock.status == LockStatus::Locked {
+                        c.otp_failures = 0;
+                    }
+                    self.set_counters(*device_id, c);
+                }
+            }
+            Change::DeviceUnlocked { device_id, .. } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.lock = Some(LockState::unlocked());
+                    self.counters.remove(device_id);
+                }
+            }
+            Change::DeviceBlocked { device_id } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.block = Some(BlockState::blocked(at));
+                }
+            }
+            Change::DeviceUnblocked { device_id, .. } => {
+                if let Some(d) = self.touch(device_id, at) {
+                    d.block = Some(BlockState::unblocked());
+                }
+            }
+        }
+    }
+
+    /// The device, with `updatedAt` set to `at`.
+    fn touch(&mut self, id: &DeviceId, at: DateTime<Utc>) -> Option<&mut Device> {
+        let d = self.devices.get_mut(id)?;
+        d.updated_at = at;
+        Some(d)
+    }
+
+    pub(super) fn set_counters(&mut self, id: DeviceId, c: FailureCounters) {
+        if c.is_zero() {
+            self.counters.remove(&id);
+        } else {
+            self.counters.insert(id, c);
+        }
+    }
+
+    /// Devices counted against `maxAllowedDevices`: ACTIVE or BLOCKED.
+    fn counted(&self) -> usize {
+        self.devices
+            .values()
+            .filter(|d| d.is_active() || d.is_blocked())
+            .count()
+    }
+
+    fn check_limit(&self) -> Result<(), UserDevicesError> {
+        let maximum = self.settings.max_allowed_devices();
+        if self.counted() >= usize::from(maximum) {
+            Err(UserDevicesError::LimitExceeded { maximum })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn get(&self, id: &DeviceId) -> Result<&Device, UserDevicesError> {
+        self.devices.get(id).ok_or(UserDevicesError::NotFound(*id))
+    }
+
+    /// Refuses a device that is blocked or under a lock in force.
+    fn usable(&self, id: &DeviceId, now: DateTime<Utc>) -> Result<&Device, UserDevicesError> {
+        let d = self.get(id)?;
+        if d.is_blocked() {
+            return Err(UserDevicesError::Blocked(*id));
+        }
+        if d.is_locked(now) {
+            return Err(UserDevicesError::Locked {
+                id: *id,
+                until: d.lock.as_ref().and_then(|l| l.expires_at),
+            });
+        }
+        Ok(d)
+    }
+
+    /// The changes `command` causes at `now` (already truncated), one decision per command,
+    /// grouped by family: lifecycle and lock/block here, ordering in `order.rs`.
+    fn changes(
+        &self,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        match command {
+            // Lifecycle.
+            Command::Create { id, device } => self.decide_create(id, device, now),
+            Command::Activate { id } => self.decide_activate(id, now),
+            Command::Delete { id } => self.decide_delete(id),
+            Command::SetNickname { id, nickname } => self.decide_set_nickname(id, nickname),
+            // Ordering.
+            Command::Reorder { order } => self.decide_reorder(order),
+            Command::RemoveOrder => Ok(self.decide_remove_order()),
+            // Locks.
+            Command::RecordOtpFailure { id, rule } => self.decide_otp_failure(id, rule, now),
+            Command::RecordOtpSuccess { id } => self.decide_otp_success(id, now),
+            Command::RecordPushRejected { id, rule } => self.decide_push_rejected(id, rule, now),
+            Command::Unlock { id } => self.decide_unlock(id),
+            // Blocks.
+            Command::Block { id } => self.decide_block(id),
+            Command::Unblock { id } => self.decide_unblock(id),
+        }
+    }
+
+    // --- Lifecycle -------------------------------------------------------------------------
+
+    fn decide_create(
+        &self,
+        id: DeviceId,
+        device: NewDevice,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        if self.devices.contains_key(&id) {
+            return Err(UserDevicesError::DuplicateId(id));
+        }
+        device.validate().map_err(UserDevicesError::InvalidDevice)?;
+        self.check_limit()?;
+        let device = self.build_device(id, device, now);
+        let order = if device.is_active() {
+            self.order_with(id)
+        } else {
+            self.order.clone()
+        };
+        Ok(vec![Change::DeviceCreated {
+            device: Box::new(device),
+            order,
+        }])
+    }
+
+    fn decide_activate(
+        &self,
+        id: DeviceId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        if d.is_active() {
+            return Err(UserDevicesError::AlreadyActive(id));
+        }
+        self.check_limit()?;
+        Ok(vec![Change::DeviceActivated {
+            device_id: id,
+            order: self.order_with(id),
+        }])
+    }
+
+    fn decide_delete(&self, id: DeviceId) -> Result<Vec<Change>, UserDevicesError> {
+        let deleted = self.get(&id)?;
+        Ok(vec![Change::DeviceDeleted {
+            device: Box::new(deleted.clone()),
+            order_before: self.order.clone(),
+            order: self.order_without(id),
+        }])
+    }
+
+    fn decide_set_nickname(
+        &self,
+        id: DeviceId,
+        nickname: String,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.get(&id)?;
+        let chars = nickname.chars().count();
+        if chars > MAX_NICKNAME_CHARS {
+            return Err(UserDevicesError::NicknameTooLong { chars });
+        }
+        let after = (!nickname.is_empty()).then_some(nickname);
+        if after == d.nickname {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::NicknameChanged {
+            device_id: id,
+            before: d.nickname.clone(),
+            after,
+        }])
+    }
+
+    // --- Locks -----------------------------------------------------------------------------
+
+    fn decide_otp_failure(
+        &self,
+        id: DeviceId,
+        rule: FailureRule,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        let out = record_otp_failure(d.lock.as_ref(), &self.counters(&id), rule, now);
+        Ok(vec![Change::OtpFailureRecorded {
+            device_id: id,
+            activation: !d.is_active(),
+            failures: out.failures,
+            limit_reached: out.limit_reached,
+            lock: out.lock,
+        }])
+    }
+
+    fn decide_otp_success(
+        &self,
+        id: DeviceId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        self.usable(&id, now)?;
+        if self.counters(&id).otp_failures == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::OtpSuccessRecorded { device_id: id }])
+    }
+
+    fn decide_push_rejected(
+        &self,
+        id: DeviceId,
+        rule: PushLimitRule,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        if !d.is_active() {
+            return Err(UserDevicesError::NotActive(id));
+        }
+        let out = record_push_rejection(d.lock.as_ref(), &self.counters(&id), rule, now);
+        Ok(vec![Change::PushRejectionRecorded {
+            device_id: id,
+            rejections: out.rejections,
+            limit_reached: out.limit_reached,
+            lock: out.lock,
+        }])
+    }
+
+    fn decide_unlock(&self, id: DeviceId) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.get(&id)?;
+        let locked = d
+            .lock
+            .as_ref()
+            .is_some_and(|l| l.status == LockStatus::Locked);
+        if !locked && self.counters(&id).is_zero() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::DeviceUnlocked {
+            device_id: id,
+            before: d.lock.clone(),
+        }])
+    }
+
+    // --- Blocks ----------------------------------------------------------------------------
+
+    fn decide_block(&self, id: DeviceId) -> Result<Vec<Change>, UserDevicesError> {
+        if self.get(&id)?.is_blocked() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::DeviceBlocked { device_id: id }])
+    }
+
+    fn decide_unblock(&self, id: DeviceId) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.get(&id)?;
+        if !d.is_blocked() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Change::DeviceUnblocked {
+            device_id: id,
+            before: d.block.clone(),
+        }])
+    }
+
+    /// The device a creation body describes: common properties, nickname and the type's details
+    /// (`email`, `phone`, `extension`, `testMode`, `notification`, `rp`). `policy` is not stored
+    /// (PingOne does not return it) and neither are unknown properties.
+    fn build_device(&self, id: DeviceId, new: NewDevice, now: DateTime<Utc>) -> Device {
+        let status = new.effective_status();
+        let mut device = Device::new(
+            id,
+            self.environment_id,
+            self.user_id,
+            new.device_type,
+            status,
+            now,
+        );
+        device.nickname = new.nickname.filter(|n| !n.is_empty());
+        match &mut device.details {
+            DeviceDetails::Email(e) => {
+                e.email = new.email;
+                e.test_mode = new.test_mode;
+                e.notification = new.notification;
+            }
+            DeviceDetails::Phone(p) => {
+                p.phone = new.phone;
+                p.extension = new.extension;
+                p.test_mode = new.test_mode;
+                p.notification = new.notification;
+            }
+            DeviceDetails::Fido2(f) => f.rp = new.rp,
+            DeviceDetails::WebAuthn(w) => w.rp = new.rp,
+            _ => {}
+        }
+        device
+    }
+}
+
+/// A device as it reads at `now` (expired lock → UNLOCKED).
+fn view(d: &Device, now: DateTime<Utc>) -> Device {
+    let mut d = d.clone();
+    if d.lock.is_some() {
+        d.lock = Some(effective_lock(d.lock.as_ref(), now));
+    }
+    d
+}
