@@ -2,21 +2,27 @@
 //! devices can authenticate, device selection, passcode / push / assertion outcomes, and
 //! `NO_USABLE_DEVICES`.
 //!
-//! - [`DeviceAuthentication`]: the resource (serde body, [`to_json`](DeviceAuthentication::to_json)
-//!   with HAL `_links` per status) and its state machine ([`start`](DeviceAuthentication::start)
+//! - [`DeviceAuthentication`]: the state machine, with private state
+//!   ([`start`](DeviceAuthentication::start)
 //!   from the user's [`UserDevices`](crate::user_devices::UserDevices) and the
 //!   [`DeviceAuthenticationPolicy`](crate::policy::DeviceAuthenticationPolicy),
 //!   [`select`](DeviceAuthentication::select), [`issue_otp`](DeviceAuthentication::issue_otp),
 //!   [`check_otp`](DeviceAuthentication::check_otp), push answers, assertion checks), kept
-//!   between requests with [`to_stored`](DeviceAuthentication::to_stored).
+//!   between requests as a typed, versioned [`StoredFlow`]
+//!   ([`to_stored`](DeviceAuthentication::to_stored) /
+//!   [`from_stored`](DeviceAuthentication::from_stored)); it is not `Serialize`.
+//! - [`DeviceAuthenticationBody`]: the resource as PingOne writes it (serde, and
+//!   [`to_json`](DeviceAuthenticationBody::to_json) with HAL `_links` per status).
 //! - [`usability`] / [`is_usable`]: the usable-device rule, a pure function of a device, the
-//!   [`FlowPolicy`], the browser's [`Compatibility`] and `now`.
+//!   [`FlowPolicy`](crate::policy::resolved::FlowPolicy), the browser's [`Compatibility`] and `now`.
 //! - The request bodies ([`SelectDevice`], [`CheckOtp`], [`CheckAssertion`], [`CancelPush`]),
 //!   their media types, and [`Action::from_request`] mapping a `Content-Type` and body to one.
 //! - [`FlowError`], converting into PingOne's error body.
 //!
 //! Nothing here reads a clock or draws randomness: `now` and the random bytes of a passcode are
-//! arguments (passcodes are drawn and checked by the OTP engine, [`crate::otp::OtpChallenge`]).
+//! arguments (passcodes are drawn by the OTP engine, [`crate::otp::OtpChallenge`], and kept as
+//! a salted hash; failures are counted by [`crate::lock::FailureRule`], as the aggregate counts
+//! them).
 //! The flow never changes the user's devices: every action that must be recorded on them (a
 //! wrong or right passcode, a declined or ignored push) comes back as a [`DeviceRecord`]. The
 //! round trip of a server: call the flow; execute each record's

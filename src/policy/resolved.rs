@@ -406,7 +406,7 @@ impl TryFrom<&OtpFailurePolicy> for FailureRule {
     type Error = PolicyError;
 
     /// Fails for a count below 1 or above `u32::MAX`, and for a cool-down that
-    /// [`Duration::to_time_delta`] refuses. It does not apply the 1–7 bound: that is
+    /// [`Duration::to_time_delta`](super::Duration::to_time_delta) refuses. It does not apply the 1–7 bound: that is
     /// [`validate`](DeviceAuthenticationPolicy::validate)'s job.
     ///
     /// ```
@@ -429,7 +429,7 @@ impl TryFrom<&PushLimit> for PushLimitRule {
 
     /// Absent parts take the documented defaults ([`PushLimitRule::DEFAULT`]: 5, 10 MINUTES,
     /// 30 MINUTES). Fails for a count below 1 or above `u32::MAX` and for durations
-    /// [`Duration::to_time_delta`] refuses, naming the property; the published ranges are
+    /// [`Duration::to_time_delta`](super::Duration::to_time_delta) refuses, naming the property; the published ranges are
     /// [`validate`](DeviceAuthenticationPolicy::validate)'s job.
     ///
     /// ```
