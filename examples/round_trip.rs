@@ -11,8 +11,10 @@
 //! - each authentication in progress, a [`DeviceAuthentication`], stored as its typed,
 //!   versioned [`StoredFlow`] (the flow itself is deliberately not `Serialize`).
 //!
-//! Every request does the same five things: load both, call the flow, execute the records the
-//! flow hands back on the aggregate, `sync_with` the aggregate, store both. This example walks
+//! Every request does the same five things: load both, `sync_with` the aggregate (a loaded
+//! flow refuses checks until it is synced: a device may have been blocked meanwhile, another
+//! flow may have counted failures), call the flow, execute the records the flow hands back on
+//! the aggregate under the revision loaded (then `sync_with` again), store both. This example walks
 //! through it: create devices, start a flow, issue a passcode, check a wrong one and the right
 //! one, with a store-and-reload between every request.
 
@@ -84,21 +86,40 @@ impl NotRandom {
     }
 }
 
-/// Step 3 of every request: execute what the flow hands back on the aggregate (it owns the
-/// lock state), at the time the flow observed it, then bring the flow up to date with the
-/// aggregate (`sync_with`): an administrator may have blocked a device meanwhile, or the push
-/// limit may have locked one, which the flow cannot foresee.
+/// The start of every request on a flow: load the devices and the flow, and bring the flow up
+/// to date with the devices (`sync_with`) before anything else. Returns the revision loaded.
+fn load(
+    store: &Store,
+    user: UserId,
+    flow_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(UserDevices, DeviceAuthentication, u64), Box<dyn std::error::Error>> {
+    let devices = store.load_devices(user)?;
+    let mut flow = store.load_flow(flow_id)?;
+    // An administrator may have blocked or deleted a device, or another flow of the same user
+    // may have counted wrong passcodes: the flow decides on the aggregate's state, never on its
+    // own stale copy (a check before this answers `FlowError::NotSynced`).
+    flow.sync_with(&devices, now);
+    let revision = devices.revision();
+    Ok((devices, flow, revision))
+}
+
+/// After the flow answered: execute what it hands back on the aggregate (it owns the lock
+/// state), at the time the flow observed it, under the revision loaded — if another request
+/// changed the devices meanwhile, this fails with 409 and the whole request is retried from
+/// `load` (so concurrent flows share one failure count). Then `sync_with` again: the push
+/// limit may have locked a device, which the flow cannot foresee.
 fn record(
     devices: &mut UserDevices,
+    loaded_revision: u64,
     flow: &mut DeviceAuthentication,
     records: &[DeviceRecord],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    let mut revision = loaded_revision;
     for r in records {
-        // The revision check: if another request changed the devices since we loaded them,
-        // this fails and the request is retried from the start (load both again).
-        let revision = devices.revision();
         devices.execute_at_revision(revision, r.to_command(), r.at().unwrap_or(now))?;
+        revision = devices.revision();
     }
     flow.sync_with(devices, now);
     Ok(())
@@ -191,8 +212,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // ---- Step 3: a wrong passcode (POST …/deviceAuthentications/{id}, otp.check) ------------
     now += TimeDelta::seconds(20);
-    let mut devices = store.load_devices(user)?;
-    let mut flow = store.load_flow(flow_id)?;
+    let (mut devices, mut flow, revision) = load(&store, user, flow_id, now)?;
     let Action::CheckOtp(check) =
         Action::from_request(OTP_CHECK_MEDIA_TYPE, br#"{"otp": "000000"}"#)?
     else {
@@ -200,7 +220,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let outcome = flow.check_otp(&check.otp, now)?;
     // The records must be executed whatever the answer: here, one OTP failure.
-    record(&mut devices, &mut flow, &outcome.records, now)?;
+    record(&mut devices, revision, &mut flow, &outcome.records, now)?;
     store.save_devices(&devices)?;
     store.save_flow(&flow)?;
     println!("wrong passcode → {}", answer(&flow, &outcome));
@@ -211,10 +231,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // ---- Step 4: the right passcode ---------------------------------------------------------
     now += TimeDelta::seconds(15);
-    let mut devices = store.load_devices(user)?;
-    let mut flow = store.load_flow(flow_id)?; // reloaded: continues exactly where it was
+    // Reloaded (and synced): the flow continues exactly where it was.
+    let (mut devices, mut flow, revision) = load(&store, user, flow_id, now)?;
     let outcome = flow.check_otp(&sent.code, now)?;
-    record(&mut devices, &mut flow, &outcome.records, now)?;
+    record(&mut devices, revision, &mut flow, &outcome.records, now)?;
     store.save_devices(&devices)?;
     store.save_flow(&flow)?;
     println!("right passcode → {}", answer(&flow, &outcome));
@@ -228,6 +248,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ---- Step 5: the stored flow, reloaded once more ----------------------------------------
     let reloaded = store.load_flow(flow_id)?;
     assert_eq!(reloaded, flow);
+    // A loaded flow answers no check before it is synced (the order `load` enforces above).
+    let mut unsynced = reloaded.clone();
+    assert!(!unsynced.is_synced());
+    assert!(unsynced.check_otp(&sent.code, now).is_err());
     let stored_text = store.flows.get(&flow_id).ok_or("stored")?;
     assert!(!stored_text.contains(&sent.code), "no passcode in clear");
     println!(

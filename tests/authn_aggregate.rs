@@ -372,3 +372,121 @@ proptest! {
         }
     }
 }
+
+/// Issue 12 point 2: an administrator's block or delete did not stop an authentication in
+/// flight — following the documented round trip (check, execute the records, then
+/// `sync_with`), `check_otp` completed the flow on a device blocked after the passcode was
+/// sent. A loaded flow now refuses every check until it is synced with the aggregate
+/// (`FlowError::NotSynced`, 500), and synced, it sees the block or the deletion.
+#[test]
+fn point_2_a_block_or_delete_stops_an_authentication_in_flight() {
+    for admin in [Command::Block { id: id(1) }, Command::Delete { id: id(1) }] {
+        let mut u = user_with(&[DeviceType::Email]);
+        let t = t0() + TimeDelta::minutes(1);
+        let mut flow =
+            DeviceAuthentication::start(&u, &policy(json!({})), uuid::Uuid::nil(), t).unwrap();
+        let sent = flow.issue_otp(&[4; 16], t).unwrap();
+        let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+        u.execute(admin.clone(), t).unwrap(); // meanwhile
+
+        // The next request: the old order (check first) is refused, loudly.
+        let mut flow =
+            DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
+        assert_eq!(
+            flow.check_otp(&sent.code, t),
+            Err(FlowError::NotSynced),
+            "{admin:?}"
+        );
+        assert_eq!(
+            mfa_devices::error::ApiError::from(FlowError::NotSynced).http_status(),
+            500
+        );
+        // The documented order: sync, then check. The challenge is over.
+        flow.sync_with(&u, t);
+        assert_eq!(flow.status(), AuthenticationStatus::Failed, "{admin:?}");
+        assert!(matches!(
+            flow.check_otp(&sent.code, t),
+            Err(FlowError::NotAllowed { .. })
+        ));
+    }
+}
+
+/// Issue 12 point 3: concurrent flows multiplied the failure limit (ten flows with
+/// `failure.count = 3` had 12 guesses evaluated before the lock). The count that decides is now
+/// the aggregate's: every request syncs its flow with the aggregate it loaded, and records the
+/// failure under that revision. K flows racing on one device get `count` answered guesses per
+/// lock period in total; a request that lost the race is retried from a fresh load.
+#[test]
+fn point_3_concurrent_flows_share_the_aggregates_failure_count() {
+    const K: usize = 10;
+    let t = t0() + TimeDelta::minutes(1);
+    let p = policy(json!({})); // totp.otp.failure: 3, 2 minutes
+    let start = user_with(&[DeviceType::Totp]);
+    // The store: the aggregate (with its revision) and each flow, as JSON text.
+    let mut devices_text = serde_json::to_string(&start).unwrap();
+    let mut flows: Vec<String> = (0..K)
+        .map(|k| {
+            let f = DeviceAuthentication::start(&start, &p, uuid::Uuid::from_u128(k as u128), t)
+                .unwrap();
+            serde_json::to_string(&f.to_stored()).unwrap()
+        })
+        .collect();
+    let mut answered_wrong = 0;
+    let mut conflicts = 0;
+    for _round in 0..2 * K {
+        // All K requests load the same state at once...
+        let loaded: UserDevices = serde_json::from_str(&devices_text).unwrap();
+        let mut attempts = Vec::new();
+        for text in &flows {
+            let mut flow =
+                DeviceAuthentication::from_stored(serde_json::from_str(text).unwrap()).unwrap();
+            flow.sync_with(&loaded, t);
+            if flow.status() != AuthenticationStatus::OtpRequired {
+                continue;
+            }
+            let outcome = flow
+                .check_authenticator_otp("000000", |_| false, t)
+                .unwrap();
+            attempts.push((flow, outcome));
+        }
+        if attempts.is_empty() {
+            break;
+        }
+        // ...and commit one after the other, each under the revision it loaded.
+        for (mut flow, outcome) in attempts {
+            let mut devices: UserDevices = serde_json::from_str(&devices_text).unwrap();
+            assert_eq!(outcome.records.len(), 1);
+            let committed = outcome.records.iter().all(|r| {
+                devices
+                    .execute_at_revision(loaded.revision(), r.to_command(), t)
+                    .is_ok()
+            });
+            if !committed {
+                conflicts += 1; // 409: the request is retried with a fresh load
+                continue;
+            }
+            flow.sync_with(&devices, t);
+            devices_text = serde_json::to_string(&devices).unwrap();
+            let i = flow.id().as_u128() as usize;
+            flows[i] = serde_json::to_string(&flow.to_stored()).unwrap();
+            assert!(matches!(
+                outcome.result,
+                Err(FlowError::InvalidOtp { .. } | FlowError::OtpFailed { .. })
+            ));
+            answered_wrong += 1;
+        }
+    }
+    let devices: UserDevices = serde_json::from_str(&devices_text).unwrap();
+    assert_eq!(
+        answered_wrong, 3,
+        "count guesses per lock period, not K × count"
+    );
+    assert!(conflicts >= K - 1);
+    assert!(devices.device(&id(1)).unwrap().is_locked(t));
+    for text in &flows {
+        let mut flow =
+            DeviceAuthentication::from_stored(serde_json::from_str(text).unwrap()).unwrap();
+        flow.sync_with(&devices, t);
+        assert_ne!(flow.status(), AuthenticationStatus::OtpRequired);
+    }
+}

@@ -466,6 +466,13 @@ proptest! {
             let text = serde_json::to_string(&original.to_stored()).unwrap();
             let mut reloaded = DeviceAuthentication::from_stored(serde_json::from_str(&text).unwrap()).unwrap();
             prop_assert_eq!(&reloaded, &original);
+            // Each request syncs the loaded flow with the aggregate first (here: unchanged).
+            let now = t0() + TimeDelta::seconds(at);
+            let mut aggregate = DeviceSnapshot::new(env(), user());
+            aggregate.devices = original.devices().to_vec();
+            aggregate.otp_failures = original.otp_failures().clone();
+            prop_assert_eq!(original.sync(&aggregate, now), reloaded.sync(&aggregate, now));
+            prop_assert_eq!(&reloaded, &original);
             let expected = act(&mut original, step.clone(), at);
             let got = act(&mut reloaded, step, at);
             prop_assert_eq!(got, expected);

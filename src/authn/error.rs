@@ -29,7 +29,7 @@ use crate::policy::PolicyError;
 /// | [`OtpExpired`](Self::OtpExpired) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, message says it expired |
 /// | [`OtpNotIssued`](Self::OtpNotIssued) | 400 | `REQUEST_FAILED` | — |
 /// | [`AssertionRejected`](Self::AssertionRejected) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
-/// | [`UnusablePolicy`](Self::UnusablePolicy), [`UnsupportedStoredVersion`](Self::UnsupportedStoredVersion), [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
+/// | [`UnusablePolicy`](Self::UnusablePolicy), [`UnsupportedStoredVersion`](Self::UnsupportedStoredVersion), [`NotSynced`](Self::NotSynced), [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
 ///
 /// ```
 /// use mfa_devices::authn::{AuthenticationStatus, FlowError};
@@ -103,6 +103,12 @@ pub enum FlowError {
     /// A [`StoredFlow`](super::StoredFlow) of a version this crate does not read (written by a
     /// newer release); answered with 500.
     UnsupportedStoredVersion(u32),
+    /// A check or push answer on a flow loaded with
+    /// [`from_stored`](super::DeviceAuthentication::from_stored) but not yet
+    /// [`sync_with`](super::DeviceAuthentication::sync_with)ed with the user's devices: it
+    /// would decide on devices and failure counts that may be stale (a device blocked, deleted or
+    /// locked meanwhile, failures counted by another flow). A server bug, answered with 500.
+    NotSynced,
     /// The server gave the flow something it cannot use (too little randomness, a passcode
     /// check of the wrong kind). A server bug, answered with 500.
     Internal(String),
@@ -194,6 +200,9 @@ impl fmt::Display for FlowError {
                 "the stored device authentication has version {v}; this release reads versions 1 to {}",
                 super::StoredFlow::CURRENT_VERSION
             ),
+            Self::NotSynced => f.write_str(
+                "the device authentication was not synced with the user's devices since it was loaded (call sync_with first)",
+            ),
             Self::Internal(m) => write!(f, "the device authentication could not proceed: {m}"),
         }
     }
@@ -252,6 +261,7 @@ impl From<FlowError> for ApiError {
             }
             FlowError::UnusablePolicy(_)
             | FlowError::UnsupportedStoredVersion(_)
+            | FlowError::NotSynced
             | FlowError::Internal(_) => {
                 ApiError::new(crate::error::ErrorCode::UnexpectedError, message)
             }

@@ -107,14 +107,16 @@ impl AuthBase {
 /// What the server must record on the user's device aggregate after an action, because the
 /// aggregate alone owns lock state (the flow mirrors a lock it causes in its own snapshot).
 ///
-/// **The round trip**: the server calls the flow (`check_otp`, `push_denied`, `expire`, …),
-/// executes every returned record on the aggregate as the matching `user_devices::Command` (an
-/// [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the policy's count and
-/// cool-down, an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
+/// **The round trip** (see the [module documentation](super)): the server loads the aggregate
+/// and the flow, [`sync_with`](DeviceAuthentication::sync_with)s the flow (a loaded flow
+/// refuses checks until then), calls the flow (`check_otp`, `push_denied`, `expire`, …),
+/// executes every returned record on the aggregate as the matching `user_devices::Command`
+/// (an [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the method's failure rule,
+/// an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
 /// [`PushFailure`](Self::PushFailure) is `RecordPushRejected` with the application's push
-/// limit), then persists both the flow and the aggregate. The flow starts from the aggregate's
-/// failure counters ([`DeviceSnapshot::otp_failures`]) and counts as it does, so both agree on
-/// when a device locks.
+/// limit) under the revision it loaded, then persists both. The failure count that decides is
+/// the aggregate's ([`DeviceSnapshot::otp_failures`], taken at every sync), counted by the
+/// same rule ([`FailureRule::record`]), so both agree on when a device locks.
 ///
 /// ```
 /// use chrono::{DateTime, Utc};
@@ -365,6 +367,19 @@ pub(super) struct FlowState {
 pub struct DeviceAuthentication {
     body: DeviceAuthenticationBody,
     state: FlowState,
+    synced: Synced,
+}
+
+/// Whether the flow's device snapshot was brought up to date with the aggregate since the flow
+/// was loaded ([`DeviceAuthentication::from_stored`]): the checks decide only on a synced flow.
+/// Not part of the flow's value (equality ignores it; a stored flow never holds it).
+#[derive(Debug, Clone, Copy)]
+struct Synced(bool);
+
+impl PartialEq for Synced {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
@@ -422,6 +437,8 @@ impl DeviceAuthentication {
                 pending: Pending::Nothing,
                 otp_failures: snapshot.otp_failures,
             },
+            // Started from the aggregate's state just now.
+            synced: Synced(true),
         };
         let usable = flow.usable_ids(now);
         if usable.is_empty() {
@@ -1025,6 +1042,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let Pending::Sent { device, code, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Sent));
         };
@@ -1072,6 +1090,7 @@ impl DeviceAuthentication {
         verify: impl FnOnce(&str) -> bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let Pending::Authenticator { device, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Authenticator));
         };
@@ -1141,6 +1160,7 @@ impl DeviceAuthentication {
         verified: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let Pending::Assertion { device, .. } = &self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "assertion.check",
@@ -1343,6 +1363,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let outcome = self.push_answer(now, "push.approve")?;
         if !outcome.is_success() {
             return Ok(outcome);
@@ -1381,6 +1402,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.error().unwrap().code, FailureCode::PushDenied);
     /// ```
     pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let Pending::Push { device, rule, .. } = self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "push.deny",
@@ -1417,6 +1439,10 @@ impl DeviceAuthentication {
     /// same way when nothing is usable any more. Terminal flows are left as they are. Returns
     /// whether the status changed.
     ///
+    /// A flow loaded with [`from_stored`](Self::from_stored) must be synced before its checks
+    /// and push answers decide ([`FlowError::NotSynced`] until then): they then decide on the
+    /// aggregate's current devices and failure counts, never on a stale copy.
+    ///
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
@@ -1436,6 +1462,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
     /// ```
     pub fn sync(&mut self, snapshot: &DeviceSnapshot, now: DateTime<Utc>) -> bool {
+        self.synced = Synced(true);
         if self.body.status.is_terminal() {
             return false;
         }
@@ -1542,8 +1569,47 @@ impl DeviceAuthentication {
         (&self.body, &self.state)
     }
 
-    /// A flow from the parts of a stored form.
+    /// A flow from the parts of a stored form: not synced yet (the user's devices may have
+    /// changed since it was stored).
     pub(super) fn from_parts(body: DeviceAuthenticationBody, state: FlowState) -> Self {
-        Self { body, state }
+        Self {
+            body,
+            state,
+            synced: Synced(false),
+        }
+    }
+
+    /// Whether the flow has been [`sync`](Self::sync)ed with the user's devices since it was
+    /// loaded from a [`StoredFlow`](super::StoredFlow) (a started flow is).
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::FlowPolicy;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let totp = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Totp, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![totp.id];
+    /// snapshot.devices = vec![totp];
+    /// let flow = DeviceAuthentication::start_with(snapshot.clone(), FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// assert!(flow.is_synced());
+    /// let mut loaded = DeviceAuthentication::from_stored(flow.to_stored()).unwrap();
+    /// assert!(!loaded.is_synced());
+    /// assert_eq!(loaded.check_authenticator_otp("1", |_| false, now).unwrap_err(), FlowError::NotSynced);
+    /// loaded.sync(&snapshot, now);      // with the aggregate's current state
+    /// assert!(loaded.check_authenticator_otp("1", |_| false, now).is_ok());
+    /// ```
+    pub fn is_synced(&self) -> bool {
+        self.synced.0
+    }
+
+    fn require_synced(&self) -> Result<(), FlowError> {
+        if self.synced.0 {
+            Ok(())
+        } else {
+            Err(FlowError::NotSynced)
+        }
     }
 }

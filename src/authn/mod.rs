@@ -25,12 +25,19 @@
 //! them).
 //! The flow never changes the user's devices: every action that must be recorded on them (a
 //! wrong or right passcode, a declined or ignored push) comes back as a [`DeviceRecord`]. The
-//! round trip of a server: call the flow; execute each record's
-//! [`to_command`](DeviceRecord::to_command) on the user's `UserDevices` (the aggregate owns
-//! lock state; the flow mirrors the locks it causes and continues the aggregate's failure
-//! counters, so both agree); [`sync_with`](DeviceAuthentication::sync_with) the aggregate to
-//! pick up what the flow could not foresee (push-limit locks, administrator blocks); persist
-//! both.
+//! round trip of a server, per request (`examples/round_trip.rs` walks through it):
+//! 1. load the user's `UserDevices` (note its revision) and the flow
+//!    ([`from_stored`](DeviceAuthentication::from_stored));
+//! 2. [`sync_with`](DeviceAuthentication::sync_with) the aggregate: a device blocked, deleted
+//!    or locked meanwhile ends the challenge, and the failure counts that decide are the
+//!    aggregate's (shared by every flow of the user). A loaded flow refuses checks and push
+//!    answers until it is synced ([`FlowError::NotSynced`]);
+//! 3. call the flow;
+//! 4. execute each record's [`to_command`](DeviceRecord::to_command) on the aggregate with
+//!    `execute_at_revision(<the revision loaded>)` — a conflict means another request counted
+//!    meanwhile: retry from 1 — then `sync_with` again (push-limit locks the flow cannot
+//!    foresee);
+//! 5. persist both.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};

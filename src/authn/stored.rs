@@ -140,7 +140,7 @@ hex_array!(hex32, 32);
 /// let mut snapshot = DeviceSnapshot::new(env, user);
 /// snapshot.order = vec![sms.id];
 /// snapshot.devices = vec![sms];
-/// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+/// let mut flow = DeviceAuthentication::start_with(snapshot.clone(), FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
 /// let sent = flow.issue_otp(&[5; 12], now).unwrap();
 ///
 /// let text = serde_json::to_string(&flow.to_stored()).unwrap();   // into the session store
@@ -150,6 +150,7 @@ hex_array!(hex32, 32);
 /// assert!(!format!("{stored:?}").contains("state"));
 /// let mut again = DeviceAuthentication::from_stored(stored).unwrap();
 /// assert_eq!(again, flow);
+/// again.sync(&snapshot, now); // with the user's devices as they are now (`sync_with` a `UserDevices`)
 /// assert!(again.check_otp(&sent.code, now).unwrap().is_success());
 /// ```
 #[derive(Clone, PartialEq)]
