@@ -21,9 +21,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::{
-    Action, AuthBase, AuthenticationStatus, DeviceAuthentication, DeviceRecord,
-    OTP_CHECK_MEDIA_TYPE, Outcome, StoredFlow,
+    Action, AuthenticationStatus, DeviceAuthentication, DeviceRecord, OTP_CHECK_MEDIA_TYPE,
+    Outcome, StoredFlow,
 };
 use mfa_devices::device::{DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
 use mfa_devices::error::ApiError;
@@ -127,7 +128,7 @@ fn record(
 
 /// How a server answers a check: 200 with the flow, or PingOne's error body.
 fn answer(flow: &DeviceAuthentication, outcome: &Outcome) -> String {
-    let base = AuthBase::new("https://auth.example.com");
+    let base = ApiBase::new("https://auth.example.com");
     match &outcome.result {
         Ok(()) => format!("200 {}", flow.to_json(&base)["status"]),
         Err(e) => {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::AuthBase;
 use super::wire::{AuthenticationStatus, Compatibility, Embedded, FlowFailure};
+use crate::api_base::ApiBase;
 use crate::device::timestamp;
 use crate::device::{DeviceId, EnvironmentId, IdRef, TestOtp, UserId};
 
@@ -22,12 +22,13 @@ use crate::device::{DeviceId, EnvironmentId, IdRef, TestOtp, UserId};
 /// only through the flow's actions).
 ///
 /// ```
-/// use mfa_devices::authn::{AuthBase, AuthenticationStatus, DeviceAuthenticationBody};
+/// use mfa_devices::api_base::ApiBase;
+/// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthenticationBody};
 /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
 ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
 /// let body: DeviceAuthenticationBody = serde_json::from_value(fixture.clone()).unwrap();
 /// assert_eq!(body.status, AuthenticationStatus::OtpRequired);
-/// assert_eq!(body.to_json(&AuthBase::new("https://auth.pingone.com")), fixture);
+/// assert_eq!(body.to_json(&ApiBase::new("https://auth.pingone.com")), fixture);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,7 +103,7 @@ impl DeviceAuthenticationBody {
 
     /// The resource as PingOne returns it: `_links` for the status (all pointing at the flow,
     /// `{base}/{envID}/deviceAuthentications/{id}`), then the body.
-    pub fn to_json(&self, base: &AuthBase) -> Value {
+    pub fn to_json(&self, base: &ApiBase) -> Value {
         let href = base.device_authentication(&self.environment.id, &self.id);
         let mut links = Map::new();
         for rel in self.status.link_relations() {

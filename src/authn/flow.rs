@@ -15,6 +15,7 @@ use super::wire::{
     AuthenticationStatus, CancelPush, CheckAssertion, Compatibility, DeviceView, Embedded,
     FailureCode, FlowFailure, SelectDevice,
 };
+use crate::api_base::ApiBase;
 use crate::device::timestamp;
 use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, IdRef, LockReason, LockState,
@@ -63,44 +64,20 @@ impl DeviceSnapshot {
     }
 }
 
-/// The base of the authentication API, such as `https://auth.pingone.com` (PingOne's
-/// `{{authPath}}`); a trailing `/` is ignored. Links of a flow are
-/// `{base}/{envID}/deviceAuthentications/{id}`.
-///
-/// ```
-/// use mfa_devices::authn::AuthBase;
-/// assert_eq!(AuthBase::new("https://auth.pingone.com/").as_str(), "https://auth.pingone.com");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AuthBase(String);
-
-impl AuthBase {
-    /// Wraps a base URL, dropping trailing slashes.
-    pub fn new(base: impl Into<String>) -> Self {
-        let mut s: String = base.into();
-        while s.ends_with('/') {
-            s.pop();
-        }
-        Self(s)
-    }
-
-    /// The base without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `{base}/{env}/deviceAuthentications/{id}`.
+/// The authentication API's resource URLs.
+impl ApiBase {
+    /// `{base}/{env}/deviceAuthentications/{id}`, on an authentication API base.
     ///
     /// ```
-    /// use mfa_devices::authn::AuthBase;
+    /// use mfa_devices::api_base::ApiBase;
     /// use mfa_devices::device::EnvironmentId;
-    /// let href = AuthBase::new("https://auth.pingone.eu").device_authentication(
+    /// let href = ApiBase::new("https://auth.pingone.eu").device_authentication(
     ///     &EnvironmentId::from_bytes([1; 16]), &uuid::Uuid::nil());
     /// assert_eq!(href, "https://auth.pingone.eu/01010101-0101-0101-0101-010101010101\
     ///     /deviceAuthentications/00000000-0000-0000-0000-000000000000");
     /// ```
     pub fn device_authentication(&self, environment: &EnvironmentId, id: &Uuid) -> String {
-        format!("{}/{environment}/deviceAuthentications/{id}", self.0)
+        format!("{}/{environment}/deviceAuthentications/{id}", self.as_str())
     }
 }
 
@@ -338,6 +315,7 @@ pub(super) struct FlowState {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
+/// use mfa_devices::api_base::ApiBase;
 /// use mfa_devices::authn::*;
 /// use mfa_devices::policy::resolved::*;
 /// use mfa_devices::device::*;
@@ -360,7 +338,7 @@ pub(super) struct FlowState {
 /// assert!(outcome.is_success());
 /// assert_eq!(outcome.records, vec![DeviceRecord::OtpSuccess { device: email.id }]);
 /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
-/// let json = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
+/// let json = flow.to_json(&ApiBase::new("https://auth.pingone.com"));
 /// assert_eq!(json["_embedded"]["devices"][0]["email"], "j****@pingidentity.com");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -1556,11 +1534,11 @@ impl DeviceAuthentication {
     /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
     /// # };
     /// let flow = start(vec![mk(3, DeviceType::Sms)], FlowPolicy::all_enabled());
-    /// let json = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
+    /// let json = flow.to_json(&mfa_devices::api_base::ApiBase::new("https://auth.pingone.com"));
     /// assert_eq!(json["status"], "OTP_REQUIRED");
     /// assert!(json["_links"]["otp.check"]["href"].as_str().unwrap().ends_with(&flow.id().to_string()));
     /// ```
-    pub fn to_json(&self, base: &AuthBase) -> Value {
+    pub fn to_json(&self, base: &ApiBase) -> Value {
         self.body.to_json(base)
     }
 

@@ -87,7 +87,8 @@ impl OtpCheck {
     }
 }
 
-/// The body a test-mode device's response carries as `test`: `{"otp": "…"}`.
+/// The body a test-mode device's response carries as `test`: `{"otp": "…"}`, as a challenge
+/// reveals it (the device body's own `test` is [`crate::device::TestOtp`]).
 ///
 /// **Decision**: PingOne documents `test.otp` as an Integer; it is written here as a string of
 /// digits because an integer loses leading zeros (`"012345"` would come back as `12345` and
@@ -105,7 +106,7 @@ impl OtpCheck {
 /// assert!(c.test_otp(false).is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestOtp {
+pub struct ChallengeTestOtp {
     /// The passcode.
     pub otp: String,
 }
@@ -374,7 +375,7 @@ impl OtpChallenge {
         self.state == State::Spent
     }
 
-    /// The `test` body of a test-mode device (`None` unless `test_mode`); see [`TestOtp`].
+    /// The `test` body of a test-mode device (`None` unless `test_mode`); see [`ChallengeTestOtp`].
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
@@ -384,8 +385,8 @@ impl OtpChallenge {
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.test_otp(true).unwrap().otp, "555555");
     /// ```
-    pub fn test_otp(&self, test_mode: bool) -> Option<TestOtp> {
-        test_mode.then(|| TestOtp {
+    pub fn test_otp(&self, test_mode: bool) -> Option<ChallengeTestOtp> {
+        test_mode.then(|| ChallengeTestOtp {
             otp: self.code.clone(),
         })
     }

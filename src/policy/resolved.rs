@@ -406,16 +406,16 @@ impl TryFrom<&OtpFailurePolicy> for FailureRule {
     type Error = PolicyError;
 
     /// Fails for a count below 1 or above `u32::MAX`, and for a cool-down that
-    /// [`Duration::to_time_delta`](super::Duration::to_time_delta) refuses. It does not apply the 1–7 bound: that is
+    /// [`PolicyDuration::to_time_delta`](super::PolicyDuration::to_time_delta) refuses. It does not apply the 1–7 bound: that is
     /// [`validate`](DeviceAuthenticationPolicy::validate)'s job.
     ///
     /// ```
     /// use chrono::TimeDelta;
     /// use mfa_devices::lock::FailureRule;
-    /// use mfa_devices::policy::{Duration, OtpFailurePolicy};
-    /// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, Duration::minutes(2))).unwrap();
+    /// use mfa_devices::policy::{OtpFailurePolicy, PolicyDuration};
+    /// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, PolicyDuration::minutes(2))).unwrap();
     /// assert_eq!(rule, FailureRule::new(3, TimeDelta::minutes(2)).unwrap());
-    /// assert!(FailureRule::try_from(&OtpFailurePolicy::new(0, Duration::minutes(2))).is_err());
+    /// assert!(FailureRule::try_from(&OtpFailurePolicy::new(0, PolicyDuration::minutes(2))).is_err());
     /// ```
     fn try_from(f: &OtpFailurePolicy) -> Result<Self, PolicyError> {
         let count = convert::count(f.count, "count")?;
@@ -429,7 +429,7 @@ impl TryFrom<&PushLimit> for PushLimitRule {
 
     /// Absent parts take the documented defaults ([`PushLimitRule::DEFAULT`]: 5, 10 MINUTES,
     /// 30 MINUTES). Fails for a count below 1 or above `u32::MAX` and for durations
-    /// [`Duration::to_time_delta`](super::Duration::to_time_delta) refuses, naming the property; the published ranges are
+    /// [`PolicyDuration::to_time_delta`](super::PolicyDuration::to_time_delta) refuses, naming the property; the published ranges are
     /// [`validate`](DeviceAuthenticationPolicy::validate)'s job.
     ///
     /// ```
@@ -461,10 +461,10 @@ mod convert {
     use chrono::TimeDelta;
 
     use super::{FailureRule, SentOtpMethod};
-    use crate::policy::{Duration, OtpFailurePolicy, OtpMethodPolicy, PolicyError};
+    use crate::policy::{OtpFailurePolicy, OtpMethodPolicy, PolicyDuration, PolicyError};
 
     pub(super) fn duration(
-        d: Option<&Duration>,
+        d: Option<&PolicyDuration>,
         default: TimeDelta,
         path: &str,
     ) -> Result<TimeDelta, PolicyError> {

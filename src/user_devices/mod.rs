@@ -78,10 +78,12 @@
 //! ```
 
 mod command;
+mod conditional;
 mod error;
 mod event;
 mod load;
 mod order;
+pub mod schema;
 mod settings;
 
 pub use command::{
@@ -89,6 +91,7 @@ pub use command::{
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, RequestTarget,
 };
+pub use conditional::{MAX_IF_MATCH_BYTES, PreconditionFailed, etag, if_match};
 pub use error::{OrderViolation, UserDevicesError};
 pub use event::{Change, Event};
 pub use settings::DeviceSettings;
@@ -99,7 +102,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::device::hal::{ApiBase, render_collection};
+use crate::api_base::ApiBase;
+use crate::device::hal::render_collection;
 use crate::device::timestamp::truncate_millis;
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
@@ -302,7 +306,8 @@ impl UserDevices {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use mfa_devices::device::{*, hal::ApiBase};
+    /// use mfa_devices::api_base::ApiBase;
+    /// use mfa_devices::device::*;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
