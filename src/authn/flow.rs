@@ -302,7 +302,8 @@ pub(super) struct FlowState {
 /// loadable::<mfa_devices::authn::DeviceAuthentication>(); // load a `StoredFlow` instead
 /// ```
 ///
-/// Statuses and transitions (devauth notes):
+/// Statuses and transitions ([MFA Device Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html);
+/// the crate's decisions are listed in the [module docs](crate::authn)):
 ///
 /// | status | actions |
 /// |---|---|
@@ -383,7 +384,8 @@ impl DeviceAuthentication {
     /// Starts a flow for the devices of `snapshot` under `policy`, at `now`.
     ///
     /// - No usable device ([`usability`]): FAILED with `NO_USABLE_DEVICES`, the message
-    ///   `Couldn't find authenticating device for user: {userID}` (002's sample) and
+    ///   `Couldn't find authenticating device for user: {userID}` (PingOne's example in
+    ///   [MFA Devices, "Device failure in flows"](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html)) and
     ///   `unavailableDevices` = exactly the devices that only a lock or a block keeps out.
     /// - `DEFAULT_TO_FIRST`: the default device — the first usable device of the order — is
     ///   selected (OTP_REQUIRED, PUSH_CONFIRMATION_REQUIRED or ASSERTION_REQUIRED).
@@ -491,7 +493,6 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
-    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # use mfa_devices::policy::resolved::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();

@@ -11,7 +11,7 @@ use mfa_devices::policy::resolved::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const FIXTURE: &str = include_str!("fixtures/device_authentication_otp_required.json");
+const FIXTURE: &str = include_str!("../fixtures/device_authentication_otp_required.json");
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap()
@@ -1377,7 +1377,7 @@ fn stored_flows_read_back_equal_in_every_state() {
 #[test]
 fn version_1_stored_flows_load_and_continue() {
     let fixture: Vec<Value> =
-        serde_json::from_str(include_str!("fixtures/authn/stored_flow_v1.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/authn/stored_flow_v1.json")).unwrap();
     let at = now() + TimeDelta::milliseconds(250);
     let load = |v: &Value| {
         let stored: StoredFlow = serde_json::from_value(v.clone()).unwrap();

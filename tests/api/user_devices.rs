@@ -1,6 +1,7 @@
-//! The user device aggregate, rule by rule (spec: 002 "Device order", "Deleting a default
-//! device", "Removing device order", lock/block properties, audit events; 000 list order and
-//! `expand=order`; domain-notes.md decisions).
+//! The user device aggregate, rule by rule (PingOne's MFA Devices page: "Device order",
+//! "Deleting a default device", "Removing device order", lock/block properties, audit events;
+//! "Read All MFA User Devices": list order and `expand=order`; the crate's decisions in
+//! DESIGN.md).
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::api_base::ApiBase;
@@ -839,7 +840,7 @@ fn events_carry_the_envelope_and_round_trip_through_json() {
 // ---------------------------------------------------------------- snapshots, fixture, rendering
 
 fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/devices.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/devices.json")).unwrap()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use mfa_devices::policy::DeviceAuthenticationPolicy;
 use mfa_devices::policy::resolved::*;
 use serde_json::json;
 
-const POLICY: &str = include_str!("fixtures/policy/read_one.json");
+const POLICY: &str = include_str!("../fixtures/policy/read_one.json");
 
 fn fixture() -> serde_json::Value {
     serde_json::from_str(POLICY).unwrap()
