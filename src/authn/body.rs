@@ -25,7 +25,7 @@ use crate::device::{DeviceId, EnvironmentId, IdRef, TestOtp, UserId};
 /// use mfa_devices::api_base::ApiBase;
 /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthenticationBody};
 /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
-///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
 /// let body: DeviceAuthenticationBody = serde_json::from_value(fixture.clone()).unwrap();
 /// assert_eq!(body.status, AuthenticationStatus::OtpRequired);
 /// assert_eq!(body.to_json(&ApiBase::new("https://auth.pingone.com")), fixture);
