@@ -4,7 +4,8 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use mfa_devices::otp::{Algorithm, FailureRule, OtpChallenge, Totp, hotp};
+use mfa_devices::lock::FailureRule;
+use mfa_devices::otp::{Algorithm, OtpChallenge, Totp, hotp};
 
 const SEED_SHA1: &[u8] = b"12345678901234567890";
 const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
@@ -40,11 +41,11 @@ fn bench(c: &mut Criterion) {
     });
 
     let now = DateTime::<Utc>::UNIX_EPOCH;
-    let random = [7u8; 20];
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
     c.bench_function("challenge/issue+check/8", |b| {
         b.iter(|| {
             let mut ch = OtpChallenge::issue(
-                black_box(&random),
+                &mut rng,
                 8,
                 TimeDelta::minutes(5),
                 FailureRule::default(),

@@ -8,107 +8,11 @@ use subtle::ConstantTimeEq;
 
 use super::OtpError;
 use crate::error::{ApiError, DetailCode, ErrorDetail};
-use crate::policy::{OtpFailurePolicy, OtpSettings, PolicyError};
+use crate::lock::{FailureRule, RuleError};
+use crate::policy::OtpSettings;
+use rand_core::{CryptoRng, RngCore};
 
-/// How many wrong OTPs fail a challenge, and how long the device then stays locked.
-///
-/// Built from a policy's `failure` ([`OtpFailurePolicy`]) or from plain numbers. A cool-down of
-/// zero never locks (the challenge still fails at `count`).
-///
-/// ```
-/// use chrono::TimeDelta;
-/// use mfa_devices::otp::FailureRule;
-/// use mfa_devices::policy::{PolicyDuration, OtpFailurePolicy};
-///
-/// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, PolicyDuration::minutes(2))).unwrap();
-/// assert_eq!(rule, FailureRule::new(3, TimeDelta::minutes(2)).unwrap());
-/// assert!(rule.locks());
-/// assert!(FailureRule::new(0, TimeDelta::zero()).is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FailureRule {
-    count: u32,
-    cool_down: TimeDelta,
-}
-
-impl FailureRule {
-    /// `count` wrong OTPs (at least 1) lock the device for `cool_down` (0 or more).
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert_eq!(FailureRule::new(3, TimeDelta::zero()).unwrap().count(), 3);
-    /// assert!(FailureRule::new(3, TimeDelta::seconds(-1)).is_err());
-    /// ```
-    pub fn new(count: u32, cool_down: TimeDelta) -> Result<Self, OtpError> {
-        if count == 0 {
-            return Err(PolicyError::InvalidCount(0).into());
-        }
-        if cool_down < TimeDelta::zero() {
-            return Err(PolicyError::NegativeDuration(cool_down.num_seconds()).into());
-        }
-        Ok(Self { count, cool_down })
-    }
-
-    /// Wrong OTPs allowed before the challenge fails.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert_eq!(FailureRule::new(7, TimeDelta::zero()).unwrap().count(), 7);
-    /// ```
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// How long the device is locked once the count is reached.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// let r = FailureRule::new(1, TimeDelta::minutes(5)).unwrap();
-    /// assert_eq!(r.cool_down(), TimeDelta::minutes(5));
-    /// ```
-    pub fn cool_down(&self) -> TimeDelta {
-        self.cool_down
-    }
-
-    /// Whether reaching the count locks the device (`coolDown` above zero).
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert!(!FailureRule::new(3, TimeDelta::zero()).unwrap().locks());
-    /// ```
-    pub fn locks(&self) -> bool {
-        self.cool_down > TimeDelta::zero()
-    }
-}
-
-impl Default for FailureRule {
-    /// 3 failures, no lock: PingOne's SMS/email/voice default.
-    fn default() -> Self {
-        Self {
-            count: 3,
-            cool_down: TimeDelta::zero(),
-        }
-    }
-}
-
-impl TryFrom<&OtpFailurePolicy> for FailureRule {
-    type Error = OtpError;
-
-    /// Fails for a count below 1 or above `u32::MAX`, and for a cool-down that
-    /// [`PolicyDuration::to_time_delta`](crate::policy::PolicyDuration::to_time_delta) refuses. It does
-    /// not apply the 1–7 bound: that is [`validate`](crate::policy::DeviceAuthenticationPolicy::validate)'s job.
-    fn try_from(f: &OtpFailurePolicy) -> Result<Self, OtpError> {
-        let count = u32::try_from(f.count).map_err(|_| PolicyError::InvalidCount(f.count))?;
-        if count == 0 {
-            return Err(PolicyError::InvalidCount(f.count).into());
-        }
-        Self::new(count, f.cool_down.to_time_delta()?)
-    }
-}
+use super::draw_digits;
 
 /// The outcome of [`OtpChallenge::check`]: what to answer and what the aggregate records.
 ///
@@ -195,10 +99,11 @@ impl OtpCheck {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::otp::{FailureRule, OtpChallenge};
+/// use mfa_devices::lock::FailureRule;
+/// use mfa_devices::otp::{OtpChallenge};
 /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
-/// let c = OtpChallenge::issue(&[1, 2, 3, 4, 5, 6], 6, TimeDelta::minutes(30),
-///     FailureRule::default(), now).unwrap();
+/// let c = OtpChallenge::from_parts("123456".into(), now + TimeDelta::minutes(30),
+///     FailureRule::default(), 0, false);
 /// let test = c.test_otp(true).unwrap();
 /// assert_eq!(serde_json::to_string(&test).unwrap(), r#"{"otp":"123456"}"#);
 /// assert!(c.test_otp(false).is_none());
@@ -217,7 +122,7 @@ enum State {
 
 /// An OTP sent to an SMS, email, voice or WhatsApp device, and what happened to it since.
 ///
-/// Issued with a code of `otpLength` digits drawn from caller-supplied random bytes without
+/// Issued with a code of `otpLength` digits drawn from the caller's CSPRNG without
 /// modulo bias, an expiry of `now + lifeTime`, and the method's [`FailureRule`]. Each
 /// [`check`](Self::check) compares in constant time and returns an [`OtpCheck`] telling the
 /// caller what to answer and what to record on the device. A lock is in force while
@@ -227,12 +132,12 @@ enum State {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+/// use mfa_devices::lock::FailureRule;
+/// use mfa_devices::otp::{OtpChallenge, OtpCheck};
 ///
 /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 /// let rule = FailureRule::new(2, TimeDelta::minutes(2)).unwrap();
-/// let mut c = OtpChallenge::issue(&[9, 8, 7, 6, 5, 4], 6, TimeDelta::minutes(5), rule, now)
-///     .unwrap();
+/// let mut c = OtpChallenge::from_parts("987654".into(), now + TimeDelta::minutes(5), rule, 0, false);
 /// assert_eq!(c.check("000000", now), OtpCheck::Invalid { remaining_attempts: 1 });
 /// assert_eq!(
 ///     c.check("111111", now),
@@ -261,25 +166,6 @@ impl fmt::Debug for OtpChallenge {
     }
 }
 
-/// Digits from random bytes by rejection sampling: bytes 250–255 are skipped so that each
-/// digit is exactly uniform (250 = 25 × 10).
-fn digits_from_random(random: &[u8], length: u32) -> Result<String, OtpError> {
-    let wanted = usize::try_from(length).unwrap_or(usize::MAX);
-    let code: String = random
-        .iter()
-        .filter(|b| **b < 250)
-        .take(wanted)
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
-    if code.len() < wanted {
-        return Err(OtpError::NotEnoughRandomness {
-            wanted: length,
-            got: u32::try_from(code.len()).unwrap_or(u32::MAX),
-        });
-    }
-    Ok(code)
-}
-
 impl OtpChallenge {
     /// The shortest code (`otpLength` minimum).
     pub const MIN_LENGTH: u32 = 6;
@@ -288,25 +174,26 @@ impl OtpChallenge {
 
     /// Issues a challenge of `length` digits (6–10) at `now`, valid for `life_time`.
     ///
-    /// Each byte of `random` below 250 gives one digit (`byte % 10`); bytes 250–255 are
-    /// skipped, so the code is uniformly distributed. Pass at least `length` bytes from a
-    /// CSPRNG; `2 × length` makes running out (an [`OtpError::NotEnoughRandomness`] error)
-    /// practically impossible. Extra bytes are ignored.
+    /// The code is drawn from the caller's CSPRNG by [`draw_digits`](super::draw_digits)
+    /// (uniform digits; the crate reads as many bytes as it needs).
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpError};
+    /// use rand_core::SeedableRng;
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpError};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
-    /// let c = OtpChallenge::issue(&[255, 10, 21, 32, 43, 54, 65, 76, 87, 98], 8,
-    ///     TimeDelta::minutes(30), FailureRule::default(), now).unwrap();
-    /// assert_eq!(c.code(), "01234567");
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    /// let c = OtpChallenge::issue(&mut rng, 8, TimeDelta::minutes(30), FailureRule::default(), now)
+    ///     .unwrap();
+    /// assert_eq!(c.code().len(), 8);
     /// assert_eq!(c.expires_at(), now + TimeDelta::minutes(30));
-    /// let err = OtpChallenge::issue(&[250; 20], 6, TimeDelta::minutes(1),
+    /// let err = OtpChallenge::issue(&mut rng, 11, TimeDelta::minutes(1),
     ///     FailureRule::default(), now).unwrap_err();
-    /// assert_eq!(err, OtpError::NotEnoughRandomness { wanted: 6, got: 0 });
+    /// assert_eq!(err, OtpError::OtpLength(11));
     /// ```
     pub fn issue(
-        random: &[u8],
+        rng: &mut (impl CryptoRng + RngCore),
         length: u32,
         life_time: TimeDelta,
         rule: FailureRule,
@@ -316,9 +203,13 @@ impl OtpChallenge {
             return Err(OtpError::OtpLength(i64::from(length)));
         }
         if life_time < TimeDelta::zero() {
-            return Err(PolicyError::NegativeDuration(life_time.num_seconds()).into());
+            return Err(RuleError::NegativeDuration {
+                name: "lifeTime",
+                duration: life_time,
+            }
+            .into());
         }
-        let code = digits_from_random(random, length)?;
+        let code = draw_digits(rng, length)?;
         let expires_at = now
             .checked_add_signed(life_time)
             .ok_or(OtpError::TimeOverflow)?;
@@ -340,12 +231,13 @@ impl OtpChallenge {
     /// use mfa_devices::policy::OtpSettings;
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
     /// let settings = OtpSettings { otp_length: Some(8), ..OtpSettings::default() };
-    /// let c = OtpChallenge::for_settings(&[1; 16], &settings, now).unwrap();
-    /// assert_eq!(c.code(), "11111111");
+    /// let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
+    /// let c = OtpChallenge::for_settings(&mut rng, &settings, now).unwrap();
+    /// assert_eq!(c.code().len(), 8);
     /// assert_eq!(c.expires_at(), now + TimeDelta::minutes(30));
     /// ```
     pub fn for_settings(
-        random: &[u8],
+        rng: &mut (impl CryptoRng + RngCore),
         settings: &OtpSettings,
         now: DateTime<Utc>,
     ) -> Result<Self, OtpError> {
@@ -361,7 +253,7 @@ impl OtpChallenge {
             Some(f) => FailureRule::try_from(f)?,
             None => FailureRule::default(),
         };
-        Self::issue(random, length, life_time, rule, now)
+        Self::issue(rng, length, life_time, rule, now)
     }
 
     /// Rebuilds a challenge from stored parts (`failures` wrong codes so far; `spent` when it was
@@ -369,7 +261,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpCheck};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
     /// let mut c = OtpChallenge::from_parts("123456".into(), now + TimeDelta::minutes(1),
     ///     FailureRule::default(), 2, false);
@@ -395,8 +288,9 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
-    /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::minutes(1), FailureRule::default(),
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
+    /// let c = OtpChallenge::from_parts("000000".into(), now + TimeDelta::minutes(1), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.code(), "000000");
     /// ```
@@ -408,9 +302,9 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
-    /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
-    ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
+    /// let c = OtpChallenge::from_parts("000000".into(), DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(90), FailureRule::default(), 0, false);
     /// assert_eq!(c.expires_at().timestamp(), 90);
     /// ```
     pub fn expires_at(&self) -> DateTime<Utc> {
@@ -421,9 +315,9 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
-    /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
-    ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
+    /// let c = OtpChallenge::from_parts("000000".into(), DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(90), FailureRule::default(), 0, false);
     /// assert_eq!(c.rule().count(), 3);
     /// ```
     pub fn rule(&self) -> FailureRule {
@@ -434,10 +328,11 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let now = DateTime::<Utc>::UNIX_EPOCH;
-    /// let mut c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90),
-    ///     FailureRule::default(), now).unwrap();
+    /// let mut c = OtpChallenge::from_parts("000000".into(), now + TimeDelta::seconds(90),
+    ///     FailureRule::default(), 0, false);
     /// c.check("1", now);
     /// assert_eq!(c.failures(), 1);
     /// ```
@@ -449,10 +344,11 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let now = DateTime::<Utc>::UNIX_EPOCH;
-    /// let mut c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90),
-    ///     FailureRule::default(), now).unwrap();
+    /// let mut c = OtpChallenge::from_parts("000000".into(), now + TimeDelta::seconds(90),
+    ///     FailureRule::default(), 0, false);
     /// assert!(!c.is_spent());
     /// c.check("000000", now);
     /// assert!(c.is_spent());
@@ -465,8 +361,9 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
-    /// let c = OtpChallenge::issue(&[5; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
+    /// let c = OtpChallenge::from_parts("555555".into(), now + TimeDelta::seconds(90), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.test_otp(true).unwrap().otp, "555555");
     /// ```
@@ -481,16 +378,18 @@ impl OtpChallenge {
     /// In order: a spent challenge answers [`OtpCheck::Spent`]; at or after
     /// [`expires_at`](Self::expires_at) [`OtpCheck::Expired`] (nothing counted); then the code
     /// is compared in constant time (a candidate of another length is simply wrong). Right →
-    /// [`OtpCheck::Valid`]; wrong → the failure is counted, and reaching the rule's count gives
-    /// [`OtpCheck::Failed`] with the lock end `now + coolDown` (saturating at the largest
-    /// `DateTime<Utc>`), or no lock when the cool-down is zero.
+    /// [`OtpCheck::Valid`]; wrong → the failure is counted ([`FailureRule::record`], the rule
+    /// the aggregate and the flow apply too), and reaching the rule's count gives
+    /// [`OtpCheck::Failed`] with the lock end `now + coolDown` truncated to milliseconds
+    /// (saturating), or no lock when the cool-down is zero.
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpCheck};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
-    /// let mut c = OtpChallenge::issue(&[4; 6], 6, TimeDelta::minutes(5),
-    ///     FailureRule::default(), now).unwrap();
+    /// let mut c = OtpChallenge::from_parts("444444".into(), now + TimeDelta::minutes(5),
+    ///     FailureRule::default(), 0, false);
     /// assert_eq!(c.check("444444", now + TimeDelta::minutes(5)), OtpCheck::Expired);
     /// assert_eq!(c.check("444444", now + TimeDelta::minutes(4)), OtpCheck::Valid);
     /// ```
@@ -505,17 +404,16 @@ impl OtpChallenge {
             self.state = State::Spent;
             return OtpCheck::Valid;
         }
+        let step = self.rule.record(self.failures, now);
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= self.rule.count {
+        if step.limit_reached {
             self.state = State::Spent;
-            let locked_until = self.rule.locks().then(|| {
-                now.checked_add_signed(self.rule.cool_down)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
-            });
-            OtpCheck::Failed { locked_until }
+            OtpCheck::Failed {
+                locked_until: step.locked_until,
+            }
         } else {
             OtpCheck::Invalid {
-                remaining_attempts: self.rule.count.saturating_sub(self.failures),
+                remaining_attempts: step.remaining_attempts,
             }
         }
     }

@@ -1,6 +1,9 @@
-//! One-time passcodes: HOTP (RFC 4226), TOTP (RFC 6238), OTP challenges and the push limiter.
+//! One-time passcodes: HOTP (RFC 4226), TOTP (RFC 6238) and OTP challenges. The lock rules
+//! they apply ([`FailureRule`](crate::lock::FailureRule), the push limiter) live in
+//! [`lock`](crate::lock).
 //!
-//! Everything here is pure and deterministic: the current time and random bytes are arguments.
+//! Everything here is pure and deterministic: the current time and the caller's CSPRNG
+//! (`&mut impl rand_core::CryptoRng + RngCore`) are arguments; the crate sizes every draw.
 //! HMAC comes from RustCrypto (`hmac`, `sha1`, `sha2`), comparisons of codes from `subtle`.
 //!
 //! | item | what it is for |
@@ -9,7 +12,6 @@
 //! | [`Totp`] | a TOTP device: codes, verification with a bounded skew and replay protection, key URI |
 //! | [`secret_visible`] | whether a TOTP device's `secret`/`keyUri` may be shown |
 //! | [`OtpChallenge`] | an OTP sent by SMS/email/voice: code from random bytes, expiry, failure count, lock |
-//! | [`PushLimiter`] | declined/ignored pushes in a window → `PUSH` lock |
 //!
 //! ```
 //! use mfa_devices::otp::{Algorithm, Totp, TotpVerdict};
@@ -26,8 +28,8 @@
 //!
 //! ```
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck, PushLimitRule, PushLimiter, Totp,
-//!     Algorithm};
+//! use mfa_devices::lock::{FailureRule, PushLimitRule, PushLimiter};
+//! use mfa_devices::otp::{OtpChallenge, OtpCheck, Totp, Algorithm};
 //! use mfa_devices::policy::{DeviceAuthenticationPolicy, MobileApplicationPolicy};
 //!
 //! let policy = DeviceAuthenticationPolicy::default();
@@ -35,9 +37,10 @@
 //!
 //! // SMS/email/voice: a challenge per the method's `otp` settings.
 //! let sms = policy.sms.as_ref().and_then(|m| m.otp.as_ref()).unwrap();
-//! let random = [3u8; 16]; // from the server's CSPRNG
-//! let mut challenge = OtpChallenge::for_settings(&random, sms, now).unwrap();
-//! assert_eq!(challenge.check("333333", now), OtpCheck::Valid);
+//! let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(3); // the server's CSPRNG
+//! let mut challenge = OtpChallenge::for_settings(&mut rng, sms, now).unwrap();
+//! let code = challenge.code().to_owned();
+//! assert_eq!(challenge.check(&code, now), OtpCheck::Valid);
 //!
 //! // TOTP: failure rule from `totp.otp.failure`, skew from `totp.passcodeGracePeriod`.
 //! let totp_policy = policy.totp.as_ref().unwrap();
@@ -65,11 +68,10 @@ use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, inner};
 use crate::policy::PolicyError;
 
 mod challenge;
-mod push;
+
 mod sealed;
 
-pub use challenge::{ChallengeTestOtp, FailureRule, OtpChallenge, OtpCheck};
-pub use push::{PushLimitRule, PushLimiter, PushOutcome};
+pub use challenge::{ChallengeTestOtp, OtpChallenge, OtpCheck};
 pub use sealed::{SealedPasscode, draw_digits};
 
 /// The HMAC hash of an HOTP/TOTP device.
@@ -137,8 +139,8 @@ pub enum OtpError {
     SkewTooLarge(u32),
     /// An OTP challenge has 6 to 10 digits (`otpLength`); the number given.
     OtpLength(i64),
-    /// The random bytes given ran out before the code had all its digits (bytes 250–255 are
-    /// skipped to avoid modulo bias).
+    /// The caller's RNG gave only bytes 250–255 (skipped to avoid modulo bias) for 1 KiB
+    /// before the code had all its digits: a broken generator.
     NotEnoughRandomness {
         /// Digits wanted.
         wanted: u32,
@@ -169,7 +171,7 @@ impl fmt::Display for OtpError {
             Self::OtpLength(l) => write!(f, "an OTP has 6 to 10 digits, not {l}"),
             Self::NotEnoughRandomness { wanted, got } => write!(
                 f,
-                "the random bytes gave {got} of {wanted} digits; pass more bytes"
+                "the random number generator gave {got} of {wanted} digits from 1 KiB; it is broken"
             ),
             Self::TimeOverflow => f.write_str("the time is out of range"),
             Self::Policy(e) => write!(f, "{e}"),
@@ -183,6 +185,12 @@ impl std::error::Error for OtpError {
             Self::Policy(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<crate::lock::RuleError> for OtpError {
+    fn from(e: crate::lock::RuleError) -> Self {
+        Self::Policy(e.into())
     }
 }
 

@@ -5,7 +5,6 @@
 //! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
 //! `authn` module.
 
-use chrono::TimeDelta;
 use serde_json::Value;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +12,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::device::{DeviceId, NewDevice, Secret};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::lock::{FailureRule, PushLimitRule};
 use crate::otp::OtpError;
 use crate::policy::DeviceAuthenticationPolicy;
 
@@ -38,17 +38,19 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// A request to change a user's devices, decided by
 /// [`UserDevices::decide`](super::UserDevices::decide).
 ///
-/// Policy numbers (OTP `failure.count` / `coolDown`, `pushLimit`) are plain values passed in by
-/// the caller, who reads them from the device authentication policy; this aggregate does not
-/// know policies. OTP and attestation checks happen outside too: `Activate` is sent once the
+/// Lock rules (OTP `failure.count` / `coolDown`, `pushLimit`) come validated, as the
+/// [`lock`](crate::lock) module's types: the caller resolves them from the device
+/// authentication policy ([`FlowPolicy`](crate::policy::resolved::FlowPolicy), or
+/// `FailureRule::try_from(&OtpFailurePolicy)`); this aggregate does not know policies and has
+/// no numbers to re-check. OTP and attestation checks happen outside too: `Activate` is sent once the
 /// activation OTP (or FIDO2 attestation) was verified, `RecordOtpFailure` when it was not.
 ///
 /// ```
-/// use chrono::TimeDelta;
 /// use mfa_devices::device::DeviceId;
+/// use mfa_devices::lock::FailureRule;
 /// use mfa_devices::user_devices::Command;
 /// let id = DeviceId::from_bytes([7; 16]);
-/// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
+/// let c = Command::RecordOtpFailure { id, rule: FailureRule::DEFAULT_AUTHENTICATOR };
 /// assert_eq!(c.device_id(), Some(id));
 /// assert_eq!(Command::RemoveOrder.device_id(), None);
 /// ```
@@ -118,10 +120,8 @@ pub enum Command {
     RecordOtpFailure {
         /// The device.
         id: DeviceId,
-        /// The policy's `failure.count` (at least 1).
-        failure_count: u32,
-        /// The policy's `failure.coolDown` (0: never lock).
-        cool_down: TimeDelta,
+        /// The method's failure rule (`failure.count`, `failure.coolDown`).
+        rule: FailureRule,
     },
     /// Record a successful OTP check: the failure counter restarts.
     RecordOtpSuccess {
@@ -143,12 +143,8 @@ pub enum Command {
     RecordPushRejected {
         /// The device.
         id: DeviceId,
-        /// The application's `pushLimit.count` (at least 1).
-        limit: u32,
-        /// `pushLimit.timePeriod` (positive).
-        time_period: TimeDelta,
-        /// `pushLimit.lockDuration` (positive).
-        lock_duration: TimeDelta,
+        /// The application's `pushLimit`.
+        rule: PushLimitRule,
     },
     /// Administrator unlock: clears the lock and the counters.
     Unlock {

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::device::timestamp::format;
 use crate::device::{DeviceId, MAX_NICKNAME_CHARS};
-use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, VALIDATION_MESSAGE, inner};
+use crate::error::{
+    ApiError, DetailCode, ErrorCode, ErrorDetail, MAX_DETAILS, VALIDATION_MESSAGE, echo, inner,
+};
 
 /// What is wrong with one entry of a reorder request (see [`UserDevicesError::InvalidOrder`]).
 ///
@@ -93,7 +95,7 @@ impl OrderViolation {
                 target,
                 format!(
                     "'{}' is not a device id (a UUID)",
-                    text.as_deref().unwrap_or_default()
+                    echo(text.as_deref().unwrap_or_default())
                 ),
             ),
             Self::Duplicate { id, .. } => ErrorDetail::new(
@@ -169,13 +171,6 @@ pub enum UserDevicesError {
     },
     /// An administrator blocked the device.
     Blocked(DeviceId),
-    /// A policy number passed in with a command is outside what makes sense.
-    InvalidPolicy {
-        /// The policy property (`failure.count`, `pushLimit.timePeriod`, …).
-        target: &'static str,
-        /// What is allowed.
-        message: String,
-    },
     /// `maxAllowedDevices` is outside 1–15.
     InvalidSettings {
         /// The value given.
@@ -224,11 +219,14 @@ impl fmt::Display for UserDevicesError {
             ),
             Self::InvalidOrder(violations) => {
                 f.write_str("invalid device order")?;
-                for v in violations {
+                for v in violations.iter().take(MAX_DETAILS) {
                     let d = v.to_detail();
                     write!(f, "; {}: {}", v.target(), d.message)?;
                 }
-                Ok(())
+                match violations.len().saturating_sub(MAX_DETAILS) {
+                    0 => Ok(()),
+                    more => write!(f, "; and {more} more"),
+                }
             }
             Self::AlreadyActive(id) => write!(f, "device {id} is already ACTIVE"),
             Self::NotActive(id) => write!(f, "device {id} is not ACTIVE"),
@@ -237,7 +235,6 @@ impl fmt::Display for UserDevicesError {
             }
             Self::Locked { id, until: None } => write!(f, "device {id} is locked until unlocked"),
             Self::Blocked(id) => write!(f, "device {id} is blocked by an administrator"),
-            Self::InvalidPolicy { target, message } => write!(f, "{target}: {message}"),
             Self::InvalidSettings {
                 max_allowed_devices,
             } => write!(
@@ -288,7 +285,7 @@ impl From<UserDevicesError> for ApiError {
     /// | `InvalidOrder` | 400 | `INVALID_DATA` | one per bad entry at `order[i].id` / `order` |
     /// | `AlreadyActive`, `NotActive` | 400 | `INVALID_REQUEST` | |
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
-    /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
+    /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
     /// | `InvalidSnapshot` | 500 | `UNEXPECTED_ERROR` | |
     /// | `ActivationOtpRequired` | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at `otp` |
@@ -325,7 +322,7 @@ impl From<UserDevicesError> for ApiError {
             ),
             UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
-                violations.iter().map(OrderViolation::to_detail).collect(),
+                violations.iter().map(OrderViolation::to_detail),
             ),
             UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)
@@ -333,10 +330,6 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::Locked { .. } | UserDevicesError::Blocked(_) => {
                 ApiError::new(ErrorCode::RequestFailed, message)
             }
-            UserDevicesError::InvalidPolicy { target, .. } => ApiError::invalid_data(
-                VALIDATION_MESSAGE,
-                vec![ErrorDetail::new(DetailCode::OutOfRange, target, message)],
-            ),
             UserDevicesError::InvalidSettings { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![

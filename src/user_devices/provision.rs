@@ -3,15 +3,13 @@
 
 use std::fmt;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::device::{DeviceStatus, DeviceType, NewDevice, Secret};
-use crate::otp::{
-    Algorithm, ChallengeTestOtp, FailureRule, OtpChallenge, OtpError, SealedPasscode, Totp,
-    draw_digits,
-};
+use crate::lock::FailureRule;
+use crate::otp::{Algorithm, ChallengeTestOtp, OtpChallenge, OtpError, SealedPasscode, Totp};
 use crate::policy::{DeviceAuthenticationPolicy, OtpSettings};
 
 /// Bytes of a TOTP secret the crate draws: 20 (160 bits, RFC 4226's recommendation and what
@@ -42,52 +40,7 @@ pub const TOTP_SECRET_LEN: usize = 20;
 #[serde(rename_all = "camelCase")]
 pub struct ActivationChallenge {
     passcode: SealedPasscode,
-    failure: StoredRule,
-}
-
-/// A [`FailureRule`] as stored: `{"count": 3, "coolDown": <milliseconds>}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", try_from = "RawRule")]
-struct StoredRule {
-    count: u32,
-    cool_down: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawRule {
-    count: u32,
-    cool_down: i64,
-}
-
-impl TryFrom<RawRule> for StoredRule {
-    type Error = String;
-    fn try_from(raw: RawRule) -> Result<Self, String> {
-        let rule = StoredRule {
-            count: raw.count,
-            cool_down: raw.cool_down,
-        };
-        rule.rule().map(|_| rule).ok_or_else(|| {
-            format!(
-                "failure {{count: {}, coolDown: {}}} is not a failure rule",
-                raw.count, raw.cool_down
-            )
-        })
-    }
-}
-
-impl StoredRule {
-    fn from_rule(rule: FailureRule) -> Self {
-        Self {
-            count: rule.count(),
-            cool_down: rule.cool_down().num_milliseconds(),
-        }
-    }
-
-    fn rule(self) -> Option<FailureRule> {
-        let cool_down = TimeDelta::try_milliseconds(self.cool_down)?;
-        FailureRule::new(self.count, cool_down).ok()
-    }
+    failure: FailureRule,
 }
 
 impl ActivationChallenge {
@@ -105,15 +58,14 @@ impl ActivationChallenge {
         settings: &OtpSettings,
         now: DateTime<Utc>,
     ) -> Result<(Self, ActivationPasscode), OtpError> {
-        // The OTP engine resolves the settings (defaults, bounds) once; its code is not used.
-        let shape = OtpChallenge::for_settings(&[0; 16], settings, now)?;
-        let length = u32::try_from(shape.code().len()).unwrap_or(OtpChallenge::MIN_LENGTH);
-        let code = draw_digits(rng, length)?;
+        // The OTP engine resolves the settings (defaults, bounds) and draws the code.
+        let shape = OtpChallenge::for_settings(rng, settings, now)?;
+        let code = shape.code().to_owned();
         let passcode = SealedPasscode::seal(&code, rng, shape.expires_at());
         Ok((
             Self {
                 passcode,
-                failure: StoredRule::from_rule(shape.rule()),
+                failure: shape.rule(),
             },
             ActivationPasscode { code },
         ))
@@ -126,7 +78,7 @@ impl ActivationChallenge {
 
     /// The failure rule wrong passcodes are counted under.
     pub fn rule(&self) -> FailureRule {
-        self.failure.rule().unwrap_or_default()
+        self.failure
     }
 
     /// Whether `candidate` is the passcode (constant time; expiry is not checked here).

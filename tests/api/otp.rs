@@ -1,9 +1,10 @@
 //! HOTP/TOTP against the RFC test vectors, OTP challenges and the push limiter.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::device::timestamp::truncate_millis;
+use mfa_devices::lock::{FailureRule, PushLimitRule, PushLimiter, PushOutcome};
 use mfa_devices::otp::{
-    Algorithm, FailureRule, OtpChallenge, OtpCheck, OtpError, PushLimitRule, PushLimiter,
-    PushOutcome, Totp, TotpVerdict, hotp, hotp_with, secret_visible,
+    Algorithm, OtpChallenge, OtpCheck, OtpError, Totp, TotpVerdict, hotp, hotp_with, secret_visible,
 };
 use mfa_devices::policy::{OtpFailurePolicy, OtpSettings, PolicyDuration, PushLimit, TimeUnit};
 
@@ -198,7 +199,7 @@ fn rule(count: u32, minutes: i64) -> FailureRule {
 fn challenge_counts_failures_and_locks_per_cool_down() {
     let now = t0();
     let mut c = OtpChallenge::issue(
-        &[1, 2, 3, 4, 5, 6],
+        &mut crate::replay(&[1, 2, 3, 4, 5, 6]),
         6,
         TimeDelta::minutes(5),
         rule(3, 2),
@@ -235,7 +236,14 @@ fn challenge_counts_failures_and_locks_per_cool_down() {
     );
 
     // coolDown 0: the challenge fails but nothing locks.
-    let mut c = OtpChallenge::issue(&[9; 6], 6, TimeDelta::minutes(5), rule(1, 0), now).unwrap();
+    let mut c = OtpChallenge::issue(
+        &mut crate::replay(&[9; 6]),
+        6,
+        TimeDelta::minutes(5),
+        rule(1, 0),
+        now,
+    )
+    .unwrap();
     assert_eq!(
         c.check("000000", now),
         OtpCheck::Failed { locked_until: None }
@@ -246,7 +254,7 @@ fn challenge_counts_failures_and_locks_per_cool_down() {
 fn challenge_expires_at_now_plus_life_time() {
     let now = t0();
     let life = TimeDelta::seconds(90);
-    let c = OtpChallenge::issue(&[7; 10], 10, life, rule(3, 0), now).unwrap();
+    let c = OtpChallenge::issue(&mut crate::replay(&[7; 10]), 10, life, rule(3, 0), now).unwrap();
     assert_eq!(c.expires_at(), now + life);
     let mut before = c.clone();
     assert_eq!(
@@ -268,7 +276,7 @@ fn challenge_settings_come_from_the_policy() {
         otp_length: Some(7),
         ..OtpSettings::default()
     };
-    let mut c = OtpChallenge::for_settings(&[3; 14], &settings, now).unwrap();
+    let mut c = OtpChallenge::for_settings(&mut crate::replay(&[3; 14]), &settings, now).unwrap();
     assert_eq!(c.code(), "3333333");
     assert_eq!(c.expires_at(), now + TimeDelta::seconds(45));
     assert_eq!(
@@ -288,7 +296,7 @@ fn challenge_settings_come_from_the_policy() {
         ..OtpSettings::default()
     };
     assert_eq!(
-        OtpChallenge::for_settings(&[3; 30], &bad_length, now),
+        OtpChallenge::for_settings(&mut crate::replay(&[3; 30]), &bad_length, now),
         Err(OtpError::OtpLength(11))
     );
     let bad_unit = OtpSettings {
@@ -296,7 +304,7 @@ fn challenge_settings_come_from_the_policy() {
         ..OtpSettings::default()
     };
     assert!(matches!(
-        OtpChallenge::for_settings(&[3; 30], &bad_unit, now),
+        OtpChallenge::for_settings(&mut crate::replay(&[3; 30]), &bad_unit, now),
         Err(OtpError::Policy(_))
     ));
     let negative = OtpSettings {
@@ -304,7 +312,7 @@ fn challenge_settings_come_from_the_policy() {
         ..OtpSettings::default()
     };
     assert_eq!(
-        OtpChallenge::for_settings(&[3; 30], &negative, now),
+        OtpChallenge::for_settings(&mut crate::replay(&[3; 30]), &negative, now),
         Err(OtpError::OtpLength(-6))
     );
     let empty = OtpSettings {
@@ -313,7 +321,7 @@ fn challenge_settings_come_from_the_policy() {
         otp_length: None,
         extra: Default::default(),
     };
-    let c = OtpChallenge::for_settings(&[3; 30], &empty, now).unwrap();
+    let c = OtpChallenge::for_settings(&mut crate::replay(&[3; 30]), &empty, now).unwrap();
     assert_eq!(c.code().len(), 6);
     assert_eq!(c.expires_at(), now + TimeDelta::minutes(30));
     assert_eq!(c.rule(), FailureRule::default());
@@ -336,29 +344,69 @@ fn failure_rule_from_policy_numbers() {
     assert!(FailureRule::try_from(&f).is_err());
 }
 
+/// Randomness is sized by the crate: an RNG that runs short of usable bytes in a slice of
+/// five (bytes 250–255 are skipped) still gives a full code — the caller no longer sizes a
+/// buffer, and too few bytes is no longer a 500. Only a broken generator (nothing but bytes
+/// 250–255) is an error.
 #[test]
-fn challenge_needs_enough_random_bytes_and_a_valid_length() {
+fn challenge_randomness_is_sized_by_the_crate_and_lengths_are_checked() {
     let now = t0();
     let life = TimeDelta::minutes(1);
+    let c = OtpChallenge::issue(
+        &mut crate::replay(&[1, 2, 250, 251, 3]),
+        6,
+        life,
+        rule(3, 0),
+        now,
+    )
+    .unwrap();
+    assert_eq!(c.code(), "123123");
     assert_eq!(
-        OtpChallenge::issue(&[1, 2, 250, 251, 3], 6, life, rule(3, 0), now),
-        Err(OtpError::NotEnoughRandomness { wanted: 6, got: 3 })
+        OtpChallenge::issue(
+            &mut crate::replay(&[250, 251, 255]),
+            6,
+            life,
+            rule(3, 0),
+            now
+        ),
+        Err(OtpError::NotEnoughRandomness { wanted: 6, got: 0 })
     );
+    let api =
+        mfa_devices::error::ApiError::from(OtpError::NotEnoughRandomness { wanted: 6, got: 0 });
+    assert_eq!(api.http_status(), 500);
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(5);
+    for length in 6..=10 {
+        let c = OtpChallenge::issue(&mut rng, length, life, rule(3, 0), now).unwrap();
+        assert_eq!(c.code().len(), length as usize);
+    }
     for length in [0, 5, 11, u32::MAX] {
         assert_eq!(
-            OtpChallenge::issue(&[0; 64], length, life, rule(3, 0), now),
+            OtpChallenge::issue(&mut crate::replay(&[0; 64]), length, life, rule(3, 0), now),
             Err(OtpError::OtpLength(i64::from(length)))
         );
     }
     assert_eq!(
-        OtpChallenge::issue(&[0; 6], 6, TimeDelta::MAX, rule(3, 0), now),
+        OtpChallenge::issue(
+            &mut crate::replay(&[0; 6]),
+            6,
+            TimeDelta::MAX,
+            rule(3, 0),
+            now
+        ),
         Err(OtpError::TimeOverflow)
     );
 }
 
 #[test]
 fn debug_output_hides_secrets() {
-    let c = OtpChallenge::issue(&[8; 6], 6, TimeDelta::minutes(1), rule(3, 0), t0()).unwrap();
+    let c = OtpChallenge::issue(
+        &mut crate::replay(&[8; 6]),
+        6,
+        TimeDelta::minutes(1),
+        rule(3, 0),
+        t0(),
+    )
+    .unwrap();
     assert!(!format!("{c:?}").contains("888888"));
     let t = Totp::new(vec![b'Z'; 20], Algorithm::Sha1, 6, 30).unwrap();
     assert!(!format!("{t:?}").contains("ZZZZ"));
@@ -424,12 +472,13 @@ fn push_limit_rule_from_policy() {
         ..PushLimit::default()
     };
     assert!(PushLimitRule::try_from(&p).is_err());
-    // A lock that would end past the representable range saturates.
+    // A lock that would end past the representable range saturates (to the last whole
+    // millisecond, as every lock end is).
     let rule = PushLimitRule::new(1, TimeDelta::minutes(1), TimeDelta::MAX).unwrap();
     assert_eq!(
         PushLimiter::new(rule).record(t0()),
         PushOutcome::Locked {
-            until: DateTime::<Utc>::MAX_UTC
+            until: truncate_millis(DateTime::<Utc>::MAX_UTC)
         }
     );
 }
@@ -517,19 +566,22 @@ mod properties {
         }
 
         /// An OTP from random bytes has `length` digits, each the first unrejected byte mod 10,
-        /// or the call fails when the bytes run out.
+        /// drawing as many bytes as it needs, or the call fails for a generator that gives
+        /// nothing usable.
         #[test]
         fn otp_from_random_bytes_is_in_range_and_unbiased_by_construction(
-            random in proptest::collection::vec(any::<u8>(), 0..30),
+            random in proptest::collection::vec(any::<u8>(), 1..30),
             length in 6u32..=10,
         ) {
             let expected: String = random
                 .iter()
+                .cycle()
+                .take(2048)
                 .filter(|b| **b < 250)
                 .take(length as usize)
                 .map(|b| char::from(b'0' + b % 10))
                 .collect();
-            let r = OtpChallenge::issue(&random, length, TimeDelta::minutes(1),
+            let r = OtpChallenge::issue(&mut crate::replay(&random), length, TimeDelta::minutes(1),
                 FailureRule::default(), t0());
             if expected.len() == length as usize {
                 let c = r.unwrap();
@@ -556,7 +608,7 @@ mod properties {
             let now = t0();
             let cool_down = TimeDelta::try_seconds(cool_down_s).unwrap_or(TimeDelta::MAX);
             let rule = FailureRule::new(count, cool_down).unwrap();
-            let mut c = OtpChallenge::issue(&[2; 8], 6, TimeDelta::seconds(life_s), rule, now)
+            let mut c = OtpChallenge::issue(&mut crate::replay(&[2; 8]), 6, TimeDelta::seconds(life_s), rule, now)
                 .unwrap();
             let at = now + TimeDelta::seconds(at_s);
             let expired = at_s >= life_s;
@@ -570,7 +622,7 @@ mod properties {
                 } else if n == count {
                     OtpCheck::Failed {
                         locked_until: (cool_down_s > 0)
-                            .then(|| at.checked_add_signed(cool_down).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+                            .then(|| truncate_millis(at.checked_add_signed(cool_down).unwrap_or(DateTime::<Utc>::MAX_UTC))),
                     }
                 } else {
                     OtpCheck::Spent

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::user_devices::*;
 use serde_json::{Value, json};
 
@@ -416,8 +417,7 @@ fn settings_are_validated() {
 fn otp_failure(n: u8, count: u32, cool_down: TimeDelta) -> Command {
     Command::RecordOtpFailure {
         id: id(n),
-        failure_count: count,
-        cool_down,
+        rule: FailureRule::new(count, cool_down).unwrap(),
     }
 }
 
@@ -541,9 +541,7 @@ fn otp_success_and_unlock_restart_the_counter() {
 fn push(n: u8) -> Command {
     Command::RecordPushRejected {
         id: id(n),
-        limit: 3,
-        time_period: mins(10),
-        lock_duration: mins(30),
+        rule: PushLimitRule::new(3, mins(10), mins(30)).unwrap(),
     }
 }
 
@@ -575,44 +573,45 @@ fn push_rejections_within_the_time_period_lock_for_the_lock_duration() {
     );
 }
 
+/// Commands carry validated lock rules (issue 10 §2): the numbers the aggregate used to
+/// re-check in `decide` cannot be built at all, and the refusal names the property.
 #[test]
-fn policy_numbers_are_checked() {
-    let u = with_active(&[1]);
-    for (cmd, target) in [
-        (otp_failure(1, 0, mins(2)), "failure.count"),
-        (otp_failure(1, 3, mins(-1)), "failure.coolDown"),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 0,
-                time_period: mins(1),
-                lock_duration: mins(1),
-            },
-            "pushLimit.count",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: TimeDelta::zero(),
-                lock_duration: mins(1),
-            },
-            "pushLimit.timePeriod",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: mins(1),
-                lock_duration: TimeDelta::zero(),
-            },
-            "pushLimit.lockDuration",
-        ),
+fn policy_numbers_are_checked_where_the_rules_are_built() {
+    use mfa_devices::lock::RuleError;
+    assert_eq!(FailureRule::new(0, mins(2)), Err(RuleError::ZeroCount));
+    assert!(matches!(
+        FailureRule::new(3, mins(-1)),
+        Err(RuleError::NegativeDuration {
+            name: "coolDown",
+            ..
+        })
+    ));
+    assert_eq!(
+        PushLimitRule::new(0, mins(1), mins(1)),
+        Err(RuleError::ZeroCount)
+    );
+    for (window, lock, name) in [
+        (mins(-1), mins(1), "timePeriod"),
+        (mins(1), mins(-1), "lockDuration"),
     ] {
-        let api = ApiError::from(refused(&u, cmd, t0()));
-        assert_eq!(api.details[0].target.as_deref(), Some(target));
-        assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+        let err = PushLimitRule::new(1, window, lock).unwrap_err();
+        assert!(
+            matches!(err, RuleError::NegativeDuration { name: n, .. } if n == name),
+            "{err}"
+        );
     }
+    // As policy input they are 400 OUT_OF_RANGE at the property.
+    let api = ApiError::from(mfa_devices::policy::PolicyError::from(RuleError::ZeroCount));
+    assert_eq!(api.details[0].target.as_deref(), Some("count"));
+    assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+    // A zero lock duration is a rule that never locks (the count is still reached).
+    let mut u = with_active(&[1]);
+    let never = Command::RecordPushRejected {
+        id: id(1),
+        rule: PushLimitRule::new(1, mins(1), TimeDelta::zero()).unwrap(),
+    };
+    u.execute(never, t0()).unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0()));
 }
 
 #[test]
@@ -1154,6 +1153,71 @@ fn an_event_serializes_to_a_stable_audit_record() {
             "order": [id(2).to_string(), id(1).to_string()],
         })
     );
+}
+
+/// Issue 12, point 10: error bodies are bounded whatever the request held. Details are capped
+/// (100, then one "and N more" summary) and echoed input is cut: a reorder body of 100,000
+/// malformed entries, a decided reorder of 100,000 unknown ids, a 1 MB media type, phone,
+/// email or device type each give a body of a few KiB (before: 117 MB for a 2 MB body, 14 MB
+/// for 100,000 ids, 1 MB out for 1 MB in).
+#[test]
+fn point_10_error_bodies_are_bounded() {
+    const BOUND: usize = 32 * 1024;
+    let body_len = |e: &ApiError| serde_json::to_string(e).unwrap().len();
+    let coll = RequestTarget::Devices { new_id: id(1) };
+    let mega = "9".repeat(1 << 20);
+
+    // A reorder body of malformed entries, and one of ids that are not UUIDs.
+    let malformed = format!("{{\"order\":[{}1]}}", "1,".repeat(100_000));
+    let texts = format!(
+        "{{\"order\":[{}{{\"id\":\"x\"}}]}}",
+        format!("{{\"id\":\"{}\"}},", "z".repeat(1000)).repeat(2000)
+    );
+    for body in [malformed, texts] {
+        let e =
+            Command::from_request(DEVICES_REORDER_MEDIA_TYPE, coll, body.as_bytes()).unwrap_err();
+        assert!(e.details.len() <= 101, "{} details", e.details.len());
+        assert!(body_len(&e) < BOUND, "{} bytes", body_len(&e));
+        assert!(e.details.last().unwrap().message.contains("more"));
+    }
+
+    // A decided reorder naming 100,000 unknown devices.
+    let u = with_active(&[1, 2]);
+    let order: Vec<DeviceId> = (0..100_000u32)
+        .map(|i| {
+            let mut b = [7u8; 16];
+            b[..4].copy_from_slice(&i.to_be_bytes());
+            DeviceId::from_bytes(b)
+        })
+        .collect();
+    let err = refused(&u, Command::Reorder { order }, t0());
+    assert!(
+        err.to_string().len() < BOUND,
+        "Display: {} bytes",
+        err.to_string().len()
+    );
+    let e = ApiError::from(err);
+    assert!(e.details.len() <= 101, "{} details", e.details.len());
+    assert!(body_len(&e) < BOUND, "{} bytes", body_len(&e));
+
+    // Echoed input: media type, phone, email, device type.
+    let e = Command::from_request(&format!("application/{mega}"), coll, b"{}").unwrap_err();
+    assert!(body_len(&e) < 1024, "media type: {} bytes", body_len(&e));
+    let sms = NewDevice {
+        phone: Some(format!("+1{mega}x")),
+        ..NewDevice::new(DeviceType::Sms)
+    };
+    let email = NewDevice {
+        email: Some(format!("{mega}@")),
+        ..NewDevice::new(DeviceType::Email)
+    };
+    for d in [sms, email] {
+        let e = d.validate().unwrap_err();
+        assert!(body_len(&e) < 1024, "{} bytes", body_len(&e));
+    }
+    let json = format!("{{\"type\":\"{mega}\"}}");
+    let e = Command::from_request(APPLICATION_JSON, coll, json.as_bytes()).unwrap_err();
+    assert!(body_len(&e) < 2048, "type: {} bytes", body_len(&e));
 }
 
 // --- Secrets drawn at creation: activation challenges, TOTP secrets (issue 11 §3) --------

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::device::*;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::user_devices::*;
 use proptest::prelude::*;
 
@@ -334,15 +335,17 @@ impl Model {
             Op::RemoveOrder => Command::RemoveOrder,
             Op::OtpFail(n, count, cool) => Command::RecordOtpFailure {
                 id: id(n),
-                failure_count: *count,
-                cool_down: TimeDelta::minutes(*cool),
+                rule: FailureRule::new(*count, TimeDelta::minutes(*cool)).unwrap(),
             },
             Op::OtpOk(n) => Command::RecordOtpSuccess { id: id(n) },
             Op::Push(n, limit, period, dur) => Command::RecordPushRejected {
                 id: id(n),
-                limit: *limit,
-                time_period: TimeDelta::minutes(*period),
-                lock_duration: TimeDelta::minutes(*dur),
+                rule: PushLimitRule::new(
+                    *limit,
+                    TimeDelta::minutes(*period),
+                    TimeDelta::minutes(*dur),
+                )
+                .unwrap(),
             },
             Op::Unlock(n) => Command::Unlock { id: id(n) },
             Op::Block(n) => Command::Block { id: id(n) },
