@@ -21,8 +21,9 @@ use crate::device::{
     TestOtp, UserId,
 };
 use crate::lock::{FailureRule, PushLimitRule, millis};
-use crate::otp::{OtpChallenge, SealedPasscode};
+use crate::otp::{OtpChallenge, SealedPasscode, TotpVerdict};
 use crate::policy::resolved::{FlowPolicy, SelectionMode};
+use crate::user_devices::UserDevices;
 use rand_core::{CryptoRng, RngCore};
 
 /// The user's devices as the flow sees them when it starts: every device in the aggregate's
@@ -121,6 +122,16 @@ pub enum DeviceRecord {
         /// The device.
         device: DeviceId,
     },
+    /// A right TOTP code, accepted for time step `step` ([`check_totp`](DeviceAuthentication::check_totp)):
+    /// the failure counter restarts and the aggregate keeps `step` as the device's last used
+    /// one ([`Command::RecordTotpSuccess`](crate::user_devices::Command::RecordTotpSuccess)),
+    /// so the code cannot be used again.
+    TotpSuccess {
+        /// The device.
+        device: DeviceId,
+        /// The time step the code was accepted for.
+        step: u64,
+    },
     /// A declined or ignored (timed out) push at `at`. The aggregate may lock the device for
     /// it (the application's push limit), which the flow cannot foresee: call
     /// [`sync_with`](DeviceAuthentication::sync_with) after executing it.
@@ -142,6 +153,7 @@ impl DeviceRecord {
         match self {
             Self::OtpFailure { device, .. }
             | Self::OtpSuccess { device }
+            | Self::TotpSuccess { device, .. }
             | Self::PushFailure { device, .. } => *device,
         }
     }
@@ -1084,6 +1096,84 @@ impl DeviceAuthentication {
         } else {
             self.count_failure(device, now, false)
         })
+    }
+
+    /// Checks a code of the selected TOTP device against the secret stored with it in the
+    /// user's aggregate (`devices`, the one the flow was just synced with), with
+    /// [`Totp`](crate::otp::Totp) (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) and replay
+    /// protection: a code of a time step at or before the device's last accepted one
+    /// ([`UserDevices::totp_last_step`](crate::user_devices::UserDevices::totp_last_step)) is
+    /// refused like a wrong one. Right → COMPLETED and a [`DeviceRecord::TotpSuccess`] carrying
+    /// the step (executing it persists the step with the device); wrong or replayed → counted
+    /// and locked exactly as [`check_otp`](Self::check_otp). The flow itself never holds the
+    /// secret (its snapshot shows devices as renderers do).
+    ///
+    /// A TOTP device without a stored secret (created without
+    /// [`DeviceSecrets`](crate::user_devices::DeviceSecrets)) cannot be verified:
+    /// [`FlowError::Internal`], nothing counted.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use rand_core::SeedableRng;
+    /// use mfa_devices::authn::*;
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::otp::{Algorithm, Totp};
+    /// use mfa_devices::policy::DeviceAuthenticationPolicy;
+    /// use mfa_devices::user_devices::{Command, DeviceSecrets, UserDevices};
+    /// let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let policy = DeviceAuthenticationPolicy::default();
+    /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let new = NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) };
+    /// let (secrets, _) = DeviceSecrets::draw(&new, &policy, "jo", &mut rng, now).unwrap();
+    /// user.execute(Command::Create { id, device: new, secrets }, now).unwrap();
+    /// # let DeviceDetails::Totp(t) = &user.device(&id).unwrap().details else { unreachable!() };
+    /// # let key = data_encoding::BASE32_NOPAD.decode(t.secret.as_ref().unwrap().expose().as_bytes()).unwrap();
+    /// let code = Totp::new(key, Algorithm::Sha1, 6, 30).unwrap().code_at(now.timestamp() as u64);
+    ///
+    /// let mut flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), now).unwrap();
+    /// let ok = flow.check_totp(&code, &user, now).unwrap();
+    /// assert!(ok.is_success());
+    /// for r in &ok.records { user.execute(r.to_command(), now).unwrap(); } // persists the step
+    ///
+    /// let mut again = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), now).unwrap();
+    /// let replay = again.check_totp(&code, &user, now).unwrap();          // the same code
+    /// assert!(matches!(replay.result, Err(FlowError::InvalidOtp { .. })));
+    /// ```
+    pub fn check_totp(
+        &mut self,
+        otp: &str,
+        devices: &UserDevices,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
+        let Pending::Authenticator { device, .. } = &self.state.pending else {
+            return Err(self.otp_check_refusal(OtpSource::Authenticator));
+        };
+        let device = *device;
+        let totp = devices
+            .device(&device)
+            .filter(|d| d.device_type == DeviceType::Totp)
+            .and_then(crate::user_devices::totp_of)
+            .ok_or_else(|| {
+                FlowError::Internal(format!(
+                    "device {device} is not a TOTP device with a stored secret"
+                ))
+            })?;
+        let unix = u64::try_from(now.timestamp()).unwrap_or(0);
+        Ok(
+            match totp.verify(otp, unix, devices.totp_last_step(&device)) {
+                TotpVerdict::Valid { step } => {
+                    let mut outcome = self.complete(Some(device), now);
+                    outcome.records = vec![DeviceRecord::TotpSuccess { device, step }];
+                    outcome
+                }
+                TotpVerdict::Replayed | TotpVerdict::Invalid => {
+                    self.count_failure(device, now, false)
+                }
+            },
+        )
     }
 
     fn otp_check_refusal(&self, wanted: OtpSource) -> FlowError {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError};
+use crate::device::DeviceDetails;
 use crate::policy::DeviceAuthenticationPolicy;
 use crate::policy::resolved::FlowPolicy;
 use crate::user_devices::{Command, UserDevices};
@@ -38,9 +39,14 @@ impl DeviceSnapshot {
             if failures > 0 {
                 snapshot.otp_failures.insert(d.id, failures);
             }
-            snapshot
-                .devices
-                .push(devices.device_at(&d.id, now).unwrap_or_else(|| d.clone()));
+            let mut seen = devices.device_at(&d.id, now).unwrap_or_else(|| d.clone());
+            // The flow (and its stored form) never holds a TOTP secret: `check_totp` reads it
+            // from the aggregate.
+            if let DeviceDetails::Totp(t) = &mut seen.details {
+                t.secret = None;
+                t.key_uri = None;
+            }
+            snapshot.devices.push(seen);
         }
         snapshot
     }
@@ -133,6 +139,10 @@ impl DeviceRecord {
                 rule: *rule,
             },
             Self::OtpSuccess { device } => Command::RecordOtpSuccess { id: *device },
+            Self::TotpSuccess { device, step } => Command::RecordTotpSuccess {
+                id: *device,
+                step: *step,
+            },
             Self::PushFailure { device, rule, .. } => Command::RecordPushRejected {
                 id: *device,
                 rule: *rule,
@@ -151,7 +161,7 @@ impl DeviceRecord {
     pub fn at(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::OtpFailure { at, .. } | Self::PushFailure { at, .. } => Some(*at),
-            Self::OtpSuccess { .. } => None,
+            Self::OtpSuccess { .. } | Self::TotpSuccess { .. } => None,
         }
     }
 }

@@ -492,3 +492,83 @@ fn point_3_concurrent_flows_share_the_aggregates_failure_count() {
         assert_ne!(flow.status(), AuthenticationStatus::OtpRequired);
     }
 }
+
+/// Issue 11 §3: a TOTP device's secret is drawn at creation; the flow verifies codes against it
+/// with replay protection kept by the aggregate (a code works once, across flows and reloads),
+/// and neither the flow nor its stored form holds the secret.
+#[test]
+fn totp_codes_are_verified_against_the_stored_secret_once() {
+    use mfa_devices::otp::{Algorithm, Totp};
+    use mfa_devices::user_devices::DeviceSecrets;
+    use rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let p = DeviceAuthenticationPolicy::default();
+    let mut user = UserDevices::new(
+        EnvironmentId::from_bytes([1; 16]),
+        UserId::from_bytes([2; 16]),
+    );
+    let new = NewDevice {
+        status: Some(DeviceStatus::Active),
+        ..NewDevice::new(DeviceType::Totp)
+    };
+    let (secrets, _) = DeviceSecrets::draw(&new, &p, "jo", &mut rng, t0()).unwrap();
+    user.execute(
+        Command::Create {
+            id: id(1),
+            device: new,
+            secrets,
+        },
+        t0(),
+    )
+    .unwrap();
+    let DeviceDetails::Totp(t) = &user.device(&id(1)).unwrap().details else {
+        panic!()
+    };
+    let b32 = t.secret.as_ref().unwrap().expose().to_owned();
+    let key = data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).unwrap();
+    let totp = Totp::new(key, Algorithm::Sha1, 6, 30).unwrap();
+    let code = totp.code_at(t0().timestamp() as u64);
+
+    let mut flow = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+    let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+    assert!(!stored.contains(&b32) && !format!("{flow:?}").contains(&b32));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let w = flow.check_totp(wrong, &user, t0()).unwrap();
+    assert!(matches!(w.result, Err(FlowError::InvalidOtp { .. })));
+    for r in &w.records {
+        user.execute(r.to_command(), t0()).unwrap();
+    }
+    flow.sync_with(&user, t0());
+    let ok = flow.check_totp(&code, &user, t0()).unwrap();
+    assert!(ok.is_success());
+    let step = totp.step_at(t0().timestamp() as u64);
+    assert_eq!(
+        ok.records,
+        vec![DeviceRecord::TotpSuccess {
+            device: id(1),
+            step
+        }]
+    );
+    for r in &ok.records {
+        user.execute(r.to_command(), t0()).unwrap();
+    }
+    assert_eq!(user.totp_last_step(&id(1)), Some(step));
+    assert_eq!(user.counters(&id(1)).otp_failures, 0);
+
+    // The same code in another flow, after the user's state was stored and loaded: refused.
+    let user: UserDevices = serde_json::from_str(&serde_json::to_string(&user).unwrap()).unwrap();
+    let mut second = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+    let replay = second
+        .check_totp(&code, &user, t0() + TimeDelta::seconds(20))
+        .unwrap();
+    assert!(matches!(replay.result, Err(FlowError::InvalidOtp { .. })));
+    // The next step's code works.
+    let next = totp.code_at(t0().timestamp() as u64 + 30);
+    let mut third = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+    assert!(
+        third
+            .check_totp(&next, &user, t0() + TimeDelta::seconds(30))
+            .unwrap()
+            .is_success()
+    );
+}
