@@ -5,6 +5,7 @@
 //! `authn` module.
 
 use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::device::{DeviceId, NewDevice};
@@ -45,9 +46,27 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// assert_eq!(c.device_id(), Some(id));
 /// assert_eq!(Command::RemoveOrder.device_id(), None);
 /// ```
+///
+/// Commands serialize (for queues and idempotency logs) as an object tagged by `"command"`, the
+/// variant in SCREAMING_SNAKE_CASE, with camelCase fields; durations are whole milliseconds
+/// (`coolDownMs`, `timePeriodMs`, `lockDurationMs` — a duration with a sub-millisecond part does
+/// not serialize, rather than being rounded):
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use mfa_devices::device::DeviceId;
+/// use mfa_devices::user_devices::Command;
+/// let c = Command::RecordOtpFailure { id: DeviceId::from_bytes([7; 16]), failure_count: 3, cool_down: TimeDelta::minutes(2) };
+/// let json = serde_json::to_value(&c).unwrap();
+/// assert_eq!(json, serde_json::json!({"command": "RECORD_OTP_FAILURE",
+///     "id": "07070707-0707-0707-0707-070707070707", "failureCount": 3, "coolDownMs": 120000}));
+/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), c);
+/// assert_eq!(serde_json::to_value(Command::RemoveOrder).unwrap(), serde_json::json!({"command": "REMOVE_ORDER"}));
+/// ```
 // `Create` carries the POST body by value, as the issue's API names it; commands are short-lived.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum Command {
     /// Create a device with a caller-chosen id (this crate draws no randomness). Status is the
@@ -69,6 +88,7 @@ pub enum Command {
         id: DeviceId,
     },
     /// Set the nickname; an empty string removes it.
+    #[serde(rename_all = "camelCase")]
     SetNickname {
         /// The device.
         id: DeviceId,
@@ -83,12 +103,14 @@ pub enum Command {
     /// Remove the order: the user becomes unordered, without a default device.
     RemoveOrder,
     /// Record a failed OTP check (activation OTP when the device is ACTIVATION_REQUIRED).
+    #[serde(rename_all = "camelCase")]
     RecordOtpFailure {
         /// The device.
         id: DeviceId,
         /// The policy's `failure.count` (at least 1).
         failure_count: u32,
         /// The policy's `failure.coolDown` (0: never lock).
+        #[serde(rename = "coolDownMs", with = "millis")]
         cool_down: TimeDelta,
     },
     /// Record a successful OTP check: the failure counter restarts.
@@ -97,14 +119,17 @@ pub enum Command {
         id: DeviceId,
     },
     /// Record a declined or ignored push notification.
+    #[serde(rename_all = "camelCase")]
     RecordPushRejected {
         /// The device.
         id: DeviceId,
         /// The application's `pushLimit.count` (at least 1).
         limit: u32,
         /// `pushLimit.timePeriod` (positive).
+        #[serde(rename = "timePeriodMs", with = "millis")]
         time_period: TimeDelta,
         /// `pushLimit.lockDuration` (positive).
+        #[serde(rename = "lockDurationMs", with = "millis")]
         lock_duration: TimeDelta,
     },
     /// Administrator unlock: clears the lock and the counters.
@@ -122,6 +147,29 @@ pub enum Command {
         /// The device.
         id: DeviceId,
     },
+}
+
+/// A [`TimeDelta`] as whole milliseconds (the precision of everything this crate stores).
+mod millis {
+    use chrono::TimeDelta;
+    use serde::{Deserialize, Deserializer, Serializer, de, ser};
+
+    pub(super) fn serialize<S: Serializer>(d: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+        let ms = d.num_milliseconds();
+        if TimeDelta::milliseconds(ms) != *d {
+            return Err(ser::Error::custom(format!(
+                "duration {d} has a sub-millisecond part; commands carry whole milliseconds"
+            )));
+        }
+        s.serialize_i64(ms)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeDelta, D::Error> {
+        let ms = i64::deserialize(d)?;
+        TimeDelta::try_milliseconds(ms).ok_or_else(|| {
+            de::Error::custom(format!("{ms} ms is outside the representable durations"))
+        })
+    }
 }
 
 /// Which resource an HTTP request addresses, for [`Command::from_request`].

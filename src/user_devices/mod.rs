@@ -26,9 +26,10 @@
 //!   devices, the user is ordered again (the remaining device, if any, is the default) — the rule
 //!   is checked on deletion only, the one operation that lowers the ACTIVE count, so
 //!   `RemoveOrder` always leaves the user unordered as PingOne documents.
-//! - **List order** ([`list`](UserDevices::list)): an ordered user's ACTIVE devices in order, then
-//!   the other devices; where PingOne says "no particular order" (ACTIVATION_REQUIRED devices,
-//!   all devices of unordered users) the decision is `createdAt`, then id.
+//! - **List order** ([`list`](UserDevices::list); [`sort_for_list`] over plain devices): an
+//!   ordered user's ACTIVE devices in order, then the other devices; where PingOne says "no
+//!   particular order" (ACTIVATION_REQUIRED devices, all devices of unordered users) the
+//!   decision is `createdAt`, then id. A lock reads UNLOCKED from `expiresAt` on ([`as_of`]).
 //! - **Limit**: [`DeviceSettings::max_allowed_devices`] (1–15, default 5) counts ACTIVE and
 //!   BLOCKED devices; `Create` — whatever the new device's status — and `Activate` are refused
 //!   with `LIMIT_EXCEEDED` once it is reached (decision: activation is checked too, or the limit
@@ -92,6 +93,7 @@ pub use command::{
 pub use error::{LogFault, OrderViolation, UserDevicesError};
 pub use event::{Change, EVENT_ID_NAMESPACE, Event};
 pub use load::SNAPSHOT_SCHEMA_VERSION;
+pub use order::sort_for_list;
 pub use settings::DeviceSettings;
 
 use std::collections::BTreeMap;
@@ -312,7 +314,7 @@ impl UserDevices {
     /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
     /// ```
     pub fn device_at(&self, id: &DeviceId, now: DateTime<Utc>) -> Option<Device> {
-        self.devices.get(id).map(|d| view(d, now))
+        self.devices.get(id).map(|d| as_of(d, now))
     }
 
     /// The failure counters of a device (zero for an unknown device).
@@ -358,7 +360,7 @@ impl UserDevices {
             .list()
             .into_iter()
             .filter(|d| filter(d))
-            .map(|d| view(d, now))
+            .map(|d| as_of(d, now))
             .collect();
         let order = self.order.as_deref().unwrap_or_default();
         render_collection(
@@ -1005,9 +1007,25 @@ impl UserDevices {
     }
 }
 
-/// A device as it reads at `now` (expired lock → UNLOCKED).
-fn view(d: &Device, now: DateTime<Utc>) -> Device {
-    let mut d = d.clone();
+/// A device as it reads at `now` — the one implementation [`UserDevices::device_at`] and
+/// [`UserDevices::render_list`] use, for a read path over plain device rows: a lock whose
+/// `expiresAt` has passed reads `{"status":"UNLOCKED"}` (stored state keeps the lock until the
+/// next event; the counters restart then). Everything else is as stored.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::device::*;
+/// use mfa_devices::user_devices::as_of;
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let mut row = Device::new(DeviceId::from_bytes([3; 16]), EnvironmentId::from_bytes([1; 16]),
+///     UserId::from_bytes([2; 16]), DeviceType::Sms, DeviceStatus::Active, t);
+/// row.lock = Some(serde_json::from_value(serde_json::json!(
+///     {"status": "LOCKED", "expiresAt": "2025-01-01T12:02:00.000Z", "reason": "OTP"})).unwrap());
+/// assert_eq!(as_of(&row, t + TimeDelta::minutes(1)).lock.unwrap().status, LockStatus::Locked);
+/// assert_eq!(as_of(&row, t + TimeDelta::minutes(2)).lock, Some(LockState::unlocked()));
+/// ```
+pub fn as_of(device: &Device, now: DateTime<Utc>) -> Device {
+    let mut d = device.clone();
     if d.lock.is_some() {
         d.lock = Some(effective_lock(d.lock.as_ref(), now));
     }
