@@ -446,7 +446,7 @@ fn mobile_payload_fails_closed_without_a_verifier() {
     let nested = DEVICES
         .parse(&format!(
             r#"type eq "MOBILE" and ({} or status eq "X")"#,
-            &forged[..]
+            forged
         ))
         .unwrap();
     assert!(
