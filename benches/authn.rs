@@ -5,9 +5,9 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::{
-    AuthBase, DeviceAuthentication, DeviceSnapshot, FlowPolicy, MobileApp, SelectDevice,
-    SelectionMode,
+    DeviceAuthentication, DeviceSnapshot, FlowPolicy, MobileApp, SelectDevice, SelectionMode,
 };
 use mfa_devices::device::*;
 
@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
             f.check_otp(black_box(&sent.code), now()).unwrap()
         })
     });
-    let base = AuthBase::new("https://auth.pingone.com");
+    let base = ApiBase::new("https://auth.pingone.com");
     c.bench_function("authn/to_json/15", |b| {
         b.iter(|| selected.to_json(black_box(&base)))
     });

@@ -19,7 +19,7 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use mfa_devices::device::hal::ApiBase;
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::{Device, NewDevice, timestamp};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::CompileOptions;

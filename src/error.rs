@@ -24,73 +24,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Defines a string-valued vocabulary enum with `Other(String)` for values PingOne may add.
-macro_rules! string_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// Any other value, kept verbatim so that newer PingOne values round-trip.
-            Other(String),
-        }
-
-        impl $name {
-            /// The value as PingOne spells it on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $text, )+
-                    Self::Other(s) => s.as_str(),
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = ::std::convert::Infallible;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok(match s {
-                    $( $text => Self::$variant, )+
-                    other => Self::Other(other.to_owned()),
-                })
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                match s {
-                    $( $text => Self::$variant, )+
-                    other => Self::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(deserializer)?;
-                Ok(Self::from(s.as_ref()))
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
-
-string_enum! {
+crate::macros::string_enum! {
     /// The top-level `code` of a PingOne error body.
     ///
     /// ```
@@ -137,7 +71,7 @@ impl ErrorCode {
     }
 }
 
-string_enum! {
+crate::macros::string_enum! {
     /// The `code` of one entry of an error body's `details`.
     ///
     /// ```
@@ -179,25 +113,6 @@ string_enum! {
 /// The message PingOne sends with `INVALID_DATA` validation failures.
 pub const VALIDATION_MESSAGE: &str =
     "The request could not be completed. One or more validation errors were in the request.";
-
-/// The essence of a `Content-Type` value: the media type without parameters, trimmed and
-/// lower-cased, as every resource of this crate compares media types.
-///
-/// ```
-/// use mfa_devices::error::media_type_essence;
-/// assert_eq!(
-///     media_type_essence(" Application/VND.pingidentity.device.select+json; charset=utf-8"),
-///     "application/vnd.pingidentity.device.select+json"
-/// );
-/// ```
-pub fn media_type_essence(media_type: &str) -> String {
-    media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
 
 /// Well-known keys of a detail's `innerError` object.
 pub mod inner {

@@ -9,6 +9,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | [`ApiError`](error::ApiError), PingOne's error body with its HTTP status |
+//! | [`api_base`] | [`ApiBase`](api_base::ApiBase), the base URL of the API and auth hosts that links are built from |
+//! | [`media_type`] | how every resource compares a request's `Content-Type` |
 //! | [`device`] | the typed device model, creation input validation, masking, HAL rendering |
 //! | [`lock`] | lock arithmetic on an injected `now`: OTP failure counts, push rejection windows, lock expiry |
 //! | [`user_devices`] | the per-user device aggregate: lifecycle, default-device ordering, lock/block, audit events |
@@ -18,6 +20,10 @@
 //! | [`authn`] | the device authentication flow (select device, OTP check, NO_USABLE_DEVICES) |
 //! | [`crest`] | PingOne Advanced Identity Cloud: CREST `_queryFilter`, device categories, paging |
 //!
+//! The modules form layers (each uses only modules below it); the map and the rule for which
+//! functions return their module's error and which return [`ApiError`](error::ApiError) directly
+//! are in the crate's DESIGN.md.
+//!
 //! ## A tour
 //!
 //! A server loads a user's devices, decides a command, renders the list response with a SCIM
@@ -25,7 +31,8 @@
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use mfa_devices::device::{hal::ApiBase, DeviceId, EnvironmentId, NewDevice, UserId};
+//! use mfa_devices::api_base::ApiBase;
+//! use mfa_devices::device::{DeviceId, EnvironmentId, NewDevice, UserId};
 //! use mfa_devices::error::ApiError;
 //! use mfa_devices::filter::{CompileOptions, schema::DEVICES};
 //! use mfa_devices::user_devices::{Command, UserDevices};
@@ -75,6 +82,7 @@
     )
 )]
 
+pub mod api_base;
 pub mod authn;
 pub mod crest;
 pub mod device;
@@ -83,6 +91,121 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod lock;
+mod macros;
+pub mod media_type;
 pub mod otp;
 pub mod policy;
 pub mod user_devices;
+
+/// The layer map of DESIGN.md, checked against the code: every `crate::…` path in a module's
+/// source names a module that DESIGN.md says it uses.
+#[cfg(test)]
+mod layer_map {
+    use std::path::{Path, PathBuf};
+
+    /// DESIGN.md's table: each module and the modules it uses.
+    const USES: &[(&str, &[&str])] = &[
+        ("macros", &[]),
+        ("media_type", &[]),
+        ("api_base", &[]),
+        ("error", &["macros"]),
+        ("device", &["api_base", "error", "macros"]),
+        ("policy", &["error", "macros"]),
+        ("filter", &["device", "error"]),
+        ("otp", &["error", "policy"]),
+        ("crest", &["error", "filter"]),
+        ("lock", &["device", "otp"]),
+        (
+            "user_devices",
+            &["api_base", "device", "error", "lock", "media_type"],
+        ),
+        (
+            "authn",
+            &[
+                "api_base",
+                "device",
+                "error",
+                "macros",
+                "media_type",
+                "otp",
+                "policy",
+                "user_devices",
+            ],
+        ),
+    ];
+
+    /// Modules outside the map: test-only code that does not ship as part of the architecture.
+    const UNMAPPED: &[&str] = &["fuzz"];
+
+    fn sources(path: &Path, out: &mut Vec<PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                sources(&entry.unwrap().path(), out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path.to_owned());
+        }
+    }
+
+    /// The modules a source file names as `crate::module` outside comments.
+    fn used(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            for (at, _) in line.match_indices("crate::") {
+                let name: String = line[at + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_module_uses_only_what_design_md_says() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            let module = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if module == "lib" || UNMAPPED.contains(&module.as_str()) {
+                continue;
+            }
+            let allowed = USES
+                .iter()
+                .find(|(m, _)| *m == module)
+                .unwrap_or_else(|| panic!("module {module} is not in DESIGN.md's layer map"))
+                .1;
+            let mut files = Vec::new();
+            sources(&path, &mut files);
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap();
+                for name in used(&text) {
+                    assert!(
+                        name == module || allowed.contains(&name.as_str()),
+                        "{} uses crate::{name}, which DESIGN.md's layer map does not allow for {module}",
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_map_has_no_cycles() {
+        // Each module only uses modules listed before it.
+        for (n, (module, uses)) in USES.iter().enumerate() {
+            for u in *uses {
+                let at = USES.iter().position(|(m, _)| m == u);
+                assert!(
+                    at.is_some_and(|at| at < n),
+                    "{module} uses {u}, not below it"
+                );
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! OTP / push / assertion outcomes, links per status, request parsing and error bodies.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
@@ -115,8 +116,8 @@ fn embedded_ids(flow: &DeviceAuthentication) -> Vec<DeviceId> {
         .collect()
 }
 
-fn base() -> AuthBase {
-    AuthBase::new("https://auth.pingone.com")
+fn base() -> ApiBase {
+    ApiBase::new("https://auth.pingone.com")
 }
 
 // ---------------------------------------------------------------- fixture ------------------
@@ -1084,7 +1085,7 @@ fn links_per_status() {
         let mut v: Value = serde_json::from_str(FIXTURE).unwrap();
         v["status"] = json!(status);
         let flow: DeviceAuthentication = serde_json::from_value(v).unwrap();
-        let out = flow.to_json(&AuthBase::new("https://auth.pingone.eu/"));
+        let out = flow.to_json(&ApiBase::new("https://auth.pingone.eu/"));
         let links = out["_links"].as_object().unwrap();
         assert_eq!(links.keys().collect::<Vec<_>>(), rels, "{status}");
         for l in links.values() {
@@ -1130,9 +1131,9 @@ fn requests_by_media_type() {
         Action::from_request(CANCEL_PUSH_MEDIA_TYPE, b" "),
         Ok(Action::CancelPush(CancelPush::default()))
     );
-    let e = ApiError::from(Action::from_request("application/json", b"{}").unwrap_err());
+    let e: ApiError = Action::from_request("application/json", b"{}").unwrap_err();
     assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 415));
-    let e = ApiError::from(Action::from_request(OTP_CHECK_MEDIA_TYPE, b"{}").unwrap_err());
+    let e: ApiError = Action::from_request(OTP_CHECK_MEDIA_TYPE, b"{}").unwrap_err();
     assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 400));
     assert!(e.message.contains("otp"));
 }
@@ -1166,8 +1167,7 @@ fn select_bodies_name_the_bad_property() {
                     Some(Compatibility::Other("SOMETIMES".into()))
                 );
             }
-            Err(e) => {
-                let api = ApiError::from(e);
+            Err(api) => {
                 assert_eq!(api.code(), "INVALID_DATA");
                 assert_eq!(
                     api.details[0].code.as_str(),
@@ -1180,7 +1180,7 @@ fn select_bodies_name_the_bad_property() {
         }
     }
     for bad in [&b"not json"[..], b"[1]", b""] {
-        let api = ApiError::from(SelectDevice::from_json(bad).unwrap_err());
+        let api: ApiError = SelectDevice::from_json(bad).unwrap_err();
         assert_eq!((api.code(), api.http_status()), ("INVALID_REQUEST", 400));
     }
 }

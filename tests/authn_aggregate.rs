@@ -3,6 +3,7 @@
 //! with the flow's lock mirror checked against the aggregate's.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
 use mfa_devices::policy::DeviceAuthenticationPolicy;
@@ -77,7 +78,7 @@ fn start_reads_the_aggregate_and_the_policy() {
     let prompt = policy(json!({"/authentication/deviceSelection": "PROMPT_TO_SELECT"}));
     let flow = DeviceAuthentication::start(&u, &prompt, uuid::Uuid::nil(), t0()).unwrap();
     assert_eq!(flow.status(), AuthenticationStatus::DeviceSelectionRequired);
-    let v = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
+    let v = flow.to_json(&ApiBase::new("https://auth.pingone.com"));
     assert_eq!(
         v["_embedded"]["devices"][0]["email"],
         "j****@pingidentity.com"

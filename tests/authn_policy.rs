@@ -2,6 +2,7 @@
 //! flows started from it.
 
 use chrono::{TimeDelta, TimeZone, Utc};
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
@@ -190,7 +191,7 @@ fn a_flow_under_the_published_policy() {
     );
     assert_eq!(flow.push_deadline(), Some(now + TimeDelta::seconds(120)));
     assert_eq!(
-        flow.to_json(&AuthBase::new("https://auth.pingone.com"))["policy"]["id"],
+        flow.to_json(&ApiBase::new("https://auth.pingone.com"))["policy"]["id"],
         "8bec1d08-c0fb-4d34-b472-2610199704c7"
     );
     let records = flow.expire(now + TimeDelta::seconds(120));

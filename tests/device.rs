@@ -2,7 +2,8 @@
 //! example response of "Read All MFA User Devices").
 
 use chrono::{TimeZone, Utc};
-use mfa_devices::device::hal::{ApiBase, render_collection, render_device};
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::device::hal::{render_collection, render_device};
 use mfa_devices::device::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};

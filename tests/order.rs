@@ -3,7 +3,7 @@
 //! `expand=order`; domain-notes.md decisions).
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use mfa_devices::device::hal::ApiBase;
+use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
 use mfa_devices::user_devices::*;

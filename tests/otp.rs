@@ -5,7 +5,7 @@ use mfa_devices::otp::{
     Algorithm, FailureRule, OtpChallenge, OtpCheck, OtpError, PushLimitRule, PushLimiter,
     PushOutcome, Totp, TotpVerdict, hotp, hotp_with, secret_visible,
 };
-use mfa_devices::policy::{Duration, OtpFailurePolicy, OtpSettings, PushLimit, TimeUnit};
+use mfa_devices::policy::{OtpFailurePolicy, OtpSettings, PolicyDuration, PushLimit, TimeUnit};
 
 const SEED_SHA1: &[u8] = b"12345678901234567890";
 const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
@@ -263,8 +263,8 @@ fn challenge_expires_at_now_plus_life_time() {
 fn challenge_settings_come_from_the_policy() {
     let now = t0();
     let settings = OtpSettings {
-        failure: Some(OtpFailurePolicy::new(2, Duration::seconds(150))),
-        life_time: Some(Duration::seconds(45)),
+        failure: Some(OtpFailurePolicy::new(2, PolicyDuration::seconds(150))),
+        life_time: Some(PolicyDuration::seconds(45)),
         otp_length: Some(7),
         ..OtpSettings::default()
     };
@@ -292,7 +292,7 @@ fn challenge_settings_come_from_the_policy() {
         Err(OtpError::OtpLength(11))
     );
     let bad_unit = OtpSettings {
-        life_time: Some(Duration::new(1, TimeUnit::from("WEEKS"))),
+        life_time: Some(PolicyDuration::new(1, TimeUnit::from("WEEKS"))),
         ..OtpSettings::default()
     };
     assert!(matches!(
@@ -329,10 +329,10 @@ fn failure_rule_from_policy_numbers() {
         (i64::from(u32::MAX) + 1, false),
         (i64::MIN, false),
     ] {
-        let f = OtpFailurePolicy::new(count, Duration::minutes(2));
+        let f = OtpFailurePolicy::new(count, PolicyDuration::minutes(2));
         assert_eq!(FailureRule::try_from(&f).is_ok(), ok, "{count}");
     }
-    let f = OtpFailurePolicy::new(3, Duration::days(i64::MAX));
+    let f = OtpFailurePolicy::new(3, PolicyDuration::days(i64::MAX));
     assert!(FailureRule::try_from(&f).is_err());
 }
 
@@ -368,8 +368,8 @@ fn debug_output_hides_secrets() {
 fn push_limit_locks_at_count_within_the_window() {
     let limit = PushLimit {
         count: Some(3),
-        time_period: Some(Duration::minutes(20)),
-        lock_duration: Some(Duration::seconds(1800)),
+        time_period: Some(PolicyDuration::minutes(20)),
+        lock_duration: Some(PolicyDuration::seconds(1800)),
         ..PushLimit::default()
     };
     let rule = PushLimitRule::try_from(&limit).unwrap();
@@ -420,7 +420,7 @@ fn push_limit_rule_from_policy() {
         assert!(PushLimitRule::try_from(&p).is_err(), "{count}");
     }
     let p = PushLimit {
-        lock_duration: Some(Duration::hours(i64::MAX)),
+        lock_duration: Some(PolicyDuration::hours(i64::MAX)),
         ..PushLimit::default()
     };
     assert!(PushLimitRule::try_from(&p).is_err());

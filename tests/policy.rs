@@ -3,7 +3,7 @@
 
 use mfa_devices::error::ErrorDetail;
 use mfa_devices::policy::{
-    DeviceAuthenticationPolicy, DeviceSelection, Duration, NewDeviceNotification, TimeUnit,
+    DeviceAuthenticationPolicy, DeviceSelection, NewDeviceNotification, PolicyDuration, TimeUnit,
     VerificationLevel,
 };
 use serde_json::{Value, json};
@@ -73,18 +73,18 @@ fn the_published_example_is_typed() {
     let sms = p.sms.as_ref().unwrap().otp.as_ref().unwrap();
     assert_eq!(sms.otp_length, Some(6));
     assert_eq!(sms.failure.as_ref().unwrap().count, 3);
-    assert_eq!(sms.life_time, Some(Duration::minutes(30)));
+    assert_eq!(sms.life_time, Some(PolicyDuration::minutes(30)));
     assert_eq!(
         p.email.as_ref().unwrap().otp.as_ref().unwrap().otp_length,
         Some(8)
     );
     let mobile = p.mobile.as_ref().unwrap();
     let app = &mobile.applications.as_ref().unwrap()[0];
-    assert_eq!(app.push_timeout, Some(Duration::seconds(120)));
-    assert_eq!(app.pairing_key_lifetime, Some(Duration::hours(24)));
+    assert_eq!(app.push_timeout, Some(PolicyDuration::seconds(120)));
+    assert_eq!(app.pairing_key_lifetime, Some(PolicyDuration::hours(24)));
     let limit = app.push_limit.as_ref().unwrap();
     assert_eq!(limit.count, Some(4));
-    assert_eq!(limit.time_period, Some(Duration::minutes(20)));
+    assert_eq!(limit.time_period, Some(PolicyDuration::minutes(20)));
     assert_eq!(app.integrity_detection, Some(VerificationLevel::Permissive));
     assert_eq!(
         p.totp
@@ -100,11 +100,11 @@ fn the_published_example_is_typed() {
     let fido2 = p.fido2.as_ref().unwrap();
     assert_eq!(
         fido2.failure.as_ref().unwrap().cool_down,
-        Duration::seconds(150)
+        PolicyDuration::seconds(150)
     );
     assert_eq!(
         p.remember_me.unwrap().web.unwrap().life_time,
-        Some(Duration::days(30))
+        Some(PolicyDuration::days(30))
     );
     assert_eq!(p.default, Some(false));
     assert_eq!(
@@ -467,7 +467,8 @@ fn defaults_are_the_documented_ones() {
     ] {
         assert_eq!(v.pointer(pointer), Some(&expected), "{pointer}");
     }
-    let app = serde_json::to_value(mfa_devices::policy::MobileApplication::default()).unwrap();
+    let app =
+        serde_json::to_value(mfa_devices::policy::MobileApplicationPolicy::default()).unwrap();
     assert_eq!(
         app["pushTimeout"],
         json!({"duration": 40, "timeUnit": "SECONDS"})
@@ -488,7 +489,7 @@ fn defaults_are_the_documented_ones() {
     // A policy with one default application is valid too.
     let mut p = DeviceAuthenticationPolicy::default();
     p.mobile.as_mut().unwrap().applications =
-        Some(vec![mfa_devices::policy::MobileApplication::default()]);
+        Some(vec![mfa_devices::policy::MobileApplicationPolicy::default()]);
     assert!(p.validate().is_ok());
 }
 
@@ -509,10 +510,19 @@ fn duration_units_convert() {
     assert_eq!(TimeUnit::Hours.seconds(), Some(3_600));
     assert_eq!(TimeUnit::Days.seconds(), Some(86_400));
     assert_eq!(
-        Duration::hours(48).to_time_delta().unwrap().num_minutes(),
+        PolicyDuration::hours(48)
+            .to_time_delta()
+            .unwrap()
+            .num_minutes(),
         2_880
     );
-    assert_eq!(Duration::days(0).to_time_delta().unwrap().num_seconds(), 0);
+    assert_eq!(
+        PolicyDuration::days(0)
+            .to_time_delta()
+            .unwrap()
+            .num_seconds(),
+        0
+    );
 }
 
 mod properties {
@@ -574,13 +584,13 @@ mod properties {
             // Durations convert or fail, never panic.
             for (pointer, _) in &fields {
                 if let Some(parent) = pointer.strip_suffix("/duration") {
-                    let d: Duration = serde_json::from_value(v.pointer(parent).unwrap().clone()).unwrap();
+                    let d: PolicyDuration = serde_json::from_value(v.pointer(parent).unwrap().clone()).unwrap();
                     let _ = d.to_time_delta();
                 }
             }
         }
 
-        /// `Duration::to_time_delta` never panics and agrees with exact 128-bit arithmetic.
+        /// `PolicyDuration::to_time_delta` never panics and agrees with exact 128-bit arithmetic.
         #[test]
         fn duration_conversion_never_panics(
             n in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -10i64..10_000_000],
@@ -588,7 +598,7 @@ mod properties {
                 Just("SECONDS"), Just("MINUTES"), Just("HOURS"), Just("DAYS"), Just("WEEKS"), Just("")
             ],
         ) {
-            let d = Duration::new(n, TimeUnit::from(unit));
+            let d = PolicyDuration::new(n, TimeUnit::from(unit));
             let factor: Option<i128> = match unit {
                 "SECONDS" => Some(1),
                 "MINUTES" => Some(60),

@@ -1,7 +1,137 @@
-//! `mfa-devices-server`: the PingOne MFA devices API as a runnable service (SQLite or
-//! PostgreSQL), embedding the `mfa-devices` crate. The workspace member is declared first; the
-//! service itself is built up in the following commits.
-fn main() {
-    eprintln!("mfa-devices-server: not built yet");
-    std::process::exit(1);
+//! `mfa-devices-server`: the PingOne MFA devices API as a runnable service.
+//!
+//! ```text
+//! mfa-devices-server --listen 127.0.0.1:8080 --database sqlite://mfa-devices.db \
+//!     --token <environmentID>=<token> [--token …] --base-url http://127.0.0.1:8080
+//! ```
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use mfa_devices::device::EnvironmentId;
+
+/// The PingOne MFA devices API (devices, device authentication policies, device
+/// authentications) over SQLite or PostgreSQL.
+#[derive(Parser, Debug)]
+#[command(name = "mfa-devices-server", version)]
+struct Cli {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// `sqlite://PATH` (the default) or `postgres://user@host:port/db`.
+    #[arg(long, default_value = "sqlite://mfa-devices.db")]
+    database: String,
+    /// `<environmentID>=<token>`: a bearer token and the environment it grants (repeatable).
+    /// Without any, a fresh environment and token are made and printed.
+    #[arg(long = "token", value_name = "ENV=TOKEN")]
+    tokens: Vec<String>,
+    /// The public base URL for links in response bodies (default: `http://<listen>`).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_tokens(raw: &[String]) -> Result<HashMap<String, EnvironmentId>, String> {
+    let mut tokens = HashMap::new();
+    for entry in raw {
+        let (env, token) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("--token {entry:?}: expected <environmentID>=<token>"))?;
+        let env: EnvironmentId = env
+            .parse()
+            .map_err(|_| format!("--token {entry:?}: the environment id must be a UUID"))?;
+        if token.is_empty() {
+            return Err(format!("--token {entry:?}: the token is empty"));
+        }
+        if tokens.insert(token.to_owned(), env).is_some() {
+            return Err(format!("--token {entry:?}: the token is given twice"));
+        }
+    }
+    Ok(tokens)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match cli.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
+    let mut tokens = match parse_tokens(&cli.tokens) {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            eprintln!("mfa-devices-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if tokens.is_empty() {
+        let env = EnvironmentId::from_uuid(uuid::Uuid::new_v4());
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        println!("environment: {env}");
+        println!("token: {token}");
+        tokens.insert(token, env);
+    }
+    let store = match mfa_devices_server::open(&cli.database).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("mfa-devices-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(cli.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("mfa-devices-server: listening on {}: {e}", cli.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
+    let base_url = cli.base_url.unwrap_or_else(|| format!("http://{local}"));
+    tracing::info!(listen = %local, database = store.kind(), environments = tokens.len(), "serving");
+    match mfa_devices_server::serve(listener, store, tokens, base_url, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
 }

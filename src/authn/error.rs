@@ -10,18 +10,16 @@ use crate::device::DeviceId;
 use crate::device::timestamp;
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 
-/// Why a request to a device authentication was refused (or, for the OTP / assertion
-/// outcomes, what to answer).
+/// Why a step of a device authentication was refused (or, for the OTP / assertion outcomes,
+/// what to answer). Reading the request itself ([`Action::from_request`](super::Action::from_request),
+/// [`SelectDevice::from_json`](super::SelectDevice::from_json)) answers with
+/// [`ApiError`] directly.
 ///
 /// Converts into PingOne's error body:
 ///
 /// | variant | HTTP | `code` | detail |
 /// |---|---|---|---|
 /// | [`NotAllowed`](Self::NotAllowed) | 400 | `INVALID_REQUEST` | — (message names the status; **decision**) |
-/// | [`UnsupportedMediaType`](Self::UnsupportedMediaType) | 415 | `INVALID_REQUEST` | — |
-/// | [`MalformedBody`](Self::MalformedBody) | 400 | `INVALID_REQUEST` | — |
-/// | [`Missing`](Self::Missing) | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at the property |
-/// | [`InvalidValue`](Self::InvalidValue) | 400 | `INVALID_DATA` | `INVALID_VALUE` at the property |
 /// | [`UnknownDevice`](Self::UnknownDevice), [`UnusableDevice`](Self::UnusableDevice) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `device.id` |
 /// | [`InvalidOtp`](Self::InvalidOtp) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, `innerError.remainingAttempts` |
 /// | [`OtpFailed`](Self::OtpFailed) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, `innerError.coolDownExpiresAt` when locked |
@@ -47,22 +45,6 @@ pub enum FlowError {
         action: &'static str,
         /// The status the flow is in.
         status: AuthenticationStatus,
-    },
-    /// The `Content-Type` is not one of the flow's media types.
-    UnsupportedMediaType(String),
-    /// The body is not JSON or not an object.
-    MalformedBody(String),
-    /// A required property is missing.
-    Missing {
-        /// Its JSON path.
-        target: String,
-    },
-    /// A property has a value that is not allowed.
-    InvalidValue {
-        /// Its JSON path.
-        target: String,
-        /// What is wrong and what is allowed.
-        message: String,
     },
     /// The selected device is not one of the user's devices.
     UnknownDevice(DeviceId),
@@ -101,25 +83,6 @@ pub enum FlowError {
     Internal(String),
 }
 
-impl FlowError {
-    pub(crate) fn malformed_body(message: impl Into<String>) -> Self {
-        Self::MalformedBody(message.into())
-    }
-
-    pub(crate) fn missing(target: &str) -> Self {
-        Self::Missing {
-            target: target.to_owned(),
-        }
-    }
-
-    pub(crate) fn invalid_value(target: &str, message: impl Into<String>) -> Self {
-        Self::InvalidValue {
-            target: target.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
 impl fmt::Display for FlowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -127,13 +90,6 @@ impl fmt::Display for FlowError {
                 f,
                 "'{action}' is not allowed while the device authentication is {status}"
             ),
-            Self::UnsupportedMediaType(m) => write!(
-                f,
-                "unsupported media type '{m}' for a device authentication"
-            ),
-            Self::MalformedBody(m) => write!(f, "the request body could not be read: {m}"),
-            Self::Missing { target } => write!(f, "{target} is required"),
-            Self::InvalidValue { target, message } => write!(f, "{target}: {message}"),
             Self::UnknownDevice(id) => write!(f, "device {id} is not one of the user's devices"),
             Self::UnusableDevice { id, reason } => {
                 write!(f, "device {id} cannot be used to authenticate: {reason}")
@@ -190,12 +146,7 @@ impl From<FlowError> for ApiError {
             )
         };
         match &e {
-            FlowError::NotAllowed { .. } | FlowError::MalformedBody(_) => {
-                ApiError::invalid_request(message)
-            }
-            FlowError::UnsupportedMediaType(m) => ApiError::unsupported_media_type(m),
-            FlowError::Missing { target } => invalid(DetailCode::RequiredValue, target),
-            FlowError::InvalidValue { target, .. } => invalid(DetailCode::InvalidValue, target),
+            FlowError::NotAllowed { .. } => ApiError::invalid_request(message),
             FlowError::UnknownDevice(_) | FlowError::UnusableDevice { .. } => {
                 invalid(DetailCode::InvalidValue, "device.id")
             }

@@ -14,6 +14,7 @@ use super::wire::{
     AuthenticationStatus, CancelPush, CheckAssertion, Compatibility, DeviceView, Embedded,
     FailureCode, FlowFailure, SelectDevice,
 };
+use crate::api_base::ApiBase;
 use crate::device::timestamp;
 use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, IdRef, LockReason, LockState,
@@ -60,44 +61,20 @@ impl DeviceSnapshot {
     }
 }
 
-/// The base of the authentication API, such as `https://auth.pingone.com` (PingOne's
-/// `{{authPath}}`); a trailing `/` is ignored. Links of a flow are
-/// `{base}/{envID}/deviceAuthentications/{id}`.
-///
-/// ```
-/// use mfa_devices::authn::AuthBase;
-/// assert_eq!(AuthBase::new("https://auth.pingone.com/").as_str(), "https://auth.pingone.com");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AuthBase(String);
-
-impl AuthBase {
-    /// Wraps a base URL, dropping trailing slashes.
-    pub fn new(base: impl Into<String>) -> Self {
-        let mut s: String = base.into();
-        while s.ends_with('/') {
-            s.pop();
-        }
-        Self(s)
-    }
-
-    /// The base without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// `{base}/{env}/deviceAuthentications/{id}`.
+/// The authentication API's resource URLs.
+impl ApiBase {
+    /// `{base}/{env}/deviceAuthentications/{id}`, on an authentication API base.
     ///
     /// ```
-    /// use mfa_devices::authn::AuthBase;
+    /// use mfa_devices::api_base::ApiBase;
     /// use mfa_devices::device::EnvironmentId;
-    /// let href = AuthBase::new("https://auth.pingone.eu").device_authentication(
+    /// let href = ApiBase::new("https://auth.pingone.eu").device_authentication(
     ///     &EnvironmentId::from_bytes([1; 16]), &uuid::Uuid::nil());
     /// assert_eq!(href, "https://auth.pingone.eu/01010101-0101-0101-0101-010101010101\
     ///     /deviceAuthentications/00000000-0000-0000-0000-000000000000");
     /// ```
     pub fn device_authentication(&self, environment: &EnvironmentId, id: &Uuid) -> String {
-        format!("{}/{environment}/deviceAuthentications/{id}", self.0)
+        format!("{}/{environment}/deviceAuthentications/{id}", self.as_str())
     }
 }
 
@@ -337,6 +314,7 @@ struct FlowState {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
+/// use mfa_devices::api_base::ApiBase;
 /// use mfa_devices::authn::*;
 /// use mfa_devices::device::*;
 /// let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
@@ -358,7 +336,7 @@ struct FlowState {
 /// assert!(outcome.is_success());
 /// assert_eq!(outcome.records, vec![DeviceRecord::OtpSuccess { device: email.id }]);
 /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
-/// let json = flow.to_json(&AuthBase::new("https://auth.pingone.com"));
+/// let json = flow.to_json(&ApiBase::new("https://auth.pingone.com"));
 /// assert_eq!(json["_embedded"]["devices"][0]["email"], "j****@pingidentity.com");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1516,13 +1494,14 @@ impl DeviceAuthentication {
     /// `{base}/{envID}/deviceAuthentications/{id}`), then the body.
     ///
     /// ```
-    /// use mfa_devices::authn::{AuthBase, DeviceAuthentication};
+    /// use mfa_devices::api_base::ApiBase;
+    /// use mfa_devices::authn::DeviceAuthentication;
     /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
     ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
     /// let flow: DeviceAuthentication = serde_json::from_value(fixture.clone()).unwrap();
-    /// assert_eq!(flow.to_json(&AuthBase::new("https://auth.pingone.com")), fixture);
+    /// assert_eq!(flow.to_json(&ApiBase::new("https://auth.pingone.com")), fixture);
     /// ```
-    pub fn to_json(&self, base: &AuthBase) -> Value {
+    pub fn to_json(&self, base: &ApiBase) -> Value {
         let href = base.device_authentication(&self.environment.id, &self.id);
         let mut links = Map::new();
         for rel in self.status.link_relations() {

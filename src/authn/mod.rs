@@ -90,8 +90,10 @@ mod wire;
 mod wiring;
 
 pub use error::FlowError;
+
+use crate::error::ApiError;
 pub use flow::{
-    AuthBase, DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
+    DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
     PushFailureKind,
 };
 pub use rules::{
@@ -138,7 +140,7 @@ pub const CANCEL_PUSH_MEDIA_TYPE: &str =
 /// use mfa_devices::authn::{Action, OTP_CHECK_MEDIA_TYPE};
 /// use mfa_devices::error::ApiError;
 /// assert!(matches!(Action::from_request(OTP_CHECK_MEDIA_TYPE, br#"{"otp":"123456"}"#), Ok(Action::CheckOtp(_))));
-/// let e = ApiError::from(Action::from_request("text/plain", b"").unwrap_err());
+/// let e: ApiError = Action::from_request("text/plain", b"").unwrap_err();
 /// assert_eq!(e.http_status(), 415);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -156,13 +158,17 @@ pub enum Action {
 
 impl Action {
     /// Reads a request. The media type is compared case-insensitively, ignoring parameters
-    /// (`; charset=utf-8`); an unknown one → [`FlowError::UnsupportedMediaType`] (415). Bodies
-    /// that are not what the media type takes → 400 naming the property.
-    pub fn from_request(media_type: &str, body: &[u8]) -> Result<Self, FlowError> {
-        let essence = crate::error::media_type_essence(media_type);
+    /// (`; charset=utf-8`); an unknown one → 415 `INVALID_REQUEST`
+    /// ([`ApiError::unsupported_media_type`]). A body that is not what the media type takes →
+    /// 400 naming the property (`INVALID_DATA`) or saying what was expected (`INVALID_REQUEST`).
+    ///
+    /// Like [`Command::from_request`](crate::user_devices::Command::from_request), a request
+    /// reader answers with [`ApiError`] directly; the flow's steps return [`FlowError`].
+    pub fn from_request(media_type: &str, body: &[u8]) -> Result<Self, ApiError> {
+        let essence = crate::media_type::essence(media_type);
         let parse = |what: &str| {
             let what = what.to_owned();
-            move |e: serde_json::Error| FlowError::MalformedBody(format!("{what}: {e}"))
+            move |e: serde_json::Error| wire::unreadable_body(format!("{what}: {e}"))
         };
         match essence.as_str() {
             DEVICE_SELECT_MEDIA_TYPE => SelectDevice::from_json(body).map(Self::Select),
@@ -186,7 +192,7 @@ impl Action {
                         "expected {\"reason\": \"CHANGE_DEVICE\" | \"SIGNOUT\" | \"ADD_DEVICE\"}",
                     ))
             }
-            _ => Err(FlowError::UnsupportedMediaType(media_type.to_owned())),
+            _ => Err(ApiError::unsupported_media_type(media_type)),
         }
     }
 }

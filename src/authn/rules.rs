@@ -713,14 +713,14 @@ mod convert {
 
     use super::{FailureLimit, SentOtpMethod};
     use crate::authn::FlowError;
-    use crate::policy::{Duration, OtpFailurePolicy, OtpMethodPolicy};
+    use crate::policy::{OtpFailurePolicy, OtpMethodPolicy, PolicyDuration};
 
     fn bad(path: &str, what: impl std::fmt::Display) -> FlowError {
         FlowError::Internal(format!("the policy's {path} cannot be used: {what}"))
     }
 
     pub(super) fn duration(
-        d: Option<&Duration>,
+        d: Option<&PolicyDuration>,
         default: TimeDelta,
         path: &str,
     ) -> Result<TimeDelta, FlowError> {

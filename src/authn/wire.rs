@@ -1,13 +1,16 @@
 //! The wire vocabulary of `deviceAuthentications`: statuses, compatibility, request bodies,
 //! the `error` object of a FAILED flow and the end-user device view of `_embedded.devices`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, IdRef, mask_email, mask_phone,
 };
-use crate::error::string_enum;
+use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::macros::string_enum;
 
 string_enum! {
     /// A device authentication's `status`.
@@ -135,7 +138,7 @@ pub struct DeviceRef {
 /// assert_eq!(s.compatibility, Some(Compatibility::Full));
 /// assert_eq!(serde_json::to_string(&s).unwrap(), body);
 /// let err = SelectDevice::from_json(br#"{"device":{}}"#).unwrap_err();
-/// assert_eq!(mfa_devices::error::ApiError::from(err).details[0].target.as_deref(), Some("device.id"));
+/// assert_eq!(err.details[0].target.as_deref(), Some("device.id"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelectDevice {
@@ -164,41 +167,39 @@ impl SelectDevice {
     }
 
     /// Reads the request body, naming the bad property: `device` / `device.id` missing →
-    /// `REQUIRED_VALUE`, not a UUID or not a string → `INVALID_VALUE`, not JSON → a body error.
-    pub fn from_json(body: &[u8]) -> Result<Self, super::FlowError> {
-        use super::FlowError;
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| FlowError::malformed_body(format!("not JSON: {e}")))?;
+    /// `INVALID_DATA` with `REQUIRED_VALUE`, not a UUID or not a string → `INVALID_VALUE`, not
+    /// a JSON object → `INVALID_REQUEST` (400). A request reader: it answers with [`ApiError`]
+    /// directly, like every reader of a client's request in this crate.
+    pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| unreadable_body(format!("not JSON: {e}")))?;
         let Value::Object(map) = value else {
-            return Err(FlowError::malformed_body("the body must be a JSON object"));
+            return Err(unreadable_body("the body must be a JSON object"));
         };
         let device = match map.get("device") {
-            None | Some(Value::Null) => return Err(FlowError::missing("device.id")),
+            None | Some(Value::Null) => return Err(required("device.id")),
             Some(Value::Object(d)) => d,
             Some(_) => {
-                return Err(FlowError::invalid_value(
+                return Err(invalid(
                     "device",
                     "must be an object {\"id\": \"<device id>\"}",
                 ));
             }
         };
         let id = match device.get("id") {
-            None | Some(Value::Null) => return Err(FlowError::missing("device.id")),
-            Some(Value::String(s)) => s.parse::<DeviceId>().map_err(|_| {
-                FlowError::invalid_value("device.id", format!("'{s}' is not a device id (UUID)"))
-            })?,
+            None | Some(Value::Null) => return Err(required("device.id")),
+            Some(Value::String(s)) => s
+                .parse::<DeviceId>()
+                .map_err(|_| invalid("device.id", format!("'{s}' is not a device id (UUID)")))?,
             Some(_) => {
-                return Err(FlowError::invalid_value(
-                    "device.id",
-                    "must be a string (UUID)",
-                ));
+                return Err(invalid("device.id", "must be a string (UUID)"));
             }
         };
         let compatibility = match map.get("compatibility") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(Compatibility::from(s.as_str())),
             Some(_) => {
-                return Err(FlowError::invalid_value(
+                return Err(invalid(
                     "compatibility",
                     "must be one of FULL, SECURITY_KEY_ONLY, NONE",
                 ));
@@ -209,6 +210,35 @@ impl SelectDevice {
             compatibility,
         })
     }
+}
+
+/// A request body that is not JSON or not the JSON object expected: 400 `INVALID_REQUEST`.
+pub(super) fn unreadable_body(message: impl fmt::Display) -> ApiError {
+    ApiError::invalid_request(format!("the request body could not be read: {message}"))
+}
+
+/// A required property is missing: 400 `INVALID_DATA`, `REQUIRED_VALUE` at `target`.
+fn required(target: &str) -> ApiError {
+    ApiError::invalid_data(
+        VALIDATION_MESSAGE,
+        vec![ErrorDetail::new(
+            DetailCode::RequiredValue,
+            target,
+            format!("{target} is required"),
+        )],
+    )
+}
+
+/// A property whose value is not allowed: 400 `INVALID_DATA`, `INVALID_VALUE` at `target`.
+fn invalid(target: &str, message: impl fmt::Display) -> ApiError {
+    ApiError::invalid_data(
+        VALIDATION_MESSAGE,
+        vec![ErrorDetail::new(
+            DetailCode::InvalidValue,
+            target,
+            format!("{target}: {message}"),
+        )],
+    )
 }
 
 /// The body of an OTP check (`application/vnd.pingidentity.otp.check+json`): `{"otp":"…"}`.

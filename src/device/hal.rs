@@ -11,35 +11,13 @@ use serde_json::{Map, Value, json};
 
 use super::ids::{DeviceId, EnvironmentId, UserId};
 use super::model::{Device, DeviceStatus};
+use crate::api_base::ApiBase;
 
-/// An API base URL such as `https://api.pingone.eu/v1` (a trailing `/` is ignored).
-///
-/// ```
-/// use mfa_devices::device::hal::ApiBase;
-/// let base = ApiBase::new("https://api.pingone.eu/v1/");
-/// assert_eq!(base.as_str(), "https://api.pingone.eu/v1");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ApiBase(String);
-
+/// The Platform API's device resource URLs.
 impl ApiBase {
-    /// Wraps a base URL, dropping trailing slashes.
-    pub fn new(base: impl Into<String>) -> Self {
-        let mut s: String = base.into();
-        while s.ends_with('/') {
-            s.pop();
-        }
-        Self(s)
-    }
-
-    /// The base URL without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// `{base}/environments/{env}`.
     pub fn environment(&self, env: &EnvironmentId) -> String {
-        format!("{}/environments/{env}", self.0)
+        format!("{}/environments/{env}", self.as_str())
     }
 
     /// `{base}/environments/{env}/users/{user}`.
@@ -65,7 +43,7 @@ fn href(url: String) -> Value {
 /// The `_links` of one device.
 ///
 /// ```
-/// # use mfa_devices::device::{*, hal::*};
+/// # use mfa_devices::{api_base::ApiBase, device::{*, hal::*}};
 /// # use chrono::{TimeZone, Utc};
 /// # let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
 /// let d = Device::new(DeviceId::from_bytes([1; 16]), EnvironmentId::from_bytes([2; 16]),
@@ -92,7 +70,7 @@ pub fn device_links(device: &Device, base: &ApiBase) -> Map<String, Value> {
 /// One device as PingOne returns it: `_links` followed by the body.
 ///
 /// ```
-/// # use mfa_devices::device::{*, hal::*};
+/// # use mfa_devices::{api_base::ApiBase, device::{*, hal::*}};
 /// # use chrono::{TimeZone, Utc};
 /// # let t = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
 /// let d = Device::new(DeviceId::from_bytes([1; 16]), EnvironmentId::from_bytes([2; 16]),
@@ -115,6 +93,7 @@ pub fn render_device(device: &Device, base: &ApiBase) -> Value {
 /// `expand_order` (`expand=order`), `_embedded.order` too.
 ///
 /// ```
+/// use mfa_devices::api_base::ApiBase;
 /// use mfa_devices::device::{EnvironmentId, UserId, hal::*};
 /// let base = ApiBase::new("https://api.pingone.eu/v1");
 /// let v = render_collection([], &base, &EnvironmentId::from_bytes([2; 16]), &UserId::from_bytes([3; 16]), Some(&[]));

@@ -8,7 +8,8 @@
 //! - [`mask_email`], [`mask_phone`]: masking for end-user views.
 //!
 //! ```
-//! use mfa_devices::device::{Device, hal::{ApiBase, render_device}};
+//! use mfa_devices::api_base::ApiBase;
+//! use mfa_devices::device::{Device, hal::render_device};
 //! let json = r#"{"id":"44e3c0b5-fda7-4f48-86ec-457184437cd3",
 //!   "environment":{"id":"abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6"},
 //!   "user":{"id":"b30ac647-e33e-464f-a6ea-0275082d4c26"},"type":"TOTP",
@@ -19,17 +20,13 @@
 //! assert!(hal["_links"].get("device.activate").is_some());
 //! ```
 
+mod fields;
 pub mod hal;
 mod ids;
 mod mask;
 mod model;
 mod new;
-mod wire;
-
-/// PingOne's timestamp format (RFC 3339, UTC, milliseconds) and serde helpers for it.
-pub mod timestamp {
-    pub use super::wire::{deserialize, format, option, parse, serialize, truncate_millis};
-}
+pub mod timestamp;
 
 pub use ids::{DeviceId, EnvironmentId, IdRef, UserId};
 pub use mask::{mask_email, mask_phone};

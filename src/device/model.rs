@@ -5,9 +5,10 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields;
 use super::ids::{DeviceId, EnvironmentId, IdRef, UserId};
-use super::wire;
-use crate::error::string_enum;
+use super::timestamp;
+use crate::macros::string_enum;
 
 string_enum! {
     /// A device's `type`.
@@ -165,7 +166,7 @@ pub struct LockState {
     /// When the lock ends (present while LOCKED).
     #[serde(
         default,
-        with = "wire::option",
+        with = "timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<DateTime<Utc>>,
@@ -228,7 +229,7 @@ pub struct BlockState {
     /// When an administrator blocked the device.
     #[serde(
         default,
-        with = "wire::option",
+        with = "timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub blocked_at: Option<DateTime<Utc>>,
@@ -572,7 +573,7 @@ pub struct DeviceIntegrityState {
     /// The latest integrity check.
     #[serde(
         default,
-        with = "wire::option",
+        with = "timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub timestamp: Option<DateTime<Utc>>,
@@ -593,7 +594,7 @@ pub struct MobileLogs {
     /// When a pending log request expires.
     #[serde(
         default,
-        with = "wire::option",
+        with = "timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<DateTime<Utc>>,
@@ -875,7 +876,7 @@ pub struct BrowserDetails {
     /// When the browser was last remembered.
     #[serde(
         default,
-        with = "wire::option",
+        with = "timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_remembered_at: Option<DateTime<Utc>>,
@@ -937,13 +938,13 @@ impl DeviceDetails {
         map: &mut Map<String, Value>,
     ) -> Result<Self, serde_json::Error> {
         Ok(match Self::empty_for(device_type) {
-            Self::Email(_) => Self::Email(wire::take_struct(map)?),
-            Self::Phone(_) => Self::Phone(wire::take_struct(map)?),
-            Self::Totp(_) => Self::Totp(wire::take_struct(map)?),
-            Self::Mobile(_) => Self::Mobile(Box::new(wire::take_struct(map)?)),
-            Self::Fido2(_) => Self::Fido2(Box::new(wire::take_struct(map)?)),
-            Self::WebAuthn(_) => Self::WebAuthn(wire::take_struct(map)?),
-            Self::Browser(_) => Self::Browser(Box::new(wire::take_struct(map)?)),
+            Self::Email(_) => Self::Email(fields::take_struct(map)?),
+            Self::Phone(_) => Self::Phone(fields::take_struct(map)?),
+            Self::Totp(_) => Self::Totp(fields::take_struct(map)?),
+            Self::Mobile(_) => Self::Mobile(Box::new(fields::take_struct(map)?)),
+            Self::Fido2(_) => Self::Fido2(Box::new(fields::take_struct(map)?)),
+            Self::WebAuthn(_) => Self::WebAuthn(fields::take_struct(map)?),
+            Self::Browser(_) => Self::Browser(Box::new(fields::take_struct(map)?)),
             Self::None => Self::None,
         })
     }
@@ -965,9 +966,9 @@ struct Common {
     lock: Option<LockState>,
     #[serde(default)]
     block: Option<BlockState>,
-    #[serde(with = "wire")]
+    #[serde(with = "timestamp")]
     created_at: DateTime<Utc>,
-    #[serde(with = "wire")]
+    #[serde(with = "timestamp")]
     updated_at: DateTime<Utc>,
 }
 
@@ -1022,10 +1023,10 @@ pub struct Device {
     /// ACTIVE or ACTIVATION_REQUIRED.
     pub status: DeviceStatus,
     /// When the device was created.
-    #[serde(with = "wire")]
+    #[serde(with = "timestamp")]
     pub created_at: DateTime<Utc>,
     /// When the device was last updated.
-    #[serde(with = "wire")]
+    #[serde(with = "timestamp")]
     pub updated_at: DateTime<Utc>,
     /// The properties of the device's type.
     #[serde(flatten)]
@@ -1046,7 +1047,7 @@ impl Device {
     pub fn from_json_object(mut map: Map<String, Value>) -> Result<Self, serde_json::Error> {
         map.remove("_links");
         map.remove("_embedded");
-        let common: Common = wire::take_struct(&mut map)?;
+        let common: Common = fields::take_struct(&mut map)?;
         let details = DeviceDetails::take_from(&common.device_type, &mut map)?;
         Ok(Self {
             id: common.id,
@@ -1120,7 +1121,7 @@ impl Device {
         status: DeviceStatus,
         now: DateTime<Utc>,
     ) -> Self {
-        let now = wire::truncate_millis(now);
+        let now = timestamp::truncate_millis(now);
         Self {
             id,
             environment: IdRef::new(environment_id),

@@ -103,3 +103,29 @@ impl AttrPath {
         }
     }
 }
+
+// The lexical rules of an attribute path (RFC 7644 §3.4.2.2 `attrPath`), shared by the SCIM
+// parser and the SCIM printer's check.
+
+/// `["$"] ALPHA *(ALPHA / DIGIT / "-" / "_")`: an attribute name SCIM can write.
+pub(crate) fn is_attr_name(s: &str) -> bool {
+    let b = s.strip_prefix('$').unwrap_or(s).as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// A character of a schema URN: printable ASCII except the filter's delimiters.
+pub(crate) fn is_urn_char(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'(' | b')' | b'"')
+}
+
+/// A core schema URN (`urn:ietf:params:scim:schemas:core:2.0:User`), which the parser strips.
+pub(crate) fn is_core_urn(urn: &str) -> bool {
+    const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:";
+    urn.get(..CORE.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(CORE))
+        && urn
+            .get(CORE.len()..)
+            .is_some_and(|r| !r.is_empty() && !r.contains(':'))
+}

@@ -11,7 +11,7 @@
 
 use std::fmt::{self, Write as _};
 
-use super::ast::{AttrPath, CompValue, CompareOp, Expr};
+use super::ast::{AttrPath, CompValue, CompareOp, Expr, is_attr_name, is_core_urn, is_urn_char};
 use super::{FilterError, FilterErrorKind};
 
 impl fmt::Display for Expr {
@@ -182,29 +182,11 @@ fn check_path(p: &AttrPath) -> Result<(), FilterError> {
     if let Some(urn) = &p.urn {
         let ok = urn.len() > 4
             && urn.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("urn:"))
-            && urn.bytes().all(super::parse::is_urn_char)
+            && urn.bytes().all(is_urn_char)
             && !is_core_urn(urn);
         if !ok {
             return unsupported(format!("the schema URN '{urn}'"));
         }
     }
     Ok(())
-}
-
-/// `["$"] ALPHA *(ALPHA / DIGIT / "-" / "_")`.
-pub(crate) fn is_attr_name(s: &str) -> bool {
-    let b = s.strip_prefix('$').unwrap_or(s).as_bytes();
-    b.first().is_some_and(u8::is_ascii_alphabetic)
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-}
-
-/// A core schema URN (`urn:ietf:params:scim:schemas:core:2.0:User`), which the parser strips.
-pub(crate) fn is_core_urn(urn: &str) -> bool {
-    const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:";
-    urn.get(..CORE.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(CORE))
-        && urn
-            .get(CORE.len()..)
-            .is_some_and(|r| !r.is_empty() && !r.contains(':'))
 }

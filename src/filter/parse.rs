@@ -24,7 +24,7 @@ use nom::character::complete::char as ch;
 use nom::error::{ErrorKind, ParseError};
 use serde_json::Number;
 
-use super::ast::{AttrPath, CompValue, CompareOp, Expr};
+use super::ast::{AttrPath, CompValue, CompareOp, Expr, is_core_urn, is_urn_char};
 use super::{FilterError, FilterErrorKind, ParseOptions};
 
 /// The parser's error: a kind and how much input was left where it happened.
@@ -119,11 +119,6 @@ fn word_ci<'a>(i: &'a str, word: &str) -> Option<&'a str> {
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-/// A character of a schema URN: printable ASCII except the filter's delimiters.
-pub(crate) fn is_urn_char(b: u8) -> bool {
-    b.is_ascii_graphic() && !matches!(b, b'[' | b']' | b'(' | b')' | b'"')
 }
 
 #[inline]
@@ -362,7 +357,7 @@ fn attr_path(i: &str) -> Res<'_, AttrPath> {
     if rest.len() != i.len().saturating_sub(end) {
         return expected(rest, EXPECTED_OP);
     }
-    let core = super::display::is_core_urn(urn);
+    let core = is_core_urn(urn);
     let urn = if core { None } else { Some(urn.to_owned()) };
     Ok((rest, AttrPath { urn, segments }))
 }

@@ -1,10 +1,11 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
+use crate::api_base::ApiBase;
 use crate::authn::DeviceRecord;
 use crate::authn::{
-    Action, AuthBase, AuthenticationStatus, CheckAssertion, Compatibility,
-    DEVICE_SELECT_MEDIA_TYPE, DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit,
-    FlowPolicy, MobileApp, Outcome, SelectDevice, SelectionMode,
+    Action, AuthenticationStatus, CheckAssertion, Compatibility, DEVICE_SELECT_MEDIA_TYPE,
+    DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit, FlowPolicy, MobileApp,
+    Outcome, SelectDevice, SelectionMode,
 };
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId,
@@ -313,7 +314,7 @@ fn check_invariants(
         return;
     }
     // Rendering (after each change): links per status, and the JSON reads back to the same body.
-    let base = AuthBase::new("https://auth.pingone.com");
+    let base = ApiBase::new("https://auth.pingone.com");
     let json = flow.to_json(&base);
     let links = json["_links"].as_object().expect("links");
     assert_eq!(links.len(), status.link_relations().len());
@@ -360,9 +361,13 @@ fn check_mirror(
 }
 
 fn check_error(e: &crate::authn::FlowError) {
-    let api = ApiError::from(e.clone());
-    assert!(matches!(api.http_status(), 400 | 415 | 500), "{api}");
+    check_api_error(&ApiError::from(e.clone()));
     assert!(!e.to_string().is_empty());
+}
+
+fn check_api_error(api: &ApiError) {
+    assert!(matches!(api.http_status(), 400 | 415 | 500), "{api}");
+    assert!(!api.to_string().is_empty());
 }
 
 fn check_outcome(o: Outcome, devices: &[DeviceId], records: &mut Vec<DeviceRecord>) {
@@ -472,7 +477,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                         }
                     }
                     Ok(other) => panic!("select media type read as {other:?}"),
-                    Err(e) => check_error(&e),
+                    Err(e) => check_api_error(&e),
                 }
             }
             3 => {

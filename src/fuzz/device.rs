@@ -1,4 +1,5 @@
-use crate::device::hal::{ApiBase, render_collection, render_device};
+use crate::api_base::ApiBase;
+use crate::device::hal::{render_collection, render_device};
 use crate::device::{Device, NewDevice, mask_email, mask_phone};
 
 /// Fuzz body of `device_json`: arbitrary bytes as a device, a devices collection, and a creation

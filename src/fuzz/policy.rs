@@ -1,6 +1,6 @@
 //! Fuzz body of `policy_json`: arbitrary bytes as a device authentication policy.
 
-use crate::policy::{DeviceAuthenticationPolicy, Duration};
+use crate::policy::{DeviceAuthenticationPolicy, PolicyDuration};
 
 /// Deserializes `data` as a [`DeviceAuthenticationPolicy`]; when it parses, validates it,
 /// converts every duration, and checks that serialization is a fixpoint
@@ -31,7 +31,7 @@ pub fn policy_json(data: &[u8]) {
     );
 }
 
-fn durations(p: &DeviceAuthenticationPolicy) -> Vec<&Duration> {
+fn durations(p: &DeviceAuthenticationPolicy) -> Vec<&PolicyDuration> {
     let mut out = Vec::new();
     for m in [&p.sms, &p.email, &p.voice, &p.whats_app]
         .into_iter()

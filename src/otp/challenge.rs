@@ -18,9 +18,9 @@ use crate::policy::{OtpFailurePolicy, OtpSettings, PolicyError};
 /// ```
 /// use chrono::TimeDelta;
 /// use mfa_devices::otp::FailureRule;
-/// use mfa_devices::policy::{Duration, OtpFailurePolicy};
+/// use mfa_devices::policy::{PolicyDuration, OtpFailurePolicy};
 ///
-/// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, Duration::minutes(2))).unwrap();
+/// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, PolicyDuration::minutes(2))).unwrap();
 /// assert_eq!(rule, FailureRule::new(3, TimeDelta::minutes(2)).unwrap());
 /// assert!(rule.locks());
 /// assert!(FailureRule::new(0, TimeDelta::zero()).is_err());
@@ -99,7 +99,7 @@ impl TryFrom<&OtpFailurePolicy> for FailureRule {
     type Error = OtpError;
 
     /// Fails for a count below 1 or above `u32::MAX`, and for a cool-down that
-    /// [`Duration::to_time_delta`](crate::policy::Duration::to_time_delta) refuses. It does
+    /// [`PolicyDuration::to_time_delta`](crate::policy::PolicyDuration::to_time_delta) refuses. It does
     /// not apply the 1–7 bound: that is [`validate`](crate::policy::DeviceAuthenticationPolicy::validate)'s job.
     fn try_from(f: &OtpFailurePolicy) -> Result<Self, OtpError> {
         let count = u32::try_from(f.count).map_err(|_| PolicyError::InvalidCount(f.count))?;
@@ -186,7 +186,8 @@ impl OtpCheck {
     }
 }
 
-/// The body a test-mode device's response carries as `test`: `{"otp": "…"}`.
+/// The body a test-mode device's response carries as `test`: `{"otp": "…"}`, as a challenge
+/// reveals it (the device body's own `test` is [`crate::device::TestOtp`]).
 ///
 /// **Decision**: PingOne documents `test.otp` as an Integer; it is written here as a string of
 /// digits because an integer loses leading zeros (`"012345"` would come back as `12345` and
@@ -203,7 +204,7 @@ impl OtpCheck {
 /// assert!(c.test_otp(false).is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestOtp {
+pub struct ChallengeTestOtp {
     /// The passcode.
     pub otp: String,
 }
@@ -460,7 +461,7 @@ impl OtpChallenge {
         self.state == State::Spent
     }
 
-    /// The `test` body of a test-mode device (`None` unless `test_mode`); see [`TestOtp`].
+    /// The `test` body of a test-mode device (`None` unless `test_mode`); see [`ChallengeTestOtp`].
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
@@ -469,8 +470,8 @@ impl OtpChallenge {
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.test_otp(true).unwrap().otp, "555555");
     /// ```
-    pub fn test_otp(&self, test_mode: bool) -> Option<TestOtp> {
-        test_mode.then(|| TestOtp {
+    pub fn test_otp(&self, test_mode: bool) -> Option<ChallengeTestOtp> {
+        test_mode.then(|| ChallengeTestOtp {
             otp: self.code.clone(),
         })
     }

@@ -28,7 +28,7 @@
 //! use chrono::{TimeDelta, TimeZone, Utc};
 //! use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck, PushLimitRule, PushLimiter, Totp,
 //!     Algorithm};
-//! use mfa_devices::policy::{DeviceAuthenticationPolicy, MobileApplication};
+//! use mfa_devices::policy::{DeviceAuthenticationPolicy, MobileApplicationPolicy};
 //!
 //! let policy = DeviceAuthenticationPolicy::default();
 //! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
@@ -48,7 +48,7 @@
 //! assert_eq!(totp.skew(), 5);
 //!
 //! // MOBILE: the push limiter per the application's `pushLimit`.
-//! let app = MobileApplication::default();
+//! let app = MobileApplicationPolicy::default();
 //! let rule = PushLimitRule::try_from(app.push_limit.as_ref().unwrap()).unwrap();
 //! let mut limiter = PushLimiter::new(rule);
 //! assert!(!limiter.record(now).locks());
@@ -67,7 +67,7 @@ use crate::policy::PolicyError;
 mod challenge;
 mod push;
 
-pub use challenge::{FailureRule, OtpChallenge, OtpCheck, TestOtp};
+pub use challenge::{ChallengeTestOtp, FailureRule, OtpChallenge, OtpCheck};
 pub use push::{PushLimitRule, PushLimiter, PushOutcome};
 
 /// The HMAC hash of an HOTP/TOTP device.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::OtpError;
-use crate::policy::{Duration, PolicyError, PushLimit};
+use crate::policy::{PolicyDuration, PolicyError, PushLimit};
 
 /// `pushLimit` as numbers: `count` declined/ignored pushes within `window` lock the device for
 /// `lock_duration`.
@@ -92,12 +92,12 @@ impl TryFrom<&PushLimit> for PushLimitRule {
 
     /// Absent parts take the documented defaults (5, 10 MINUTES, 30 MINUTES). Fails for a
     /// count below 1 or above `u32::MAX` and for durations
-    /// [`Duration::to_time_delta`] refuses; the published ranges are
+    /// [`PolicyDuration::to_time_delta`] refuses; the published ranges are
     /// [`validate`](crate::policy::DeviceAuthenticationPolicy::validate)'s job.
     fn try_from(p: &PushLimit) -> Result<Self, OtpError> {
         let count = p.count.unwrap_or(PushLimit::DEFAULT_COUNT);
         let count = u32::try_from(count).map_err(|_| PolicyError::InvalidCount(count))?;
-        let delta = |d: Option<&Duration>, default_minutes: i64| match d {
+        let delta = |d: Option<&PolicyDuration>, default_minutes: i64| match d {
             Some(d) => d.to_time_delta(),
             None => Ok(TimeDelta::minutes(default_minutes)),
         };

@@ -12,7 +12,7 @@
 //!
 //! The OTP engine in [`crate::otp`] takes its inputs from here:
 //! [`OtpFailurePolicy`] → [`crate::otp::FailureRule`], [`PushLimit`] →
-//! [`crate::otp::PushLimitRule`], [`Duration`] → [`chrono::TimeDelta`].
+//! [`crate::otp::PushLimitRule`], [`PolicyDuration`] → [`chrono::TimeDelta`].
 //!
 //! ```
 //! use mfa_devices::policy::DeviceAuthenticationPolicy;
@@ -51,8 +51,8 @@ use crate::error::{ApiError, DetailCode, ErrorDetail};
 
 mod validate;
 
-crate::error::string_enum! {
-    /// The unit of a policy [`Duration`] (`timeUnit`).
+crate::macros::string_enum! {
+    /// The unit of a policy [`PolicyDuration`] (`timeUnit`).
     ///
     /// ```
     /// use mfa_devices::policy::TimeUnit;
@@ -90,7 +90,7 @@ impl TimeUnit {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `authentication.deviceSelection`: how the device for an authentication is chosen.
     ///
     /// ```
@@ -116,7 +116,7 @@ impl Default for DeviceSelection {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `newDeviceNotification`: whom to tell when a device is paired.
     ///
     /// ```
@@ -141,7 +141,7 @@ impl Default for NewDeviceNotification {
     }
 }
 
-crate::error::string_enum! {
+crate::macros::string_enum! {
     /// `integrityDetection` and `deviceAuthorization.extraVerification` (lower case on the wire).
     ///
     /// ```
@@ -159,8 +159,8 @@ crate::error::string_enum! {
 /// Why a policy value could not be used.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, PolicyError, TimeUnit};
-/// let err = Duration::new(i64::MAX, TimeUnit::Days).to_time_delta().unwrap_err();
+/// use mfa_devices::policy::{PolicyDuration, PolicyError, TimeUnit};
+/// let err = PolicyDuration::new(i64::MAX, TimeUnit::Days).to_time_delta().unwrap_err();
 /// assert!(matches!(err, PolicyError::DurationOverflow { .. }));
 /// let api: mfa_devices::error::ApiError = err.into();
 /// assert_eq!(api.http_status(), 400);
@@ -222,18 +222,19 @@ impl From<PolicyError> for ApiError {
     }
 }
 
-/// A policy duration: `{"duration": 30, "timeUnit": "MINUTES"}`.
+/// A policy duration: `{"duration": 30, "timeUnit": "MINUTES"}` (PingOne's `duration` and
+/// `timeUnit` pair; convert with [`to_time_delta`](Self::to_time_delta)).
 ///
 /// ```
 /// use chrono::TimeDelta;
-/// use mfa_devices::policy::{Duration, TimeUnit};
-/// let d: Duration = serde_json::from_str(r#"{"duration":2,"timeUnit":"MINUTES"}"#).unwrap();
-/// assert_eq!(d, Duration::minutes(2));
+/// use mfa_devices::policy::{PolicyDuration, TimeUnit};
+/// let d: PolicyDuration = serde_json::from_str(r#"{"duration":2,"timeUnit":"MINUTES"}"#).unwrap();
+/// assert_eq!(d, PolicyDuration::minutes(2));
 /// assert_eq!(d.to_time_delta().unwrap(), TimeDelta::seconds(120));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Duration {
+pub struct PolicyDuration {
     /// The number of units.
     pub duration: i64,
     /// The unit.
@@ -243,12 +244,12 @@ pub struct Duration {
     pub extra: Map<String, Value>,
 }
 
-impl Duration {
+impl PolicyDuration {
     /// A duration of `duration` units.
     ///
     /// ```
-    /// use mfa_devices::policy::{Duration, TimeUnit};
-    /// assert_eq!(Duration::new(3, TimeUnit::Hours).duration, 3);
+    /// use mfa_devices::policy::{PolicyDuration, TimeUnit};
+    /// assert_eq!(PolicyDuration::new(3, TimeUnit::Hours).duration, 3);
     /// ```
     pub fn new(duration: i64, time_unit: TimeUnit) -> Self {
         Self {
@@ -261,8 +262,8 @@ impl Duration {
     /// `duration` seconds.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::seconds(40).time_unit.as_str(), "SECONDS");
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::seconds(40).time_unit.as_str(), "SECONDS");
     /// ```
     pub fn seconds(duration: i64) -> Self {
         Self::new(duration, TimeUnit::Seconds)
@@ -271,8 +272,8 @@ impl Duration {
     /// `duration` minutes.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::minutes(30).time_unit.as_str(), "MINUTES");
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::minutes(30).time_unit.as_str(), "MINUTES");
     /// ```
     pub fn minutes(duration: i64) -> Self {
         Self::new(duration, TimeUnit::Minutes)
@@ -281,8 +282,8 @@ impl Duration {
     /// `duration` hours.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::hours(24).duration, 24);
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::hours(24).duration, 24);
     /// ```
     pub fn hours(duration: i64) -> Self {
         Self::new(duration, TimeUnit::Hours)
@@ -291,8 +292,8 @@ impl Duration {
     /// `duration` days.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::days(90).time_unit.as_str(), "DAYS");
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::days(90).time_unit.as_str(), "DAYS");
     /// ```
     pub fn days(duration: i64) -> Self {
         Self::new(duration, TimeUnit::Days)
@@ -301,9 +302,9 @@ impl Duration {
     /// The length in seconds, or `None` when it is negative, of an unknown unit, or beyond `i64`.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::hours(2).as_seconds(), Some(7_200));
-    /// assert_eq!(Duration::days(i64::MAX).as_seconds(), None);
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::hours(2).as_seconds(), Some(7_200));
+    /// assert_eq!(PolicyDuration::days(i64::MAX).as_seconds(), None);
     /// ```
     pub fn as_seconds(&self) -> Option<i64> {
         if self.duration < 0 {
@@ -319,11 +320,11 @@ impl Duration {
     ///
     /// ```
     /// use chrono::TimeDelta;
-    /// use mfa_devices::policy::{Duration, PolicyError, TimeUnit};
-    /// assert_eq!(Duration::days(90).to_time_delta(), Ok(TimeDelta::days(90)));
-    /// assert_eq!(Duration::seconds(-1).to_time_delta(), Err(PolicyError::NegativeDuration(-1)));
-    /// assert!(Duration::new(1, TimeUnit::from("WEEKS")).to_time_delta().is_err());
-    /// assert!(Duration::seconds(i64::MAX).to_time_delta().is_err());
+    /// use mfa_devices::policy::{PolicyDuration, PolicyError, TimeUnit};
+    /// assert_eq!(PolicyDuration::days(90).to_time_delta(), Ok(TimeDelta::days(90)));
+    /// assert_eq!(PolicyDuration::seconds(-1).to_time_delta(), Err(PolicyError::NegativeDuration(-1)));
+    /// assert!(PolicyDuration::new(1, TimeUnit::from("WEEKS")).to_time_delta().is_err());
+    /// assert!(PolicyDuration::seconds(i64::MAX).to_time_delta().is_err());
     /// ```
     pub fn to_time_delta(&self) -> Result<TimeDelta, PolicyError> {
         let unit = self
@@ -343,12 +344,12 @@ impl Duration {
     }
 }
 
-impl fmt::Display for Duration {
+impl fmt::Display for PolicyDuration {
     /// `30 MINUTES`.
     ///
     /// ```
-    /// use mfa_devices::policy::Duration;
-    /// assert_eq!(Duration::seconds(150).to_string(), "150 SECONDS");
+    /// use mfa_devices::policy::PolicyDuration;
+    /// assert_eq!(PolicyDuration::seconds(150).to_string(), "150 SECONDS");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.duration, self.time_unit)
@@ -403,9 +404,9 @@ impl Default for Authentication {
 /// Both properties are required when `failure` is present. A `coolDown` of 0 never locks.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, OtpFailurePolicy};
+/// use mfa_devices::policy::{PolicyDuration, OtpFailurePolicy};
 /// let f = OtpFailurePolicy::default();
-/// assert_eq!((f.count, f.cool_down), (3, Duration::minutes(0)));
+/// assert_eq!((f.count, f.cool_down), (3, PolicyDuration::minutes(0)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -413,7 +414,7 @@ pub struct OtpFailurePolicy {
     /// Wrong OTPs allowed before the device locks (1–7).
     pub count: i64,
     /// How long the lock lasts.
-    pub cool_down: Duration,
+    pub cool_down: PolicyDuration,
     /// Properties this crate does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -423,10 +424,10 @@ impl OtpFailurePolicy {
     /// A failure policy of `count` wrong OTPs and a lock of `cool_down`.
     ///
     /// ```
-    /// use mfa_devices::policy::{Duration, OtpFailurePolicy};
-    /// assert_eq!(OtpFailurePolicy::new(5, Duration::minutes(2)).count, 5);
+    /// use mfa_devices::policy::{PolicyDuration, OtpFailurePolicy};
+    /// assert_eq!(OtpFailurePolicy::new(5, PolicyDuration::minutes(2)).count, 5);
     /// ```
-    pub fn new(count: i64, cool_down: Duration) -> Self {
+    pub fn new(count: i64, cool_down: PolicyDuration) -> Self {
         Self {
             count,
             cool_down,
@@ -438,16 +439,16 @@ impl OtpFailurePolicy {
 impl Default for OtpFailurePolicy {
     /// 3 failures, cool-down 0 MINUTES (the SMS/email/voice default: never locks).
     fn default() -> Self {
-        Self::new(3, Duration::minutes(0))
+        Self::new(3, PolicyDuration::minutes(0))
     }
 }
 
 /// `{sms,email,voice,whatsApp}.otp`: the OTP a message method sends.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, OtpSettings};
+/// use mfa_devices::policy::{PolicyDuration, OtpSettings};
 /// let s = OtpSettings::default();
-/// assert_eq!(s.life_time, Some(Duration::minutes(30)));
+/// assert_eq!(s.life_time, Some(PolicyDuration::minutes(30)));
 /// assert_eq!(s.otp_length, Some(6));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,7 +459,7 @@ pub struct OtpSettings {
     pub failure: Option<OtpFailurePolicy>,
     /// `lifeTime`: how long the OTP can be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub life_time: Option<Duration>,
+    pub life_time: Option<PolicyDuration>,
     /// `otpLength`: the number of digits (6–10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp_length: Option<i64>,
@@ -472,7 +473,7 @@ impl Default for OtpSettings {
     fn default() -> Self {
         Self {
             failure: Some(OtpFailurePolicy::default()),
-            life_time: Some(Duration::minutes(30)),
+            life_time: Some(PolicyDuration::minutes(30)),
             otp_length: Some(6),
             extra: Map::new(),
         }
@@ -513,9 +514,9 @@ impl Default for OtpMethodPolicy {
 /// `{mobile,totp}.otp`: only a failure policy.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, FailureOnly};
+/// use mfa_devices::policy::{PolicyDuration, FailureOnly};
 /// let f = FailureOnly::default().failure.unwrap();
-/// assert_eq!(f.cool_down, Duration::minutes(2));
+/// assert_eq!(f.cool_down, PolicyDuration::minutes(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -532,7 +533,7 @@ impl Default for FailureOnly {
     /// 3 failures, cool-down 2 MINUTES (the mobile/TOTP/FIDO2 default).
     fn default() -> Self {
         Self {
-            failure: Some(OtpFailurePolicy::new(3, Duration::minutes(2))),
+            failure: Some(OtpFailurePolicy::new(3, PolicyDuration::minutes(2))),
             extra: Map::new(),
         }
     }
@@ -598,11 +599,11 @@ pub struct DeviceAuthorization {
 /// into a [`crate::otp::PushLimitRule`].
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, PushLimit};
+/// use mfa_devices::policy::{PolicyDuration, PushLimit};
 /// let p = PushLimit::default();
 /// assert_eq!(p.count, Some(5));
-/// assert_eq!(p.time_period, Some(Duration::minutes(10)));
-/// assert_eq!(p.lock_duration, Some(Duration::minutes(30)));
+/// assert_eq!(p.time_period, Some(PolicyDuration::minutes(10)));
+/// assert_eq!(p.lock_duration, Some(PolicyDuration::minutes(30)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -612,10 +613,10 @@ pub struct PushLimit {
     pub count: Option<i64>,
     /// The window the pushes are counted in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_period: Option<Duration>,
+    pub time_period: Option<PolicyDuration>,
     /// How long the lock lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lock_duration: Option<Duration>,
+    pub lock_duration: Option<PolicyDuration>,
     /// Properties this crate does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -634,24 +635,25 @@ impl Default for PushLimit {
     fn default() -> Self {
         Self {
             count: Some(Self::DEFAULT_COUNT),
-            time_period: Some(Duration::minutes(Self::DEFAULT_TIME_PERIOD_MINUTES)),
-            lock_duration: Some(Duration::minutes(Self::DEFAULT_LOCK_DURATION_MINUTES)),
+            time_period: Some(PolicyDuration::minutes(Self::DEFAULT_TIME_PERIOD_MINUTES)),
+            lock_duration: Some(PolicyDuration::minutes(Self::DEFAULT_LOCK_DURATION_MINUTES)),
             extra: Map::new(),
         }
     }
 }
 
-/// One entry of `mobile.applications[]`: a native application's push/OTP settings.
+/// One entry of `mobile.applications[]`: a native application's push/OTP settings (the
+/// application a MOBILE device is paired with is [`crate::device::MobileApplication`]).
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, MobileApplication};
-/// let app = MobileApplication::default();
-/// assert_eq!(app.push_timeout, Some(Duration::seconds(40)));
-/// assert_eq!(app.pairing_key_lifetime, Some(Duration::minutes(10)));
+/// use mfa_devices::policy::{PolicyDuration, MobileApplicationPolicy};
+/// let app = MobileApplicationPolicy::default();
+/// assert_eq!(app.push_timeout, Some(PolicyDuration::seconds(40)));
+/// assert_eq!(app.pairing_key_lifetime, Some(PolicyDuration::minutes(10)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MobileApplication {
+pub struct MobileApplicationPolicy {
     /// The application's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
@@ -669,10 +671,10 @@ pub struct MobileApplication {
     pub device_authorization: Option<DeviceAuthorization>,
     /// `pushTimeout`: 40–150 SECONDS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub push_timeout: Option<Duration>,
+    pub push_timeout: Option<PolicyDuration>,
     /// `pairingKeyLifetime`: 1–2880 MINUTES or 1–48 HOURS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pairing_key_lifetime: Option<Duration>,
+    pub pairing_key_lifetime: Option<PolicyDuration>,
     /// `pushLimit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_limit: Option<PushLimit>,
@@ -684,7 +686,7 @@ pub struct MobileApplication {
     pub extra: Map<String, Value>,
 }
 
-impl Default for MobileApplication {
+impl Default for MobileApplicationPolicy {
     /// No id; push and OTP enabled, auto-enrollment and device authorization off (crate
     /// decisions); push timeout 40 SECONDS, pairing key lifetime 10 MINUTES and
     /// [`PushLimit::default`] (documented defaults); no integrity detection.
@@ -698,8 +700,8 @@ impl Default for MobileApplication {
                 enabled: Some(false),
                 ..DeviceAuthorization::default()
             }),
-            push_timeout: Some(Duration::seconds(40)),
-            pairing_key_lifetime: Some(Duration::minutes(10)),
+            push_timeout: Some(PolicyDuration::seconds(40)),
+            pairing_key_lifetime: Some(PolicyDuration::minutes(10)),
             push_limit: Some(PushLimit::default()),
             integrity_detection: None,
             extra: Map::new(),
@@ -724,7 +726,7 @@ pub struct MobilePolicy {
     pub otp: Option<FailureOnly>,
     /// `applications`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applications: Option<Vec<MobileApplication>>,
+    pub applications: Option<Vec<MobileApplicationPolicy>>,
     /// Properties this crate does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -819,8 +821,8 @@ impl Default for TotpPolicy {
 /// `fido2`: passkeys and security keys.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, Fido2Policy};
-/// assert_eq!(Fido2Policy::default().failure.unwrap().cool_down, Duration::minutes(2));
+/// use mfa_devices::policy::{PolicyDuration, Fido2Policy};
+/// assert_eq!(Fido2Policy::default().failure.unwrap().cool_down, PolicyDuration::minutes(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -845,7 +847,7 @@ impl Default for Fido2Policy {
         Self {
             enabled: Some(true),
             prompt_for_nickname_on_pairing: None,
-            failure: Some(OtpFailurePolicy::new(3, Duration::minutes(2))),
+            failure: Some(OtpFailurePolicy::new(3, PolicyDuration::minutes(2))),
             extra: Map::new(),
         }
     }
@@ -854,8 +856,8 @@ impl Default for Fido2Policy {
 /// `rememberMe.web`.
 ///
 /// ```
-/// use mfa_devices::policy::{Duration, RememberMeWeb};
-/// assert_eq!(RememberMeWeb::default().life_time, Some(Duration::minutes(30)));
+/// use mfa_devices::policy::{PolicyDuration, RememberMeWeb};
+/// assert_eq!(RememberMeWeb::default().life_time, Some(PolicyDuration::minutes(30)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -865,7 +867,7 @@ pub struct RememberMeWeb {
     pub enabled: Option<bool>,
     /// `lifeTime`: 1–129600 MINUTES, 1–2160 HOURS or 1–90 DAYS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub life_time: Option<Duration>,
+    pub life_time: Option<PolicyDuration>,
     /// Properties this crate does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -876,7 +878,7 @@ impl Default for RememberMeWeb {
     fn default() -> Self {
         Self {
             enabled: Some(false),
-            life_time: Some(Duration::minutes(30)),
+            life_time: Some(PolicyDuration::minutes(30)),
             extra: Map::new(),
         }
     }

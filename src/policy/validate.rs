@@ -3,8 +3,9 @@
 use serde_json::Value;
 
 use super::{
-    DeviceAuthenticationPolicy, DeviceSelection, Duration, FailureOnly, MobileApplication,
-    NewDeviceNotification, OtpFailurePolicy, OtpMethodPolicy, TimeUnit, VerificationLevel,
+    DeviceAuthenticationPolicy, DeviceSelection, FailureOnly, MobileApplicationPolicy,
+    NewDeviceNotification, OtpFailurePolicy, OtpMethodPolicy, PolicyDuration, TimeUnit,
+    VerificationLevel,
 };
 use crate::error::{ApiError, DetailCode, ErrorDetail, inner};
 
@@ -60,7 +61,7 @@ impl Checker {
         }
     }
 
-    fn duration(&mut self, path: &str, d: &Duration, allowed: UnitRanges) {
+    fn duration(&mut self, path: &str, d: &PolicyDuration, allowed: UnitRanges) {
         match allowed.iter().find(|(unit, _, _)| *unit == d.time_unit) {
             Some((unit, min, max)) => {
                 if d.duration < *min || d.duration > *max {
@@ -86,7 +87,7 @@ impl Checker {
         }
     }
 
-    fn opt_duration(&mut self, path: &str, d: Option<&Duration>, allowed: UnitRanges) {
+    fn opt_duration(&mut self, path: &str, d: Option<&PolicyDuration>, allowed: UnitRanges) {
         if let Some(d) = d {
             self.duration(path, d, allowed);
         }
@@ -136,7 +137,7 @@ impl Checker {
         self.opt_range(&format!("{path}.otp.otpLength"), otp.otp_length, OTP_LENGTH);
     }
 
-    fn application(&mut self, path: &str, app: &MobileApplication) {
+    fn application(&mut self, path: &str, app: &MobileApplicationPolicy) {
         if let Some(level) = app
             .device_authorization
             .as_ref()
@@ -225,16 +226,16 @@ impl DeviceAuthenticationPolicy {
     /// span in seconds; the SMS/email/voice cool-down's upper bound is 30 minutes.
     ///
     /// ```
-    /// use mfa_devices::policy::{DeviceAuthenticationPolicy, Duration, MobileApplication};
+    /// use mfa_devices::policy::{DeviceAuthenticationPolicy, PolicyDuration, MobileApplicationPolicy};
     /// let mut p = DeviceAuthenticationPolicy::default();
-    /// let mut app = MobileApplication::default();
+    /// let mut app = MobileApplicationPolicy::default();
     /// let limit = app.push_limit.as_mut().unwrap();
-    /// limit.lock_duration = Some(Duration::seconds(7_200));
+    /// limit.lock_duration = Some(PolicyDuration::seconds(7_200));
     /// p.mobile.as_mut().unwrap().applications = Some(vec![app.clone()]);
     /// assert!(p.validate().is_ok());
     ///
     /// let limit = app.push_limit.as_mut().unwrap();
-    /// limit.lock_duration = Some(Duration::seconds(7_201));
+    /// limit.lock_duration = Some(PolicyDuration::seconds(7_201));
     /// limit.count = Some(0);
     /// p.mobile.as_mut().unwrap().applications = Some(vec![app]);
     /// let err = p.validate().unwrap_err();

@@ -231,6 +231,11 @@ impl Command {
     /// `order[i].id` for an id that is not a UUID). `Create` bodies are also checked with
     /// [`NewDevice::validate`].
     ///
+    /// A request reader, it answers with [`ApiError`] directly, as
+    /// [`authn::Action::from_request`](crate::authn::Action::from_request) does for the
+    /// authentication flow; [`UserDevices::decide`](super::UserDevices::decide) then returns
+    /// [`UserDevicesError`](super::UserDevicesError).
+    ///
     /// ```
     /// use mfa_devices::device::DeviceId;
     /// use mfa_devices::user_devices::{Command, RequestTarget, DEVICES_REORDER_MEDIA_TYPE};
@@ -248,7 +253,7 @@ impl Command {
         target: RequestTarget,
         body: &[u8],
     ) -> Result<Command, ApiError> {
-        let essence = crate::error::media_type_essence(media_type);
+        let essence = crate::media_type::essence(media_type);
         let unsupported = || ApiError::unsupported_media_type(media_type);
         match target {
             RequestTarget::Devices { new_id } => match essence.as_str() {

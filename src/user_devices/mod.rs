@@ -79,10 +79,12 @@
 //! ```
 
 mod command;
+mod conditional;
 mod error;
 mod event;
 mod load;
 mod order;
+pub mod schema;
 mod settings;
 
 pub use command::{
@@ -90,6 +92,7 @@ pub use command::{
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, RequestTarget,
 };
+pub use conditional::{MAX_IF_MATCH_BYTES, PreconditionFailed, etag, if_match};
 pub use error::{LogFault, OrderViolation, UserDevicesError};
 pub use event::{Change, EVENT_ID_NAMESPACE, Event};
 pub use load::SNAPSHOT_SCHEMA_VERSION;
@@ -102,7 +105,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::device::hal::{ApiBase, render_collection};
+use crate::api_base::ApiBase;
+use crate::device::hal::render_collection;
 use crate::device::timestamp::truncate_millis;
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
@@ -340,7 +344,8 @@ impl UserDevices {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use mfa_devices::device::{*, hal::ApiBase};
+    /// use mfa_devices::api_base::ApiBase;
+    /// use mfa_devices::device::*;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));

@@ -1,0 +1,238 @@
+//! `/{envID}/deviceAuthentications[/{id}]` (PingOne's auth host paths): every call into the
+//! crate's authentication flow lives here. A flow is kept between requests in its stored form
+//! (`DeviceAuthentication::to_stored`), versioned for compare-and-swap; what the flow records
+//! on the user's devices (passcode failures and successes) is executed on the user's
+//! aggregate through [`devices::execute`], then the flow is synced with the result.
+//!
+//! Passcodes for SMS/EMAIL/VOICE devices are drawn from the operating system's CSPRNG. This
+//! server sends no SMS or email: a test-mode device (`testMode: true`) gets its passcode in the
+//! flow body as `test.otp` (PingOne's behaviour), for other devices the passcode is only logged
+//! as issued (never its value).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::authn::{Action, AuthenticationStatus, DeviceAuthentication, OtpSource};
+use mfa_devices::device::{EnvironmentId, UserId};
+use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use rand::RngCore;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::devices;
+use crate::http::{
+    Failure, Shared, TransactionId, content_type, json_response, path_id, read_body,
+};
+use crate::policies;
+use crate::store::{FlowRow, StoreError};
+
+/// The device authentication routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/{env}/deviceAuthentications", post(create))
+        .route("/{env}/deviceAuthentications/{id}", get(read).post(act))
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    id: String,
+}
+
+/// The creation body (`user.id` required, `policy.id` optional).
+#[derive(Deserialize)]
+struct CreateBody {
+    user: Option<Ref>,
+    policy: Option<Ref>,
+}
+
+fn invalid(target: &str, message: String) -> Failure {
+    Failure(ApiError::invalid_data(
+        VALIDATION_MESSAGE,
+        vec![ErrorDetail::new(DetailCode::InvalidValue, target, message)],
+    ))
+}
+
+fn auth_base(state: &Shared) -> ApiBase {
+    ApiBase::new(state.base_url.clone())
+}
+
+/// Issues the passcode when the flow waits for one the server sends.
+fn issue_if_needed(flow: &mut DeviceAuthentication, now: DateTime<Utc>) -> Result<(), Failure> {
+    if flow.status() == AuthenticationStatus::OtpRequired
+        && flow.otp_source() == Some(OtpSource::Sent)
+    {
+        let mut random = [0u8; 64];
+        rand::rng().fill_bytes(&mut random);
+        let issued = flow.issue_otp(&random, now).map_err(ApiError::from)?;
+        tracing::info!(device = %issued.device, test_mode = issued.test_mode, "passcode issued");
+    }
+    Ok(())
+}
+
+fn row(
+    env: &EnvironmentId,
+    flow: &DeviceAuthentication,
+    version: u64,
+    now: DateTime<Utc>,
+) -> FlowRow {
+    FlowRow {
+        environment: env.to_string(),
+        id: flow.id.to_string(),
+        user: flow.user.id.to_string(),
+        version,
+        status: flow.status().as_str().to_owned(),
+        flow: flow.to_stored().to_string(),
+        now,
+    }
+}
+
+async fn create(
+    State(state): State<Shared>,
+    Path(env): Path<String>,
+    body: Body,
+) -> Result<Response, Failure> {
+    let env: EnvironmentId = path_id(&env, "environment")?;
+    let body = read_body(body).await?;
+    let request: CreateBody = serde_json::from_slice(&body)
+        .map_err(|e| invalid("body", format!("the request body is not valid: {e}")))?;
+    let user = request.user.ok_or_else(|| {
+        Failure(ApiError::invalid_data(
+            VALIDATION_MESSAGE,
+            vec![ErrorDetail::new(
+                DetailCode::RequiredValue,
+                "user.id",
+                "user.id is required",
+            )],
+        ))
+    })?;
+    let user: UserId = user
+        .id
+        .parse()
+        .map_err(|_| invalid("user.id", format!("'{}' is not a valid id", user.id)))?;
+    let policy = match request.policy {
+        Some(p) => {
+            let id: Uuid =
+                p.id.parse()
+                    .map_err(|_| invalid("policy.id", format!("'{}' is not a valid id", p.id)))?;
+            policies::policy(&state, &env, id).await?
+        }
+        None => policies::default_policy(&state, &env).await?,
+    };
+    let user_devices = devices::load(state.store.as_ref(), env, user).await?;
+    let now = Utc::now();
+    let mut flow = DeviceAuthentication::start(&user_devices, &policy, Uuid::new_v4(), now)
+        .map_err(ApiError::from)?;
+    issue_if_needed(&mut flow, now)?;
+    state.store.insert_flow(row(&env, &flow, 1, now)).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &flow.to_json(&auth_base(&state)),
+    ))
+}
+
+async fn load(
+    state: &Shared,
+    env: &EnvironmentId,
+    id: &str,
+) -> Result<(u64, DeviceAuthentication), Failure> {
+    let not_found = || {
+        Failure(ApiError::not_found(format!(
+            "Unable to find device authentication with id '{id}'"
+        )))
+    };
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let (version, _user, stored) = state
+        .store
+        .load_flow(&env.to_string(), &id.to_string())
+        .await?
+        .ok_or_else(not_found)?;
+    let value: serde_json::Value = serde_json::from_str(&stored)
+        .map_err(|e| StoreError::Corrupt(format!("device authentication {id}: {e}")))?;
+    let flow = DeviceAuthentication::from_stored(value)
+        .map_err(|e| StoreError::Corrupt(format!("device authentication {id}: {e}")))?;
+    Ok((version, flow))
+}
+
+async fn read(
+    State(state): State<Shared>,
+    Path((env, id)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let env: EnvironmentId = path_id(&env, "environment")?;
+    let (_, flow) = load(&state, &env, &id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &flow.to_json(&auth_base(&state)),
+    ))
+}
+
+async fn act(
+    State(state): State<Shared>,
+    Extension(transaction): Extension<TransactionId>,
+    Path((env, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let env: EnvironmentId = path_id(&env, "environment")?;
+    let body = read_body(body).await?;
+    let action = Action::from_request(content_type(&headers), &body).map_err(ApiError::from)?;
+    // One action per flow at a time in this process; other processes are caught by the
+    // version compare-and-swap.
+    let _serialised = state.lock_flow(&env, &id).await;
+    let (version, mut flow) = load(&state, &env, &id).await?;
+    let user = flow.user.id;
+    let now = Utc::now();
+    let answer: Result<(), ApiError> = match action {
+        Action::Select(request) => {
+            flow.select(request, now).map_err(ApiError::from)?;
+            issue_if_needed(&mut flow, now)?;
+            Ok(())
+        }
+        Action::CheckOtp(check) => {
+            let outcome = flow.check_otp(&check.otp, now).map_err(ApiError::from)?;
+            // Record on the user's devices first (each its own transaction), then mirror.
+            for record in &outcome.records {
+                devices::execute(&state, env, user, record.to_command(), None, &transaction)
+                    .await?;
+            }
+            if !outcome.records.is_empty() {
+                let current = devices::load(state.store.as_ref(), env, user).await?;
+                flow.sync_with(&current, now);
+            }
+            outcome.result.map_err(ApiError::from)
+        }
+        Action::CancelPush(request) => {
+            flow.cancel_push(request, now).map_err(ApiError::from)?;
+            Ok(())
+        }
+        _ => {
+            return Err(Failure(ApiError::invalid_request(
+                "This server does not verify WebAuthn assertions",
+            )));
+        }
+    };
+    match state
+        .store
+        .update_flow(row(&env, &flow, version + 1, now))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(Failure(ApiError::conflict(
+                "The device authentication was changed by another request at the same time",
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    match answer {
+        Ok(()) => Ok(json_response(
+            StatusCode::OK,
+            &flow.to_json(&auth_base(&state)),
+        )),
+        Err(e) => Err(Failure(e)),
+    }
+}

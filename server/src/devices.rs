@@ -1,0 +1,420 @@
+//! `…/users/{userID}/devices`: every call into the crate's user-devices aggregate lives here
+//! (load a user, decide and commit a command with conflict retries, render bodies, build the
+//! read-model and audit rows).
+
+use std::sync::atomic::Ordering;
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use chrono::{DateTime, Utc};
+use mfa_devices::device::hal::render_device;
+use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
+use mfa_devices::error::ApiError;
+use mfa_devices::filter::schema::DEVICES;
+use mfa_devices::user_devices::{
+    Command, Event, PreconditionFailed, RequestTarget, UserDevices, etag, if_match,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::{
+    Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_response, path_id, read_body,
+};
+use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, Store, StoreError};
+
+/// The devices routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/v1/environments/{env}/users/{user}/devices",
+            get(list).post(post_devices),
+        )
+        .route(
+            "/v1/environments/{env}/users/{user}/devices/{id}",
+            get(get_device).delete(delete_device).post(post_device),
+        )
+        .route(
+            "/v1/environments/{env}/users/{user}/devices/{id}/nickname",
+            put(put_nickname),
+        )
+}
+
+/// Loads a user's aggregate from its snapshot (a user without events is a new user).
+pub async fn load(
+    store: &dyn Store,
+    env: EnvironmentId,
+    user: UserId,
+) -> Result<UserDevices, Failure> {
+    let (e, u) = (env.to_string(), user.to_string());
+    match store.load_snapshot(&e, &u).await? {
+        None => Ok(UserDevices::new(env, user)),
+        Some((revision, json)) => {
+            let devices: UserDevices = serde_json::from_str(&json).map_err(|err| {
+                StoreError::Corrupt(format!("snapshot of user {u} in {e}: {err}"))
+            })?;
+            if devices.revision() != revision
+                || devices.environment_id() != env
+                || devices.user_id() != user
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "snapshot of user {u} in {e} says revision {} in its row {revision}",
+                    devices.revision()
+                ))
+                .into());
+            }
+            Ok(devices)
+        }
+    }
+}
+
+/// Decides `command` on the user's current state and commits its events with the snapshot in
+/// one transaction. A commit that loses a race is decided again from a fresh load, at most
+/// [`MAX_ATTEMPTS`] times (then 409) — unless the client sent `If-Match`: that is checked
+/// against the loaded revision, and a lost race is a 412 as well. No events: nothing is
+/// written.
+pub async fn execute(
+    state: &Shared,
+    env: EnvironmentId,
+    user: UserId,
+    command: Command,
+    precondition: Option<&str>,
+    transaction: &TransactionId,
+) -> Result<(UserDevices, Vec<Event>, DateTime<Utc>), Failure> {
+    let _serialised = state.lock_user(&env, &user).await;
+    for attempt in 0..MAX_ATTEMPTS {
+        let mut devices = load(state.store.as_ref(), env, user).await?;
+        let base = devices.revision();
+        if let Some(header) = precondition {
+            if_match(header, base).map_err(ApiError::from)?;
+        }
+        let now = Utc::now();
+        let events = devices
+            .execute(command.clone(), now)
+            .map_err(ApiError::from)?;
+        if events.is_empty() {
+            return Ok((devices, events, now));
+        }
+        let commit = to_commit(&devices, base, &events, transaction, now)?;
+        match state.store.commit(commit).await {
+            Ok(()) => return Ok((devices, events, now)),
+            Err(StoreError::Conflict) if precondition.is_some() => {
+                state.conflicts_answered.fetch_add(1, Ordering::Relaxed);
+                let current = load(state.store.as_ref(), env, user).await?.revision();
+                return Err(ApiError::from(PreconditionFailed { revision: current }).into());
+            }
+            Err(StoreError::Conflict) => {
+                state.conflicts_retried.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%env, %user, attempt, "conflicting commit; deciding again");
+                // Competing writers are in other processes: back off a random 0..2^attempt ms.
+                let cap = 1u64 << attempt.min(6);
+                let pause = rand::random_range(0..=cap);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    state.conflicts_answered.fetch_add(1, Ordering::Relaxed);
+    Err(StoreError::Conflict.into())
+}
+
+fn json_text(value: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+
+/// The rows one command writes: events, snapshot, devices read model, audit activities.
+fn to_commit(
+    devices: &UserDevices,
+    base_revision: u64,
+    events: &[Event],
+    transaction: &TransactionId,
+    now: DateTime<Utc>,
+) -> Result<Commit, Failure> {
+    let (env, user) = (
+        devices.environment_id().to_string(),
+        devices.user_id().to_string(),
+    );
+    let mut event_rows = Vec::with_capacity(events.len());
+    let mut activities = Vec::with_capacity(events.len());
+    for event in events {
+        let value = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let event_type = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        event_rows.push(EventRow {
+            revision: event.revision,
+            recorded_at: event.at,
+            event_type,
+            event: value.to_string(),
+        });
+        activities.push(activity(&env, &user, event, transaction));
+    }
+    let rows = devices
+        .list()
+        .into_iter()
+        .map(|d| {
+            let doc = serde_json::to_value(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
+            Ok(DeviceRow {
+                id: d.id.to_string(),
+                device_type: text("type").unwrap_or_default(),
+                status: text("status").unwrap_or_default(),
+                nickname: d.nickname.clone(),
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+                doc: doc.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    Ok(Commit {
+        environment: env,
+        user,
+        base_revision,
+        events: event_rows,
+        snapshot: json_text(devices)?,
+        revision: devices.revision(),
+        devices: rows,
+        activities,
+        now,
+    })
+}
+
+/// PingOne's audit activity for one event. Its id is a UUIDv5 of (environment, user,
+/// revision): a command decided again after a conflict cannot record it twice.
+fn activity(env: &str, user: &str, event: &Event, transaction: &TransactionId) -> ActivityRow {
+    let id = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("mfa-devices:{env}/{user}/{}", event.revision).as_bytes(),
+    )
+    .to_string();
+    let action_type = event.audit_type().to_owned();
+    let device_id = event.device_id().map(|d| d.to_string());
+    let at = event
+        .at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut resources = vec![json!({"type": "USER", "id": user, "environment": {"id": env}})];
+    if let Some(device) = &device_id {
+        resources.push(json!({"type": "DEVICE", "id": device, "environment": {"id": env}}));
+    }
+    let doc = json!({
+        "id": id,
+        "recordedAt": at,
+        "createdAt": at,
+        "correlationId": transaction.0,
+        "action": {"type": action_type, "description": action_type},
+        "resources": resources,
+        "result": {"status": "SUCCESS", "description": format!("{action_type} for user {user}")},
+    });
+    ActivityRow {
+        id,
+        recorded_at: event.at,
+        action_type,
+        result_status: "SUCCESS".into(),
+        device_id,
+        correlation_id: Some(transaction.0.clone()),
+        doc: doc.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    filter: Option<String>,
+    expand: Option<String>,
+}
+
+/// The request's `If-Match` header (a non-UTF-8 value can match nothing).
+fn precondition(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// Adds the `ETag` of the user's revision.
+fn with_etag(mut response: Response, devices: &UserDevices) -> Response {
+    if let Ok(value) = etag(devices.revision()).parse() {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+fn ids(env: &str, user: &str) -> Result<(EnvironmentId, UserId), Failure> {
+    Ok((path_id(env, "environment")?, path_id(user, "user")?))
+}
+
+fn device_body(
+    state: &Shared,
+    devices: &UserDevices,
+    id: DeviceId,
+    now: DateTime<Utc>,
+) -> Result<Value, Failure> {
+    devices
+        .device_at(&id, now)
+        .map(|d| render_device(&d, &state.api_base))
+        .ok_or_else(|| {
+            Failure(ApiError::not_found(format!(
+                "Unable to find device with id '{id}'"
+            )))
+        })
+}
+
+async fn list(
+    State(state): State<Shared>,
+    Path((env, user)): Path<(String, String)>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let Query(query) =
+        query.map_err(|e| Failure(ApiError::invalid_request(format!("Invalid query: {e}"))))?;
+    let mut expand_order = false;
+    for value in query
+        .expand
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|v| !v.is_empty())
+    {
+        match value.trim() {
+            "order" => expand_order = true,
+            other => {
+                return Err(Failure(ApiError::invalid_request(format!(
+                    "Unsupported expand value '{other}'; supported: order"
+                ))));
+            }
+        }
+    }
+    let filter = match query.filter.as_deref() {
+        Some(text) => Some(DEVICES.parse(text)?.compile()),
+        None => None,
+    };
+    let devices = load(state.store.as_ref(), env, user).await?;
+    let body = devices.render_list(&state.api_base, expand_order, Utc::now(), |d| {
+        filter.as_ref().is_none_or(|f| f.matches(d))
+    });
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+}
+
+async fn post_devices(
+    State(state): State<Shared>,
+    Extension(transaction): Extension<TransactionId>,
+    Path((env, user)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let body = read_body(body).await?;
+    let new_id = DeviceId::from_uuid(uuid::Uuid::new_v4());
+    let command = Command::from_request(
+        content_type(&headers),
+        RequestTarget::Devices { new_id },
+        &body,
+    )?;
+    let created = matches!(command, Command::Create { .. });
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    if created {
+        let body = device_body(&state, &devices, new_id, now)?;
+        let mut response = json_response(StatusCode::CREATED, &body);
+        if let Ok(location) = state.api_base.device(&env, &user, &new_id).parse() {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Ok(with_etag(response, &devices))
+    } else {
+        // Reorder / remove order: the list with the order, as GET …/devices?expand=order.
+        let body = devices.render_list(&state.api_base, true, now, |_| true);
+        Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+    }
+}
+
+async fn get_device(
+    State(state): State<Shared>,
+    Path((env, user, id)): Path<(String, String, String)>,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let id: DeviceId = path_id(&id, "device")?;
+    let devices = load(state.store.as_ref(), env, user).await?;
+    let body = device_body(&state, &devices, id, Utc::now())?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+}
+
+async fn delete_device(
+    State(state): State<Shared>,
+    Extension(transaction): Extension<TransactionId>,
+    Path((env, user, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let id: DeviceId = path_id(&id, "device")?;
+    let command = Command::Delete { id };
+    let (devices, _, _) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), &devices))
+}
+
+async fn post_device(
+    State(state): State<Shared>,
+    Extension(transaction): Extension<TransactionId>,
+    Path((env, user, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let id: DeviceId = path_id(&id, "device")?;
+    let body = read_body(body).await?;
+    let command = Command::from_request(content_type(&headers), RequestTarget::Device(id), &body)?;
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    let body = device_body(&state, &devices, id, now)?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+}
+
+async fn put_nickname(
+    State(state): State<Shared>,
+    Extension(transaction): Extension<TransactionId>,
+    Path((env, user, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let id: DeviceId = path_id(&id, "device")?;
+    let body = read_body(body).await?;
+    let command =
+        Command::from_request(content_type(&headers), RequestTarget::Nickname(id), &body)?;
+    let (devices, _, now) = execute(
+        &state,
+        env,
+        user,
+        command,
+        precondition(&headers),
+        &transaction,
+    )
+    .await?;
+    let body = device_body(&state, &devices, id, now)?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+}

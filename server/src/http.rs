@@ -1,0 +1,311 @@
+//! The HTTP layer shared by every resource: state, PingOne's error body, bearer-token access,
+//! the request body limit, `X-Ping-External-Transaction-ID`, `/health`, and the router.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::device::EnvironmentId;
+use mfa_devices::error::{ApiError, DetailCode, ErrorCode, ErrorDetail};
+use serde_json::json;
+
+use crate::store::{Store, StoreError};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// PingOne's transaction id header, echoed on every response (generated when absent).
+pub const TRANSACTION_ID: HeaderName = HeaderName::from_static("x-ping-external-transaction-id");
+/// How often a command decided on a stale snapshot is reloaded and decided again before the
+/// server answers 409.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Bearer token → the environment it grants.
+    pub tokens: HashMap<String, EnvironmentId>,
+    /// `--base-url` + `/v1`, for HAL links.
+    pub api_base: ApiBase,
+    /// `--base-url`, for the auth host's links (`/{env}/deviceAuthentications/…`).
+    pub base_url: String,
+    /// Commands decided again after a conflicting concurrent commit.
+    pub conflicts_retried: AtomicU64,
+    /// Conflicts answered to the client (409 after [`MAX_ATTEMPTS`]).
+    pub conflicts_answered: AtomicU64,
+    /// Writes of one user are serialised within this process (striped by user), so that only
+    /// writers in other processes can conflict.
+    user_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Actions on one device authentication are serialised within this process.
+    flow_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+/// Shared state handle.
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    /// State over `store` with `tokens` (token → environment) and the public `base_url`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        tokens: HashMap<String, EnvironmentId>,
+        base_url: &str,
+    ) -> Self {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        Self {
+            store,
+            tokens,
+            api_base: ApiBase::new(format!("{base_url}/v1")),
+            base_url,
+            conflicts_retried: AtomicU64::new(0),
+            conflicts_answered: AtomicU64::new(0),
+            user_locks: (0..USER_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            flow_locks: (0..USER_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    /// The in-process write lock of a user's stripe.
+    pub async fn lock_user(
+        &self,
+        env: &EnvironmentId,
+        user: &impl std::hash::Hash,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        self.user_locks[stripe(env, user, self.user_locks.len())]
+            .lock()
+            .await
+    }
+
+    /// The in-process lock of a device authentication's stripe (separate from the user locks:
+    /// a flow action executes user commands while holding it).
+    pub async fn lock_flow(
+        &self,
+        env: &EnvironmentId,
+        flow: &impl std::hash::Hash,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        self.flow_locks[stripe(env, flow, self.flow_locks.len())]
+            .lock()
+            .await
+    }
+}
+
+fn stripe(env: &EnvironmentId, key: &impl std::hash::Hash, stripes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    env.hash(&mut hasher);
+    key.hash(&mut hasher);
+    (hasher.finish() % stripes.max(1) as u64) as usize
+}
+
+/// Number of in-process user write locks.
+const USER_LOCK_STRIPES: usize = 256;
+
+/// The request's transaction id (request extension).
+#[derive(Debug, Clone)]
+pub struct TransactionId(pub String);
+
+/// A refused request: PingOne's error body with its status.
+#[derive(Debug)]
+pub struct Failure(pub ApiError);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure(match e {
+            StoreError::Conflict => ApiError::conflict(
+                "The resource was changed by another request at the same time; retry the request",
+            ),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                ApiError::new(
+                    ErrorCode::UnexpectedError,
+                    "The service is temporarily unavailable; retry the request",
+                )
+                .with_status(503)
+            }
+            StoreError::Corrupt(why) => {
+                tracing::error!(error = %why, "stored data unreadable");
+                ApiError::new(ErrorCode::UnexpectedError, "Unexpected server error")
+            }
+        })
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut error = self.0;
+        if error.id.is_none() {
+            error = error.with_id(uuid::Uuid::new_v4().to_string());
+        }
+        let status =
+            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        json_response(status, &serde_json::to_value(&error).unwrap_or_default())
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`] (413 beyond).
+pub async fn read_body(body: Body) -> Result<Bytes, Failure> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Failure(
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("The request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+                )
+                .with_status(413),
+            )
+        })
+}
+
+/// The request's `Content-Type` (empty when absent).
+pub fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Parses a path id (`DeviceId`, `UserId`, …); a malformed one is a 404 like any unknown id.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, Failure> {
+    raw.parse().map_err(|_| {
+        Failure(ApiError::not_found(format!(
+            "Unable to find {what} with id '{raw}'"
+        )))
+    })
+}
+
+fn access_failed(status: u16, detail: DetailCode, message: &str) -> Response {
+    Failure(
+        ApiError::new(ErrorCode::AccessFailed, message)
+            .with_detail(ErrorDetail::new(detail, "Authorization", message))
+            .with_status(status),
+    )
+    .into_response()
+}
+
+/// The environment a path addresses: `/v1/environments/{env}/…` or `/{env}/deviceAuthentications…`.
+fn path_environment(path: &str) -> Option<&str> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("v1"), Some("environments"), Some(env)) => Some(env),
+        (Some(env), Some("deviceAuthentications"), _) => Some(env),
+        _ => None,
+    }
+}
+
+/// Bearer-token access: no or unknown token → 401, a token of another environment → 403.
+async fn authorize(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(granted) = token.and_then(|t| state.tokens.get(t)) else {
+        return access_failed(
+            401,
+            DetailCode::InvalidToken,
+            "The request could not be completed. You do not have access to this resource.",
+        );
+    };
+    let addressed = path_environment(request.uri().path());
+    if addressed.is_some_and(|env| env != granted.to_string()) {
+        return access_failed(
+            403,
+            DetailCode::InsufficientPermissions,
+            "You do not have permissions or are not licensed to make this request.",
+        );
+    }
+    next.run(request).await
+}
+
+/// Echoes (or generates) `X-Ping-External-Transaction-ID` and logs the request.
+async fn transaction_id(mut request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(&TRANSACTION_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    request.extensions_mut().insert(TransactionId(id.clone()));
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, transaction_id = %id, "request failed");
+    } else {
+        tracing::debug!(%method, %path, status, transaction_id = %id, "request");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(TRANSACTION_ID, value);
+    }
+    response
+}
+
+async fn health(State(state): State<Shared>) -> Response {
+    let db = state.store.health().await;
+    let body = json!({
+        "status": if db.is_ok() { "UP" } else { "DOWN" },
+        "database": state.store.kind(),
+        "conflictsRetried": state.conflicts_retried.load(Ordering::Relaxed),
+        "conflictsAnswered": state.conflicts_answered.load(Ordering::Relaxed),
+    });
+    let status = if db.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, &body)
+}
+
+async fn not_found() -> Failure {
+    Failure(ApiError::not_found("The requested resource was not found."))
+}
+
+/// The whole service.
+pub fn router(state: Shared) -> Router {
+    let protected = Router::new()
+        .merge(crate::devices::routes())
+        .merge(crate::policies::routes())
+        .merge(crate::authentications::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            authorize,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .merge(protected)
+        .layer(middleware::from_fn(transaction_id))
+        .with_state(state)
+}

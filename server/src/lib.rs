@@ -1,0 +1,41 @@
+//! `mfa-devices-server`: the PingOne MFA devices API as a runnable service, embedding the
+//! `mfa-devices` crate, over SQLite (default) or PostgreSQL (several instances on one database).
+//!
+//! The binary (`src/main.rs`) parses the command line and calls [`serve`]; tests call [`serve`]
+//! on a listener bound to `127.0.0.1:0`.
+#![forbid(unsafe_code)]
+
+pub mod authentications;
+pub mod devices;
+pub mod http;
+pub mod policies;
+pub mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use mfa_devices::device::EnvironmentId;
+use tokio::net::TcpListener;
+
+pub use http::{AppState, router};
+pub use store::{Store, StoreError, open};
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight and returns. Applies the schema first (idempotent).
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    tokens: HashMap<String, EnvironmentId>,
+    base_url: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    store
+        .migrate()
+        .await
+        .map_err(|e| std::io::Error::other(format!("applying the schema: {e}")))?;
+    let state = Arc::new(AppState::new(store, tokens, &base_url));
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

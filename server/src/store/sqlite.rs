@@ -1,0 +1,333 @@
+//! The SQLite [`Store`]: one connection (WAL journal, `BEGIN IMMEDIATE` per command) used from
+//! a blocking thread. Several processes may share the file: `busy_timeout` waits for the
+//! writer, and the event log's primary key still turns a lost race into a
+//! [`StoreError::Conflict`].
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+use super::{Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
+use mfa_devices::user_devices::schema;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+fn rev(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative revision {v}")))
+}
+
+fn sql_int(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("revision {v} exceeds i64")))
+}
+
+impl SqliteStore {
+    /// Opens (creating) the database file `path` (`:memory:` for a private in-memory one).
+    pub async fn open(path: &str) -> Result<Self, String> {
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, String> {
+            let conn = Connection::open(&path).map_err(|e| format!("opening {path}: {e}"))?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(|e| e.to_string())?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| e.to_string())?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(|e| e.to_string())?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let conn = Arc::clone(&self.conn);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut guard = conn
+                    .lock()
+                    .map_err(|_| StoreError::Unavailable("connection poisoned".into()))?;
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn migrate(&self) -> StoreFuture<'_, ()> {
+        self.run(|c| c.execute_batch(schema::SQLITE).map_err(map_err))
+    }
+
+    fn health(&self) -> StoreFuture<'_, ()> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err))
+    }
+
+    fn load_snapshot<'a>(
+        &'a self,
+        env: &'a str,
+        user: &'a str,
+    ) -> StoreFuture<'a, Option<(u64, String)>> {
+        let (env, user) = (env.to_owned(), user.to_owned());
+        self.run(move |c| {
+            let row: Option<(i64, String)> = c
+                .query_row(
+                    "SELECT revision, snapshot FROM user_devices WHERE environment_id = ?1 AND user_id = ?2",
+                    params![env, user],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            row.map(|(r, s)| Ok((rev(r)?, s))).transpose()
+        })
+    }
+
+    fn load_events<'a>(
+        &'a self,
+        env: &'a str,
+        user: &'a str,
+    ) -> StoreFuture<'a, Vec<(u64, String)>> {
+        let (env, user) = (env.to_owned(), user.to_owned());
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT revision, event FROM user_device_events \
+                     WHERE environment_id = ?1 AND user_id = ?2 ORDER BY revision",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![env, user], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(map_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (r, e) = row.map_err(map_err)?;
+                out.push((rev(r)?, e));
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit(&self, commit: Commit) -> StoreFuture<'_, ()> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            for e in &commit.events {
+                tx.execute(
+                    "INSERT INTO user_device_events (environment_id, user_id, revision, recorded_at, event_type, event) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![commit.environment, commit.user, sql_int(e.revision)?, ts(e.recorded_at), e.event_type, e.event],
+                )
+                .map_err(map_err)?;
+            }
+            let changed = if commit.base_revision == 0 {
+                tx.execute(
+                    "INSERT INTO user_devices (environment_id, user_id, revision, snapshot, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    params![commit.environment, commit.user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now)],
+                )
+            } else {
+                tx.execute(
+                    "UPDATE user_devices SET revision = ?3, snapshot = ?4, updated_at = ?5 \
+                     WHERE environment_id = ?1 AND user_id = ?2 AND revision = ?6",
+                    params![commit.environment, commit.user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now), sql_int(commit.base_revision)?],
+                )
+            }
+            .map_err(map_err)?;
+            if changed != 1 {
+                return Err(StoreError::Conflict); // the transaction rolls back on drop
+            }
+            tx.execute(
+                "DELETE FROM devices WHERE environment_id = ?1 AND user_id = ?2",
+                params![commit.environment, commit.user],
+            )
+            .map_err(map_err)?;
+            for d in &commit.devices {
+                tx.execute(
+                    "INSERT INTO devices (environment_id, user_id, id, type, status, nickname, created_at, updated_at, doc) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![commit.environment, commit.user, d.id, d.device_type, d.status, d.nickname, ts(d.created_at), ts(d.updated_at), d.doc],
+                )
+                .map_err(map_err)?;
+            }
+            for a in &commit.activities {
+                tx.execute(
+                    "INSERT INTO activities (environment_id, id, recorded_at, created_at, action_type, result_status, user_id, device_id, correlation_id, doc) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+                    params![commit.environment, a.id, ts(a.recorded_at), ts(commit.now), a.action_type, a.result_status, commit.user, a.device_id, a.correlation_id, a.doc],
+                )
+                .map_err(map_err)?;
+            }
+            tx.commit().map_err(map_err)
+        })
+    }
+
+    fn list_policies<'a>(&'a self, env: &'a str) -> StoreFuture<'a, Vec<PolicyRow>> {
+        let env = env.to_owned();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, is_default, doc FROM device_authentication_policies \
+                     WHERE environment_id = ?1 ORDER BY created_at, id",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![env], |r| {
+                    Ok(PolicyRow {
+                        id: r.get(0)?,
+                        is_default: r.get(1)?,
+                        doc: r.get(2)?,
+                    })
+                })
+                .map_err(map_err)?;
+            rows.map(|r| r.map_err(map_err)).collect()
+        })
+    }
+
+    fn get_policy<'a>(&'a self, env: &'a str, id: &'a str) -> StoreFuture<'a, Option<PolicyRow>> {
+        let (env, id) = (env.to_owned(), id.to_owned());
+        self.run(move |c| {
+            c.query_row(
+                "SELECT id, is_default, doc FROM device_authentication_policies \
+                 WHERE environment_id = ?1 AND id = ?2",
+                params![env, id],
+                |r| {
+                    Ok(PolicyRow {
+                        id: r.get(0)?,
+                        is_default: r.get(1)?,
+                        doc: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(map_err)
+        })
+    }
+
+    fn put_policy<'a>(
+        &'a self,
+        env: &'a str,
+        row: PolicyRow,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        let env = env.to_owned();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            if row.is_default {
+                tx.execute(
+                    "UPDATE device_authentication_policies SET is_default = 0 WHERE environment_id = ?1 AND id <> ?2",
+                    params![env, row.id],
+                )
+                .map_err(map_err)?;
+            }
+            tx.execute(
+                "INSERT INTO device_authentication_policies (environment_id, id, is_default, doc, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+                 ON CONFLICT (environment_id, id) DO UPDATE SET is_default = excluded.is_default, doc = excluded.doc, updated_at = excluded.updated_at",
+                params![env, row.id, row.is_default, row.doc, ts(now)],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)
+        })
+    }
+
+    fn delete_policy<'a>(&'a self, env: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        let (env, id) = (env.to_owned(), id.to_owned());
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM device_authentication_policies WHERE environment_id = ?1 AND id = ?2",
+                params![env, id],
+            )
+            .map(|n| n == 1)
+            .map_err(map_err)
+        })
+    }
+
+    fn insert_flow(&self, row: FlowRow) -> StoreFuture<'_, ()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO device_authentications (environment_id, id, user_id, version, status, flow, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![row.environment, row.id, row.user, sql_int(row.version)?, row.status, row.flow, ts(row.now)],
+            )
+            .map(|_| ())
+            .map_err(map_err)
+        })
+    }
+
+    fn load_flow<'a>(
+        &'a self,
+        env: &'a str,
+        id: &'a str,
+    ) -> StoreFuture<'a, Option<(u64, String, String)>> {
+        let (env, id) = (env.to_owned(), id.to_owned());
+        self.run(move |c| {
+            let row: Option<(i64, String, String)> = c
+                .query_row(
+                    "SELECT version, user_id, flow FROM device_authentications WHERE environment_id = ?1 AND id = ?2",
+                    params![env, id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(map_err)?;
+            row.map(|(v, u, f)| Ok((rev(v)?, u, f))).transpose()
+        })
+    }
+
+    fn update_flow(&self, row: FlowRow) -> StoreFuture<'_, ()> {
+        self.run(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE device_authentications SET version = ?3, status = ?4, flow = ?5, updated_at = ?6 \
+                     WHERE environment_id = ?1 AND id = ?2 AND version = ?7",
+                    params![row.environment, row.id, sql_int(row.version)?, row.status, row.flow, ts(row.now), sql_int(row.version.saturating_sub(1))?],
+                )
+                .map_err(map_err)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+        })
+    }
+
+    fn users(&self) -> StoreFuture<'_, Vec<(String, String)>> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare("SELECT environment_id, user_id FROM user_devices ORDER BY 1, 2")
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(map_err)?;
+            rows.map(|r| r.map_err(map_err)).collect()
+        })
+    }
+}

@@ -1,0 +1,335 @@
+//! ONE conformance suite for every `Store`: run against SQLite and PostgreSQL.
+
+use chrono::{TimeZone, Utc};
+use mfa_devices::device::{DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
+use mfa_devices::user_devices::{Command, UserDevices};
+use mfa_devices_server::Store;
+use mfa_devices_server::store::{Commit, DeviceRow, EventRow, FlowRow, PolicyRow, StoreError};
+
+use crate::common::{Db, databases, open};
+
+const ENV: &str = "e0000000-0000-4000-8000-000000000001";
+const USER: &str = "f0000000-0000-4000-8000-000000000002";
+
+fn t(s: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, s).unwrap()
+}
+
+fn user() -> UserDevices {
+    UserDevices::new(
+        ENV.parse::<EnvironmentId>().unwrap(),
+        USER.parse::<UserId>().unwrap(),
+    )
+}
+
+fn active(kind: DeviceType) -> NewDevice {
+    let mut d: NewDevice = serde_json::from_value(match kind {
+        DeviceType::Sms | DeviceType::Voice => {
+            serde_json::json!({"type": kind, "phone": "+15125551234"})
+        }
+        DeviceType::Email => serde_json::json!({"type": "EMAIL", "email": "a@example.com"}),
+        _ => serde_json::json!({"type": kind}),
+    })
+    .unwrap();
+    d.status = Some(DeviceStatus::Active);
+    d
+}
+
+/// The commit the server would write for `command` on `devices` (minimal rows).
+fn commit_for(devices: &mut UserDevices, command: Command, now: chrono::DateTime<Utc>) -> Commit {
+    let base = devices.revision();
+    let events = devices.execute(command, now).unwrap();
+    Commit {
+        environment: ENV.into(),
+        user: USER.into(),
+        base_revision: base,
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                revision: e.revision,
+                recorded_at: e.at,
+                event_type: serde_json::to_value(e).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+                event: serde_json::to_string(e).unwrap(),
+            })
+            .collect(),
+        snapshot: serde_json::to_string(&*devices).unwrap(),
+        revision: devices.revision(),
+        devices: devices
+            .list()
+            .into_iter()
+            .map(|d| DeviceRow {
+                id: d.id.to_string(),
+                device_type: "SMS".into(),
+                status: "ACTIVE".into(),
+                nickname: d.nickname.clone(),
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+                doc: serde_json::to_string(d).unwrap(),
+            })
+            .collect(),
+        activities: vec![],
+        now,
+    }
+}
+
+async fn each(test: &str, f: impl AsyncFn(&Db, &dyn Store)) {
+    for db in databases(test) {
+        let store = open(&db).await;
+        eprintln!("{test}: {}", db.label);
+        f(&db, store.as_ref()).await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    each("migrations", async |_, store| {
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        store.health().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn commits_then_replay_equals_snapshot() {
+    each("replay", async |db, store| {
+        let mut devices = user();
+        let a = DeviceId::from_bytes([1; 16]);
+        let b = DeviceId::from_bytes([2; 16]);
+        for (i, command) in [
+            Command::Create {
+                id: a,
+                device: active(DeviceType::Sms),
+            },
+            Command::Create {
+                id: b,
+                device: active(DeviceType::Email),
+            },
+            Command::Reorder { order: vec![b, a] },
+            Command::Block { id: a },
+            Command::Delete { id: b },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let commit = commit_for(&mut devices, command, t(i as u32));
+            store.commit(commit).await.unwrap();
+        }
+        let (snapshot, replayed) = crate::common::snapshot_and_replay(store, ENV, USER).await;
+        assert_eq!(snapshot, devices, "{}", db.label);
+        assert_eq!(
+            replayed, snapshot,
+            "{}: replay(events) == snapshot",
+            db.label
+        );
+        assert_eq!(
+            store.users().await.unwrap(),
+            vec![(ENV.to_owned(), USER.to_owned())]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
+    each("stale", async |db, store| {
+        let mut devices = user();
+        let first = commit_for(
+            &mut devices,
+            Command::Create {
+                id: DeviceId::from_bytes([1; 16]),
+                device: active(DeviceType::Sms),
+            },
+            t(0),
+        );
+        store.commit(first).await.unwrap();
+        // Two writers decide from revision 1.
+        let mut one = devices.clone();
+        let mut two = devices.clone();
+        let c1 = commit_for(
+            &mut one,
+            Command::Create {
+                id: DeviceId::from_bytes([2; 16]),
+                device: active(DeviceType::Email),
+            },
+            t(1),
+        );
+        let c2 = commit_for(
+            &mut two,
+            Command::Create {
+                id: DeviceId::from_bytes([3; 16]),
+                device: active(DeviceType::Voice),
+            },
+            t(2),
+        );
+        store.commit(c1).await.unwrap();
+        assert_eq!(
+            store.commit(c2.clone()).await,
+            Err(StoreError::Conflict),
+            "{}",
+            db.label
+        );
+        // Revision 0 again (a second "first write" of the user) conflicts too.
+        let mut fresh = user();
+        let c0 = commit_for(&mut fresh, Command::RemoveOrder, t(3));
+        assert_eq!(
+            store.commit(c0).await,
+            Err(StoreError::Conflict),
+            "{}",
+            db.label
+        );
+        let (snapshot, replayed) = crate::common::snapshot_and_replay(store, ENV, USER).await;
+        assert_eq!(snapshot, one, "{}: the winner's state", db.label);
+        assert_eq!(replayed, one);
+        assert!(snapshot.device(&DeviceId::from_bytes([3; 16])).is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_snapshot_cas_failure_rolls_back_the_events() {
+    each("atomic", async |db, store| {
+        let mut devices = user();
+        let c = commit_for(
+            &mut devices,
+            Command::Create {
+                id: DeviceId::from_bytes([1; 16]),
+                device: active(DeviceType::Sms),
+            },
+            t(0),
+        );
+        store.commit(c).await.unwrap();
+        // Events at fresh revisions but a snapshot CAS against the wrong base: the event rows
+        // are inserted first, then the snapshot update matches nothing -> everything rolls back.
+        let mut next = devices.clone();
+        let mut bad = commit_for(
+            &mut next,
+            Command::Block {
+                id: DeviceId::from_bytes([1; 16]),
+            },
+            t(1),
+        );
+        bad.base_revision = 7;
+        assert_eq!(
+            store.commit(bad).await,
+            Err(StoreError::Conflict),
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.load_events(ENV, USER).await.unwrap().len(),
+            1,
+            "{}: no half-applied command",
+            db.label
+        );
+        // A failure in the read model (duplicate device row) also rolls back events + snapshot.
+        let mut next = devices.clone();
+        let mut dup = commit_for(
+            &mut next,
+            Command::Block {
+                id: DeviceId::from_bytes([1; 16]),
+            },
+            t(2),
+        );
+        let row = dup.devices[0].clone();
+        dup.devices.push(row);
+        assert!(store.commit(dup).await.is_err(), "{}", db.label);
+        assert_eq!(
+            store.load_events(ENV, USER).await.unwrap().len(),
+            1,
+            "{}",
+            db.label
+        );
+        let (snapshot, _) = crate::common::snapshot_and_replay(store, ENV, USER).await;
+        assert_eq!(snapshot, devices, "{}", db.label);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stored_flows_round_trip_with_a_version_check() {
+    each("flows", async |db, store| {
+        let row = FlowRow {
+            environment: ENV.into(),
+            id: "11111111-0000-4000-8000-000000000000".into(),
+            user: USER.into(),
+            version: 1,
+            status: "OTP_REQUIRED".into(),
+            flow: r#"{"schemaVersion":1,"status":"OTP_REQUIRED","nested":{"a":[1,2,3]}}"#.into(),
+            now: t(0),
+        };
+        store.insert_flow(row.clone()).await.unwrap();
+        assert_eq!(
+            store.insert_flow(row.clone()).await,
+            Err(StoreError::Conflict),
+            "{}",
+            db.label
+        );
+        let (version, user, flow) = store.load_flow(ENV, &row.id).await.unwrap().unwrap();
+        assert_eq!((version, user.as_str()), (1, USER));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&flow).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&row.flow).unwrap()
+        );
+        let updated = FlowRow {
+            version: 2,
+            status: "COMPLETED".into(),
+            flow: r#"{"status":"COMPLETED"}"#.into(),
+            ..row.clone()
+        };
+        store.update_flow(updated.clone()).await.unwrap();
+        assert_eq!(
+            store.update_flow(updated).await,
+            Err(StoreError::Conflict),
+            "{}: stale version",
+            db.label
+        );
+        assert_eq!(store.load_flow(ENV, &row.id).await.unwrap().unwrap().0, 2);
+        assert_eq!(
+            store.load_flow("other", &row.id).await.unwrap(),
+            None,
+            "{}: per environment",
+            db.label
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policies_keep_one_default() {
+    each("policies", async |db, store| {
+        let row = |id: &str, is_default: bool| PolicyRow {
+            id: id.into(),
+            is_default,
+            doc: format!(r#"{{"id":"{id}"}}"#),
+        };
+        store.put_policy(ENV, row("p1", true), t(0)).await.unwrap();
+        store.put_policy(ENV, row("p2", false), t(1)).await.unwrap();
+        store.put_policy(ENV, row("p2", true), t(2)).await.unwrap();
+        let listed = store.list_policies(ENV).await.unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|p| (p.id.as_str(), p.is_default))
+                .collect::<Vec<_>>(),
+            [("p1", false), ("p2", true)],
+            "{}",
+            db.label
+        );
+        assert!(store.delete_policy(ENV, "p1").await.unwrap());
+        assert!(!store.delete_policy(ENV, "p1").await.unwrap());
+        assert_eq!(
+            store
+                .get_policy(ENV, "p2")
+                .await
+                .unwrap()
+                .map(|p| p.is_default),
+            Some(true)
+        );
+        assert!(store.list_policies("other-env").await.unwrap().is_empty());
+    })
+    .await;
+}
