@@ -19,6 +19,7 @@
 //! | [`otp`] | HOTP/TOTP, OTP challenges and the push limiter |
 //! | [`authn`] | the device authentication flow (select device, OTP check, NO_USABLE_DEVICES) |
 //! | [`crest`] | PingOne Advanced Identity Cloud: CREST `_queryFilter`, device categories, paging |
+//! | `http` | feature `http`: `ApiError` as an `http::Response`, `Command`/`Action` from an `http::Request`, `If-Match` lines |
 //!
 //! The modules form layers (each uses only modules below it); the map and the rule for which
 //! functions return their module's error and which return [`ApiError`](error::ApiError) directly
@@ -90,6 +91,8 @@ pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lock;
 mod macros;
 pub mod media_type;
@@ -132,6 +135,7 @@ mod layer_map {
                 "user_devices",
             ],
         ),
+        ("http", &["authn", "error", "user_devices"]),
     ];
 
     /// Modules outside the map: test-only code that does not ship as part of the architecture.

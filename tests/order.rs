@@ -1283,3 +1283,126 @@ fn restore_with_keeps_the_failure_counters() {
     let back = UserDevices::from_snapshot(&serde_json::to_vec(&u).unwrap(), u.settings()).unwrap();
     assert_eq!(back, u);
 }
+
+// ---------------------------------------------------------------- feature `http`
+
+#[cfg(feature = "http")]
+mod http_integration {
+    use super::*;
+    use http::StatusCode;
+    use http::header::{CONTENT_TYPE, IF_MATCH};
+    use mfa_devices::authn::{Action, DEVICE_SELECT_MEDIA_TYPE};
+    use mfa_devices::http::if_match_headers;
+
+    #[test]
+    fn errors_become_json_responses_with_their_status() {
+        let u = with_active(&[1]);
+        let cases: Vec<(ApiError, StatusCode)> = vec![
+            (
+                UserDevicesError::NotFound(id(9)).into(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                UserDevicesError::LimitExceeded { maximum: 5 }.into(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                u.decide_at_revision(0, Command::RemoveOrder, t0())
+                    .unwrap_err()
+                    .into(),
+                StatusCode::CONFLICT,
+            ),
+            (
+                if_match(&etag(0), u.revision()).unwrap_err().into(),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            (
+                ApiError::unsupported_media_type("text/plain"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                UserDevicesError::RevisionExhausted.into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status_code(), status, "{error}");
+            let expected = serde_json::to_value(error.clone().with_id("abc")).unwrap();
+            let response = error.with_id("abc").into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            let body: Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body, expected);
+            assert_eq!(body["id"], "abc");
+        }
+        // Without with_id there is no id (the crate draws no randomness).
+        let body: Value =
+            serde_json::from_str(ApiError::not_found("x").into_response().body()).unwrap();
+        assert!(body.get("id").is_none());
+    }
+
+    #[test]
+    fn commands_and_actions_come_from_http_requests() {
+        let new_id = id(42);
+        let request = http::Request::post("/v1/environments/e/users/u/devices")
+            .header(CONTENT_TYPE, "Application/JSON; charset=UTF-8")
+            .body(br#"{"type":"SMS","phone":"+11235557890"}"#)
+            .unwrap();
+        let c = Command::from_http_request(&request, RequestTarget::Devices { new_id }).unwrap();
+        assert!(matches!(c, Command::Create { id, .. } if id == new_id));
+        let reorder = http::Request::post("/")
+            .header(CONTENT_TYPE, DEVICES_REORDER_MEDIA_TYPE)
+            .body(format!(r#"{{"order":[{{"id":"{}"}}]}}"#, id(1)))
+            .unwrap();
+        assert_eq!(
+            Command::from_http_request(&reorder, RequestTarget::Devices { new_id }).unwrap(),
+            Command::Reorder { order: vec![id(1)] }
+        );
+        // No Content-Type, or an unreadable one: 415.
+        let bare = http::Request::new(Vec::<u8>::new());
+        let e = Command::from_http_request(&bare, RequestTarget::Device(id(1))).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let mut odd = http::Request::new(Vec::<u8>::new());
+        odd.headers_mut().insert(
+            CONTENT_TYPE,
+            http::HeaderValue::from_bytes(b"application/json\xff").unwrap(),
+        );
+        let e = Command::from_http_request(&odd, RequestTarget::Device(id(1))).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let select = http::Request::post("/")
+            .header(CONTENT_TYPE, DEVICE_SELECT_MEDIA_TYPE)
+            .body(format!(r#"{{"device":{{"id":"{}"}}}}"#, id(1)))
+            .unwrap();
+        assert!(matches!(
+            Action::from_http_request(&select),
+            Ok(Action::Select(_))
+        ));
+        let e = Action::from_http_request(&http::Request::new("{}")).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn if_match_lines_follow_rfc_9110() {
+        let mut headers = http::HeaderMap::new();
+        assert!(if_match_headers(&headers, 3).is_ok(), "unconditional");
+        headers.append(IF_MATCH, r#"W/"3""#.parse().unwrap());
+        let e = ApiError::from(if_match_headers(&headers, 3).unwrap_err());
+        assert_eq!(e.status_code(), StatusCode::PRECONDITION_FAILED);
+        headers.append(IF_MATCH, r#""1", "3""#.parse().unwrap());
+        assert!(
+            if_match_headers(&headers, 3).is_ok(),
+            "a later line matches"
+        );
+        let mut star = http::HeaderMap::new();
+        star.append(IF_MATCH, "*".parse().unwrap());
+        assert!(if_match_headers(&star, 3).is_ok());
+        assert!(if_match_headers(&star, 0).is_err(), "no such user yet");
+        let mut unreadable = http::HeaderMap::new();
+        unreadable.append(
+            IF_MATCH,
+            http::HeaderValue::from_bytes(b"\"3\xff\"").unwrap(),
+        );
+        assert!(if_match_headers(&unreadable, 3).is_err());
+    }
+}
