@@ -1,4 +1,5 @@
-//! Side by side with the Rust SCIM filter peers (`shared/spec/scim-notes.md`, "Speed anchors").
+//! Side by side with the Rust SCIM filter peers (`scim_proto`, `scim-filter`, `scim_v2`); the
+//! results are recorded in `COMPARE.md`.
 //!
 //! Opt-in, so ordinary builds and `cargo test` never compile the peers:
 //! `cargo bench --features compare-peers --bench compare`.

@@ -13,8 +13,10 @@
 //! PingOne's devices collection allows), in list order, with `_embedded.order` for
 //! `--expand order`, HAL links built from `--base` (default `https://api.pingone.eu/v1`), and
 //! locks read at `--now` (RFC 3339; default: the current time). `validate FILE` checks a device creation body and prints the
-//! PingOne error body when it is refused. Errors in the request print a PingOne error body and exit
-//! with status 2; unreadable input exits with status 1.
+//! PingOne error body when it is refused. `--help` (or `-h`, or `help`) prints the usage on
+//! standard output and exits with status 0. Errors in the request print a PingOne error body and
+//! exit with status 2; a wrong command line or unreadable input exits with status 1, with the
+//! usage on standard error.
 
 use std::process::ExitCode;
 
@@ -29,33 +31,87 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "usage:
   devices list FILE [--filter SCIM_FILTER] [--expand order] [--base URL] [--now RFC3339]
-  devices validate FILE";
+  devices validate FILE
+  devices --help";
+
+/// What `devices --help` prints (standard output, exit status 0).
+const HELP: &str = "devices: PingOne MFA devices from a JSON file, as the devices API serves them.
+
+usage:
+  devices list FILE [--filter SCIM_FILTER] [--expand order] [--base URL] [--now RFC3339]
+  devices validate FILE
+  devices --help
+
+commands:
+  list FILE      read a `GET .../users/{userID}/devices` response (or a JSON array of devices)
+                 and print the list response, in device order
+  validate FILE  check a device creation body (`POST .../devices`); print PingOne's error body
+                 when it is refused
+
+options of list:
+  --filter SCIM_FILTER  only the devices matching a SCIM filter PingOne's devices collection
+                        allows (e.g. 'type eq \"SMS\"')
+  --expand order        include `_embedded.order`
+  --base URL            API base URL for the HAL links (default https://api.pingone.eu/v1)
+  --now RFC3339         the instant at which locks are read (default: now)
+  -h, --help            print this help
+
+exit status: 0 success, 1 wrong command line or unreadable input, 2 request refused (PingOne
+error body on standard output)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(Failure::Api(e)) => {
-            println!(
-                "{}",
-                to_pretty(&serde_json::to_value(&e).unwrap_or_default())
-            );
-            eprintln!("HTTP {}", e.http_status());
-            ExitCode::from(2)
-        }
-        Err(Failure::Usage(msg)) => {
-            eprintln!("{msg}\n{USAGE}");
-            ExitCode::from(1)
-        }
+    let out = cli(&args);
+    if !out.stdout.is_empty() {
+        println!("{}", out.stdout);
+    }
+    if !out.stderr.is_empty() {
+        eprintln!("{}", out.stderr);
+    }
+    ExitCode::from(out.status)
+}
+
+/// One run of the command line: what goes to standard output and error, and the exit status.
+/// (Public so that the integration tests, which include this file as a module, can call it.)
+#[derive(Debug)]
+pub struct Output {
+    /// The exit status: 0 success, 1 wrong command line or unreadable input, 2 request refused.
+    pub status: u8,
+    /// Standard output (without the final newline).
+    pub stdout: String,
+    /// Standard error (without the final newline).
+    pub stderr: String,
+}
+
+/// The whole command line as a function of its arguments (without the program name); `main`
+/// only prints what it returns.
+pub fn cli(args: &[String]) -> Output {
+    match run(args) {
+        Ok(stdout) => Output {
+            status: 0,
+            stdout,
+            stderr: String::new(),
+        },
+        Err(Failure::Api(e)) => Output {
+            status: 2,
+            stdout: to_pretty(&serde_json::to_value(&e).unwrap_or_default()),
+            stderr: format!("HTTP {}", e.http_status()),
+        },
+        Err(Failure::Usage(msg)) => Output {
+            status: 1,
+            stdout: String::new(),
+            stderr: format!("{msg}\n{USAGE}"),
+        },
     }
 }
 
 enum Failure {
     Api(ApiError),
     Usage(String),
+}
+
+fn is_help(arg: &str) -> bool {
+    matches!(arg, "--help" | "-h")
 }
 
 fn to_pretty(v: &Value) -> String {
@@ -73,7 +129,10 @@ fn run(args: &[String]) -> Result<String, Failure> {
         .split_first()
         .ok_or_else(|| Failure::Usage("missing command".into()))?;
     match cmd.as_str() {
+        "help" => Ok(HELP.to_owned()),
+        help if is_help(help) => Ok(HELP.to_owned()),
         "list" => list(rest),
+        "validate" if rest.iter().any(|a| is_help(a)) => Ok(HELP.to_owned()),
         "validate" => {
             let [path] = rest else {
                 return Err(Failure::Usage("validate takes one FILE".into()));
@@ -100,6 +159,7 @@ fn list(args: &[String]) -> Result<String, Failure> {
                 .ok_or_else(|| Failure::Usage(format!("{name} needs a value")))
         };
         match arg.as_str() {
+            help if is_help(help) => return Ok(HELP.to_owned()),
             "--base" => base = ApiBase::new(value("--base")?.as_str()),
             "--filter" => filter = Some(value("--filter")?.clone()),
             "--expand" => match value("--expand")?.as_str() {

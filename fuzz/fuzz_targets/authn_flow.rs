@@ -2,5 +2,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mfa_devices::fuzz::authn_flow(data);
+    mfa_devices_fuzz::authn_flow(data);
 });

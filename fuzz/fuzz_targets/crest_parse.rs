@@ -2,5 +2,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mfa_devices::fuzz::crest_parse(data);
+    mfa_devices_fuzz::crest_parse(data);
 });

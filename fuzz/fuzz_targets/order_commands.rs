@@ -2,5 +2,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mfa_devices::fuzz::order_commands(data);
+    mfa_devices_fuzz::order_commands(data);
 });

@@ -301,7 +301,8 @@ struct FlowState {
 /// flow read from JSON can be inspected and rendered, and every action on it is refused as for
 /// an unknown device.
 ///
-/// Statuses and transitions (devauth notes):
+/// Statuses and transitions ([MFA Device Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html);
+/// the crate's decisions are listed in the [module docs](crate::authn)):
 ///
 /// | status | actions |
 /// |---|---|
@@ -412,7 +413,8 @@ impl DeviceAuthentication {
     /// Starts a flow for the devices of `snapshot` under `policy`, at `now`.
     ///
     /// - No usable device ([`usability`]): FAILED with `NO_USABLE_DEVICES`, the message
-    ///   `Couldn't find authenticating device for user: {userID}` (002's sample) and
+    ///   `Couldn't find authenticating device for user: {userID}` (PingOne's example in
+    ///   [MFA Devices, "Device failure in flows"](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html)) and
     ///   `unavailableDevices` = exactly the devices that only a lock or a block keeps out.
     /// - `DEFAULT_TO_FIRST`: the default device — the first usable device of the order — is
     ///   selected (OTP_REQUIRED, PUSH_CONFIRMATION_REQUIRED or ASSERTION_REQUIRED).
@@ -485,7 +487,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use mfa_devices::authn::*;
     /// let flow: DeviceAuthentication = serde_json::from_str(include_str!(
-    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
     /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
     /// ```
     pub fn status(&self) -> AuthenticationStatus {
@@ -1497,7 +1499,7 @@ impl DeviceAuthentication {
     /// use mfa_devices::api_base::ApiBase;
     /// use mfa_devices::authn::DeviceAuthentication;
     /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
-    ///     "../../tests/fixtures/device_authentication_otp_required.json")).unwrap();
+    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
     /// let flow: DeviceAuthentication = serde_json::from_value(fixture.clone()).unwrap();
     /// assert_eq!(flow.to_json(&ApiBase::new("https://auth.pingone.com")), fixture);
     /// ```

@@ -35,7 +35,7 @@
 //!
 //! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 //! let policy: DeviceAuthenticationPolicy =
-//!     serde_json::from_str(include_str!("../../tests/fixtures/policy/read_one.json")).unwrap();
+//!     serde_json::from_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy/read_one.json"))).unwrap();
 //! let mut devices = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
 //! let mut email = NewDevice::new(DeviceType::Email);
 //! email.email = Some("john@pingidentity.com".into());
@@ -53,7 +53,8 @@
 //! assert_eq!(flow.status(), AuthenticationStatus::Completed);
 //! ```
 //!
-//! Decisions where PingOne publishes nothing (devauth notes):
+//! Decisions where PingOne publishes nothing (PingOne's own rules: [MFA Device
+//! Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html); the decisions are also recorded in DESIGN.md):
 //! - an action not allowed in the current status: 400 `INVALID_REQUEST` naming the status;
 //! - links: ASSERTION_REQUIRED has `assertion.check`; PUSH_CONFIRMATION_REQUIRED has
 //!   `device.select`;

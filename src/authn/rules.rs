@@ -353,7 +353,7 @@ impl FlowPolicy {
     /// ```
     /// use mfa_devices::authn::{FlowPolicy, SelectionMode};
     /// use mfa_devices::policy::DeviceAuthenticationPolicy;
-    /// let json = include_str!("../../tests/fixtures/policy/read_one.json");
+    /// let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy/read_one.json"));
     /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(json).unwrap();
     /// let flow = FlowPolicy::from_policy(&policy).unwrap();
     /// assert_eq!(flow.selection, SelectionMode::DefaultToFirst);

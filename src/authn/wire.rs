@@ -45,7 +45,8 @@ string_enum! {
 }
 
 impl AuthenticationStatus {
-    /// Every status of the flow, in the order of the devauth notes.
+    /// Every status of the flow, in the order of the flow ([MFA Device
+    /// Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html)).
     pub const KNOWN: [AuthenticationStatus; 7] = [
         Self::DeviceSelectionRequired,
         Self::OtpRequired,
@@ -61,8 +62,9 @@ impl AuthenticationStatus {
         matches!(self, Self::Completed | Self::Failed)
     }
 
-    /// The `_links` relations PingOne writes in this status, `self` first (devauth notes; the
-    /// ones marked **decision** there are this crate's choice). An unknown status has `self`
+    /// The `_links` relations PingOne writes in this status, `self` first. PingOne documents
+    /// most of them; `assertion.check` in ASSERTION_REQUIRED and `device.select` in
+    /// PUSH_CONFIRMATION_REQUIRED are this crate's **decision**. An unknown status has `self`
     /// only.
     ///
     /// ```
@@ -96,7 +98,7 @@ impl AuthenticationStatus {
 string_enum! {
     /// `compatibility`: what WebAuthn the user's browser offers.
     ///
-    /// **Decision** (devauth notes): `NONE` hides FIDO2 devices from the usable set;
+    /// **Decision** (PingOne publishes no rule): `NONE` hides FIDO2 devices from the usable set;
     /// `SECURITY_KEY_ONLY` hides platform-bound FIDO2 devices (`attributes.isCrossPlatform ==
     /// false`); `FULL`, an absent value and unknown values hide nothing.
     ///
@@ -333,7 +335,8 @@ string_enum! {
 }
 
 /// The `error` object of a FAILED flow:
-/// `{"code","message","unavailableDevices"?:[{"id"}]}` (002, "Device failure in flows").
+/// `{"code","message","unavailableDevices"?:[{"id"}]}` ([MFA Devices, "Device failure in
+/// flows"](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html)).
 ///
 /// ```
 /// use mfa_devices::authn::FlowFailure;
@@ -363,7 +366,7 @@ pub struct FlowFailure {
 /// One device as the end user sees it in `_embedded.devices`: `id`, `type`, `status`,
 /// `nickname`, and a **masked** `email` / `phone`; never secrets, keys, tokens or lock details.
 ///
-/// **Decision** (devauth notes): emails keep their first character and the domain
+/// **Decision** (PingOne publishes no rule): emails keep their first character and the domain
 /// (`j****@pingidentity.com`), phones `+`, the first digit and the last two
 /// (`+1*******00`); see [`mask_email`] and [`mask_phone`].
 ///

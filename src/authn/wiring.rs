@@ -58,7 +58,7 @@ impl DeviceAuthentication {
     /// use mfa_devices::policy::DeviceAuthenticationPolicy;
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(
-    ///     include_str!("../../tests/fixtures/policy/read_one.json")).unwrap();
+    ///     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy/read_one.json"))).unwrap();
     /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// let flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), t).unwrap();
     /// assert_eq!(flow.status(), AuthenticationStatus::Failed); // no devices

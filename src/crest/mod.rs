@@ -122,7 +122,7 @@
 //! it holds), but they are different trees, and CREST servers evaluate `!` with their own rules
 //! for absent and multi-valued fields; the conversion therefore refuses `ne` and names the
 //! explicit rewrite instead of performing it. (The equivalence under this crate's evaluator is
-//! property-tested over absent, null, scalar and array values in `tests/crest_convert.rs`.)
+//! property-tested over absent, null, scalar and array values in `tests/filters/crest_convert.rs`.)
 //!
 //! # Evaluation
 //! A parsed `_queryFilter` is evaluated by the crate's one filter engine

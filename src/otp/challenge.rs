@@ -221,7 +221,7 @@ enum State {
 /// modulo bias, an expiry of `now + lifeTime`, and the method's [`FailureRule`]. Each
 /// [`check`](Self::check) compares in constant time and returns an [`OtpCheck`] telling the
 /// caller what to answer and what to record on the device. A lock is in force while
-/// `now < locked_until` (see the domain notes).
+/// `now < locked_until`: it ends exactly at `locked_until`.
 ///
 /// `Debug` never prints the code.
 ///

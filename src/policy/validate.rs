@@ -1,4 +1,6 @@
-//! The allowed values of a device authentication policy (`policy-bounds.md`) and their check.
+//! The allowed values of a device authentication policy and their check: PingOne's [Device
+//! Authentication Policies](https://developer.pingidentity.com/pingone-api/mfa/device-authentication-policy.html) data model, and the crate's decisions where PingOne
+//! publishes no range (marked "decision").
 
 use serde_json::Value;
 

@@ -1,6 +1,7 @@
 //! [`Command`]: what a caller asks of a user's devices, and how HTTP requests map to commands.
 //!
-//! The media types of the device operations (`domain-notes.md`) are constants here; those of
+//! The media types of the device operations (PingOne's [MFA Devices](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html) API:
+//! reorder, remove order, activate, unlock, block, unblock) are constants here; those of
 //! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
 //! `authn` module.
 
@@ -63,7 +64,8 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), c);
 /// assert_eq!(serde_json::to_value(Command::RemoveOrder).unwrap(), serde_json::json!({"command": "REMOVE_ORDER"}));
 /// ```
-// `Create` carries the POST body by value, as the issue's API names it; commands are short-lived.
+// `Create` carries the POST body by value (the command owns what it creates); commands are
+// short-lived.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "SCREAMING_SNAKE_CASE")]

@@ -11,7 +11,8 @@
 //! - [`execute`](UserDevices::execute) is both, and
 //!   [`decide_at_revision`](UserDevices::decide_at_revision) adds optimistic concurrency (409).
 //!
-//! Rules (PingOne's, and the crate's **decisions** where PingOne is silent — `domain-notes.md`):
+//! Rules (PingOne's, from [MFA Devices](https://developer.pingidentity.com/pingone-api/mfa/users/mfa-devices.html), and the crate's **decisions** where PingOne
+//! is silent, also recorded in DESIGN.md):
 //!
 //! - **Ordered users** (every new user): ACTIVE devices have an order; activation (or creating a
 //!   device ACTIVE) appends; the first is the default; deleting the default promotes the next.

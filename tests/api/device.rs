@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn seed() -> Value {
-    serde_json::from_str(include_str!("fixtures/devices.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/devices.json")).unwrap()
 }
 
 fn seed_devices() -> Vec<Value> {

@@ -17,7 +17,7 @@ fn t0() -> DateTime<Utc> {
 
 fn policy(extra: serde_json::Value) -> DeviceAuthenticationPolicy {
     let mut v: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/policy/read_one.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/policy/read_one.json")).unwrap();
     for (k, val) in extra.as_object().unwrap() {
         *v.pointer_mut(k).unwrap() = val.clone();
     }

@@ -1,5 +1,5 @@
-//! Evaluation semantics: one test per rule of `shared/spec/scim-notes.md` (and the crate's
-//! decisions), each checked through the interpreter and the compiled form.
+//! Evaluation semantics: one test per rule (Ping's SCIM 2 SDK semantics and the crate's
+//! deviations, listed in DESIGN.md), each checked through the interpreter and the compiled form.
 
 use mfa_devices::device::Device;
 use mfa_devices::filter::schema::{AttrType, DEVICES, Schema, SchemaAttribute};

@@ -1,6 +1,6 @@
-use crate::api_base::ApiBase;
-use crate::device::hal::{render_collection, render_device};
-use crate::device::{Device, NewDevice, mask_email, mask_phone};
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::device::hal::{render_collection, render_device};
+use mfa_devices::device::{Device, NewDevice, mask_email, mask_phone};
 
 /// Fuzz body of `device_json`: arbitrary bytes as a device, a devices collection, and a creation
 /// body. Never panics; whatever reads as a [`Device`] writes back to JSON that reads as the same

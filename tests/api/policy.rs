@@ -1,5 +1,5 @@
-//! The device authentication policy against PingOne's published example (spec 003) and the
-//! allowed values of `policy-bounds.md`.
+//! The device authentication policy against PingOne's published example ("Read One Device
+//! Authentication Policy", `tests/fixtures/policy/read_one.json`) and its allowed values.
 
 use mfa_devices::error::ErrorDetail;
 use mfa_devices::policy::{
@@ -8,7 +8,7 @@ use mfa_devices::policy::{
 };
 use serde_json::{Value, json};
 
-const FIXTURE: &str = include_str!("fixtures/policy/read_one.json");
+const FIXTURE: &str = include_str!("../fixtures/policy/read_one.json");
 
 fn fixture() -> Value {
     serde_json::from_str(FIXTURE).unwrap()
@@ -183,7 +183,8 @@ fn pointer_to_target(pointer: &str) -> String {
     out
 }
 
-/// The bounds of `policy-bounds.md`, transcribed independently of the library:
+/// The allowed values (PingOne's published ranges and the crate's decisions, as listed in
+/// `DeviceAuthenticationPolicy::validate`'s docs), transcribed independently of the library:
 /// (JSON pointer of the number, unit written next to it or `None`, min, max).
 fn bounds_table() -> Vec<(String, Option<&'static str>, i64, i64)> {
     let mut t = Vec::new();

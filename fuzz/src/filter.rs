@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use crate::device::Device;
-use crate::filter::schema::DEVICES;
-use crate::filter::{Filter, ParseOptions};
+use mfa_devices::device::Device;
+use mfa_devices::filter::schema::DEVICES;
+use mfa_devices::filter::{Filter, ParseOptions};
 
 /// Arbitrary text: parsing never panics; a filter that parses prints to canonical SCIM text that
 /// parses back to the same filter (and prints the same again); validating never panics.

@@ -1,6 +1,7 @@
-//! The user device aggregate, rule by rule (spec: 002 "Device order", "Deleting a default
-//! device", "Removing device order", lock/block properties, audit events; 000 list order and
-//! `expand=order`; domain-notes.md decisions).
+//! The user device aggregate, rule by rule (PingOne's MFA Devices page: "Device order",
+//! "Deleting a default device", "Removing device order", lock/block properties, audit events;
+//! "Read All MFA User Devices": list order and `expand=order`; the crate's decisions in
+//! DESIGN.md).
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::api_base::ApiBase;
@@ -840,7 +841,7 @@ fn events_carry_the_envelope_and_round_trip_through_json() {
 // ---------------------------------------------------------------- snapshots, fixture, rendering
 
 fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/devices.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/devices.json")).unwrap()
 }
 
 #[test]
@@ -1089,7 +1090,8 @@ fn an_event_serializes_to_a_stable_audit_record() {
 
 /// The snapshot JSON main wrote before `schemaVersion` (generated from 0.2.0's code, committed
 /// unchanged): settings inside, no version, counters, a lock and a block.
-const UNVERSIONED_SNAPSHOT: &str = include_str!("fixtures/snapshots/user_devices_0.2.0-main.json");
+const UNVERSIONED_SNAPSHOT: &str =
+    include_str!("../fixtures/snapshots/user_devices_0.2.0-main.json");
 
 #[test]
 fn an_unversioned_snapshot_still_loads_with_the_environments_settings() {

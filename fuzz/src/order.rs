@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::device::{Device, DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
-use crate::user_devices::{
+use mfa_devices::device::{
+    Device, DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId,
+};
+use mfa_devices::user_devices::{
     APPLICATION_JSON, Command, DEVICE_ACTIVATE_MEDIA_TYPE, DEVICE_BLOCK_MEDIA_TYPE,
     DEVICE_UNBLOCK_MEDIA_TYPE, DEVICE_UNLOCK_MEDIA_TYPE, DEVICES_ORDER_REMOVE_MEDIA_TYPE,
     DEVICES_REORDER_MEDIA_TYPE, DeviceSettings, Event, RequestTarget, UserDevices,
@@ -256,7 +258,7 @@ pub fn order_commands(data: &[u8]) {
             }
             Err(e) => {
                 assert_eq!(u, before, "refused command changed the state: {e}");
-                let api = crate::error::ApiError::from(e);
+                let api = mfa_devices::error::ApiError::from(e);
                 assert!(matches!(api.http_status(), 400 | 404 | 409 | 500));
             }
         }

@@ -1,7 +1,7 @@
 //! Fuzz body for `crest_parse`: the CREST `_queryFilter` parser and renderer.
 
-use crate::crest::{Realm, SortKey, parse_query_filter, to_query_filter};
-use crate::filter::Filter;
+use mfa_devices::crest::{Realm, SortKey, parse_query_filter, to_query_filter};
+use mfa_devices::filter::Filter;
 
 /// Arbitrary bytes (as lossy UTF-8) must never panic the parser. When they parse, the filter
 /// renders as CREST (everything the parser accepts is renderable), the rendering reparses to

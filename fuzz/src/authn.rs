@@ -1,18 +1,18 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use crate::api_base::ApiBase;
-use crate::authn::DeviceRecord;
-use crate::authn::{
+use mfa_devices::api_base::ApiBase;
+use mfa_devices::authn::DeviceRecord;
+use mfa_devices::authn::{
     Action, AuthenticationStatus, CheckAssertion, Compatibility, DEVICE_SELECT_MEDIA_TYPE,
     DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit, FlowPolicy, MobileApp,
     Outcome, SelectDevice, SelectionMode,
 };
-use crate::device::{
+use mfa_devices::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId,
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
-use crate::error::ApiError;
-use crate::user_devices::{Command, UserDevices};
+use mfa_devices::error::ApiError;
+use mfa_devices::user_devices::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
 struct Bytes<'a> {
@@ -117,7 +117,7 @@ fn scenario(b: &mut Bytes<'_>) -> (DeviceSnapshot, FlowPolicy) {
                     .flatten();
             }
             DeviceDetails::Fido2(f) => {
-                f.attributes = Some(crate::device::Fido2Attributes {
+                f.attributes = Some(mfa_devices::device::Fido2Attributes {
                     is_cross_platform: [None, Some(true), Some(false)]
                         .get(usize::from(extra) % 3)
                         .copied()
@@ -360,7 +360,7 @@ fn check_mirror(
     }
 }
 
-fn check_error(e: &crate::authn::FlowError) {
+fn check_error(e: &mfa_devices::authn::FlowError) {
     check_api_error(&ApiError::from(e.clone()));
     assert!(!e.to_string().is_empty());
 }

@@ -1,6 +1,6 @@
 //! Fuzz body of `policy_json`: arbitrary bytes as a device authentication policy.
 
-use crate::policy::{DeviceAuthenticationPolicy, PolicyDuration};
+use mfa_devices::policy::{DeviceAuthenticationPolicy, PolicyDuration};
 
 /// Deserializes `data` as a [`DeviceAuthenticationPolicy`]; when it parses, validates it,
 /// converts every duration, and checks that serialization is a fixpoint

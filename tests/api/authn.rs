@@ -9,7 +9,7 @@ use mfa_devices::error::ApiError;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const FIXTURE: &str = include_str!("fixtures/device_authentication_otp_required.json");
+const FIXTURE: &str = include_str!("../fixtures/device_authentication_otp_required.json");
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap()

@@ -9,7 +9,7 @@ use mfa_devices::error::ApiError;
 use mfa_devices::policy::DeviceAuthenticationPolicy;
 use serde_json::json;
 
-const POLICY: &str = include_str!("fixtures/policy/read_one.json");
+const POLICY: &str = include_str!("../fixtures/policy/read_one.json");
 
 fn fixture() -> serde_json::Value {
     serde_json::from_str(POLICY).unwrap()
