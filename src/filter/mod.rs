@@ -33,10 +33,12 @@ mod compile;
 mod display;
 mod error;
 mod eval;
+pub mod fold;
 mod mobile;
 mod parse;
 mod resource;
 pub mod schema;
+pub mod sql;
 
 use std::fmt;
 use std::str::FromStr;

@@ -5,12 +5,12 @@
 //! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
 //! `authn` module.
 
-use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::device::{DeviceId, NewDevice};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::lock::{FailureRule, PushLimitRule};
 
 use super::error::{OrderViolation, UserDevicesError};
 
@@ -33,36 +33,31 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// A request to change a user's devices, decided by
 /// [`UserDevices::decide`](super::UserDevices::decide).
 ///
-/// Policy numbers (OTP `failure.count` / `coolDown`, `pushLimit`) are plain values passed in by
-/// the caller, who reads them from the device authentication policy; this aggregate does not
-/// know policies. OTP and attestation checks happen outside too: `Activate` is sent once the
+/// Lock rules (OTP `failure.count` / `coolDown`, `pushLimit`) come validated, as the
+/// [`lock`](crate::lock) module's types: the caller resolves them from the device
+/// authentication policy ([`FlowPolicy`](crate::policy::resolved::FlowPolicy), or
+/// `FailureRule::try_from(&OtpFailurePolicy)`); this aggregate does not know policies and has
+/// no numbers to re-check. OTP and attestation checks happen outside too: `Activate` is sent once the
 /// activation OTP (or FIDO2 attestation) was verified, `RecordOtpFailure` when it was not.
 ///
 /// ```
-/// use chrono::TimeDelta;
 /// use mfa_devices::device::DeviceId;
+/// use mfa_devices::lock::FailureRule;
 /// use mfa_devices::user_devices::Command;
 /// let id = DeviceId::from_bytes([7; 16]);
-/// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
+/// let c = Command::RecordOtpFailure { id, rule: FailureRule::DEFAULT_AUTHENTICATOR };
 /// assert_eq!(c.device_id(), Some(id));
 /// assert_eq!(Command::RemoveOrder.device_id(), None);
 /// ```
 ///
 /// Commands serialize (for queues and idempotency logs) as an object tagged by `"command"`, the
-/// variant in SCREAMING_SNAKE_CASE, with camelCase fields; durations are whole milliseconds
-/// (`coolDownMs`, `timePeriodMs`, `lockDurationMs` — a duration with a sub-millisecond part does
-/// not serialize, rather than being rounded):
+/// variant in SCREAMING_SNAKE_CASE, with camelCase fields (rules as their own serde form):
 ///
 /// ```
-/// use chrono::TimeDelta;
-/// use mfa_devices::device::DeviceId;
 /// use mfa_devices::user_devices::Command;
-/// let c = Command::RecordOtpFailure { id: DeviceId::from_bytes([7; 16]), failure_count: 3, cool_down: TimeDelta::minutes(2) };
-/// let json = serde_json::to_value(&c).unwrap();
-/// assert_eq!(json, serde_json::json!({"command": "RECORD_OTP_FAILURE",
-///     "id": "07070707-0707-0707-0707-070707070707", "failureCount": 3, "coolDownMs": 120000}));
-/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), c);
-/// assert_eq!(serde_json::to_value(Command::RemoveOrder).unwrap(), serde_json::json!({"command": "REMOVE_ORDER"}));
+/// let json = serde_json::to_value(Command::RemoveOrder).unwrap();
+/// assert_eq!(json, serde_json::json!({"command": "REMOVE_ORDER"}));
+/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), Command::RemoveOrder);
 /// ```
 // `Create` carries the POST body by value (the command owns what it creates); commands are
 // short-lived.
@@ -109,11 +104,8 @@ pub enum Command {
     RecordOtpFailure {
         /// The device.
         id: DeviceId,
-        /// The policy's `failure.count` (at least 1).
-        failure_count: u32,
-        /// The policy's `failure.coolDown` (0: never lock).
-        #[serde(rename = "coolDownMs", with = "millis")]
-        cool_down: TimeDelta,
+        /// The method's failure rule (`failure.count`, `failure.coolDown`).
+        rule: FailureRule,
     },
     /// Record a successful OTP check: the failure counter restarts.
     RecordOtpSuccess {
@@ -125,14 +117,8 @@ pub enum Command {
     RecordPushRejected {
         /// The device.
         id: DeviceId,
-        /// The application's `pushLimit.count` (at least 1).
-        limit: u32,
-        /// `pushLimit.timePeriod` (positive).
-        #[serde(rename = "timePeriodMs", with = "millis")]
-        time_period: TimeDelta,
-        /// `pushLimit.lockDuration` (positive).
-        #[serde(rename = "lockDurationMs", with = "millis")]
-        lock_duration: TimeDelta,
+        /// The application's `pushLimit`.
+        rule: PushLimitRule,
     },
     /// Administrator unlock: clears the lock and the counters.
     Unlock {
@@ -149,29 +135,6 @@ pub enum Command {
         /// The device.
         id: DeviceId,
     },
-}
-
-/// A [`TimeDelta`] as whole milliseconds (the precision of everything this crate stores).
-mod millis {
-    use chrono::TimeDelta;
-    use serde::{Deserialize, Deserializer, Serializer, de, ser};
-
-    pub(super) fn serialize<S: Serializer>(d: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
-        let ms = d.num_milliseconds();
-        if TimeDelta::milliseconds(ms) != *d {
-            return Err(ser::Error::custom(format!(
-                "duration {d} has a sub-millisecond part; commands carry whole milliseconds"
-            )));
-        }
-        s.serialize_i64(ms)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeDelta, D::Error> {
-        let ms = i64::deserialize(d)?;
-        TimeDelta::try_milliseconds(ms).ok_or_else(|| {
-            de::Error::custom(format!("{ms} ms is outside the representable durations"))
-        })
-    }
 }
 
 /// Which resource an HTTP request addresses, for [`Command::from_request`].

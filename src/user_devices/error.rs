@@ -199,13 +199,6 @@ pub enum UserDevicesError {
     },
     /// An administrator blocked the device.
     Blocked(DeviceId),
-    /// A policy number passed in with a command is outside what makes sense.
-    InvalidPolicy {
-        /// The policy property (`failure.count`, `pushLimit.timePeriod`, …).
-        target: &'static str,
-        /// What is allowed.
-        message: String,
-    },
     /// `maxAllowedDevices` is outside 1–15.
     InvalidSettings {
         /// The value given.
@@ -265,7 +258,6 @@ impl fmt::Display for UserDevicesError {
             }
             Self::Locked { id, until: None } => write!(f, "device {id} is locked until unlocked"),
             Self::Blocked(id) => write!(f, "device {id} is blocked by an administrator"),
-            Self::InvalidPolicy { target, message } => write!(f, "{target}: {message}"),
             Self::InvalidSettings {
                 max_allowed_devices,
             } => write!(
@@ -314,7 +306,7 @@ impl From<UserDevicesError> for ApiError {
     /// | `InvalidOrder` | 400 | `INVALID_DATA` | one per bad entry at `order[i].id` / `order` |
     /// | `AlreadyActive`, `NotActive` | 400 | `INVALID_REQUEST` | |
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
-    /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
+    /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
     /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted` | 500 | `UNEXPECTED_ERROR` | |
     fn from(e: UserDevicesError) -> Self {
@@ -355,10 +347,6 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::Locked { .. } | UserDevicesError::Blocked(_) => {
                 ApiError::new(ErrorCode::RequestFailed, message)
             }
-            UserDevicesError::InvalidPolicy { target, .. } => ApiError::invalid_data(
-                VALIDATION_MESSAGE,
-                vec![ErrorDetail::new(DetailCode::OutOfRange, target, message)],
-            ),
             UserDevicesError::InvalidSettings { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![

@@ -102,7 +102,7 @@ pub use settings::DeviceSettings;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -113,7 +113,10 @@ use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
     LockStatus, MAX_NICKNAME_CHARS, NewDevice, UserId,
 };
-use crate::lock::{FailureCounters, effective_lock, record_otp_failure, record_push_rejection};
+use crate::lock::{
+    FailureCounters, FailureRule, PushLimitRule, effective_lock, record_otp_failure,
+    record_push_rejection,
+};
 
 /// One user's devices: the aggregate. See the [module documentation](self) for the rules.
 ///
@@ -309,12 +312,13 @@ impl UserDevices {
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
     /// use mfa_devices::device::*;
+    /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 1, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: FailureRule::new(1, TimeDelta::minutes(2)).unwrap() }, t).unwrap();
     /// assert_eq!(u.device_at(&id, t).unwrap().lock.unwrap().status, LockStatus::Locked);
     /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
     /// ```
@@ -332,7 +336,7 @@ impl UserDevices {
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
     /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: chrono::TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::DEFAULT_AUTHENTICATOR }, t).unwrap();
     /// assert_eq!(u.counters(&id).otp_failures, 1);
     /// ```
     pub fn counters(&self, id: &DeviceId) -> FailureCounters {
@@ -759,18 +763,9 @@ impl UserDevices {
             Command::Reorder { order } => self.decide_reorder(order),
             Command::RemoveOrder => Ok(self.decide_remove_order()),
             // Locks.
-            Command::RecordOtpFailure {
-                id,
-                failure_count,
-                cool_down,
-            } => self.decide_otp_failure(id, failure_count, cool_down, now),
+            Command::RecordOtpFailure { id, rule } => self.decide_otp_failure(id, rule, now),
             Command::RecordOtpSuccess { id } => self.decide_otp_success(id, now),
-            Command::RecordPushRejected {
-                id,
-                limit,
-                time_period,
-                lock_duration,
-            } => self.decide_push_rejected(id, limit, time_period, lock_duration, now),
+            Command::RecordPushRejected { id, rule } => self.decide_push_rejected(id, rule, now),
             Command::Unlock { id } => self.decide_unlock(id),
             // Blocks.
             Command::Block { id } => self.decide_block(id),
@@ -854,30 +849,11 @@ impl UserDevices {
     fn decide_otp_failure(
         &self,
         id: DeviceId,
-        failure_count: u32,
-        cool_down: TimeDelta,
+        rule: FailureRule,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
-        if failure_count == 0 {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "failure.count",
-                message: "failure.count must be at least 1".into(),
-            });
-        }
-        if cool_down < TimeDelta::zero() {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "failure.coolDown",
-                message: "failure.coolDown must not be negative".into(),
-            });
-        }
         let d = self.usable(&id, now)?;
-        let out = record_otp_failure(
-            d.lock.as_ref(),
-            &self.counters(&id),
-            failure_count,
-            cool_down,
-            now,
-        );
+        let out = record_otp_failure(d.lock.as_ref(), &self.counters(&id), rule, now);
         Ok(vec![Change::OtpFailureRecorded {
             device_id: id,
             activation: !d.is_active(),
@@ -902,40 +878,14 @@ impl UserDevices {
     fn decide_push_rejected(
         &self,
         id: DeviceId,
-        limit: u32,
-        time_period: TimeDelta,
-        lock_duration: TimeDelta,
+        rule: PushLimitRule,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
-        if limit == 0 {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "pushLimit.count",
-                message: "pushLimit.count must be at least 1".into(),
-            });
-        }
-        for (target, value) in [
-            ("pushLimit.timePeriod", time_period),
-            ("pushLimit.lockDuration", lock_duration),
-        ] {
-            if value <= TimeDelta::zero() {
-                return Err(UserDevicesError::InvalidPolicy {
-                    target,
-                    message: format!("{target} must be positive"),
-                });
-            }
-        }
         let d = self.usable(&id, now)?;
         if !d.is_active() {
             return Err(UserDevicesError::NotActive(id));
         }
-        let out = record_push_rejection(
-            d.lock.as_ref(),
-            &self.counters(&id),
-            limit,
-            time_period,
-            lock_duration,
-            now,
-        );
+        let out = record_push_rejection(d.lock.as_ref(), &self.counters(&id), rule, now);
         Ok(vec![Change::PushRejectionRecorded {
             device_id: id,
             rejections: out.rejections,

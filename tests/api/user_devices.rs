@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::user_devices::*;
 use serde_json::{Value, json};
 
@@ -371,8 +372,7 @@ fn settings_are_validated() {
 fn otp_failure(n: u8, count: u32, cool_down: TimeDelta) -> Command {
     Command::RecordOtpFailure {
         id: id(n),
-        failure_count: count,
-        cool_down,
+        rule: FailureRule::new(count, cool_down).unwrap(),
     }
 }
 
@@ -483,9 +483,7 @@ fn otp_success_and_unlock_restart_the_counter() {
 fn push(n: u8) -> Command {
     Command::RecordPushRejected {
         id: id(n),
-        limit: 3,
-        time_period: mins(10),
-        lock_duration: mins(30),
+        rule: PushLimitRule::new(3, mins(10), mins(30)).unwrap(),
     }
 }
 
@@ -517,44 +515,45 @@ fn push_rejections_within_the_time_period_lock_for_the_lock_duration() {
     );
 }
 
+/// Commands carry validated lock rules (issue 10 §2): the numbers the aggregate used to
+/// re-check in `decide` cannot be built at all, and the refusal names the property.
 #[test]
-fn policy_numbers_are_checked() {
-    let u = with_active(&[1]);
-    for (cmd, target) in [
-        (otp_failure(1, 0, mins(2)), "failure.count"),
-        (otp_failure(1, 3, mins(-1)), "failure.coolDown"),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 0,
-                time_period: mins(1),
-                lock_duration: mins(1),
-            },
-            "pushLimit.count",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: TimeDelta::zero(),
-                lock_duration: mins(1),
-            },
-            "pushLimit.timePeriod",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: mins(1),
-                lock_duration: TimeDelta::zero(),
-            },
-            "pushLimit.lockDuration",
-        ),
+fn policy_numbers_are_checked_where_the_rules_are_built() {
+    use mfa_devices::lock::RuleError;
+    assert_eq!(FailureRule::new(0, mins(2)), Err(RuleError::ZeroCount));
+    assert!(matches!(
+        FailureRule::new(3, mins(-1)),
+        Err(RuleError::NegativeDuration {
+            name: "coolDown",
+            ..
+        })
+    ));
+    assert_eq!(
+        PushLimitRule::new(0, mins(1), mins(1)),
+        Err(RuleError::ZeroCount)
+    );
+    for (window, lock, name) in [
+        (mins(-1), mins(1), "timePeriod"),
+        (mins(1), mins(-1), "lockDuration"),
     ] {
-        let api = ApiError::from(refused(&u, cmd, t0()));
-        assert_eq!(api.details[0].target.as_deref(), Some(target));
-        assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+        let err = PushLimitRule::new(1, window, lock).unwrap_err();
+        assert!(
+            matches!(err, RuleError::NegativeDuration { name: n, .. } if n == name),
+            "{err}"
+        );
     }
+    // As policy input they are 400 OUT_OF_RANGE at the property.
+    let api = ApiError::from(mfa_devices::policy::PolicyError::from(RuleError::ZeroCount));
+    assert_eq!(api.details[0].target.as_deref(), Some("count"));
+    assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+    // A zero lock duration is a rule that never locks (the count is still reached).
+    let mut u = with_active(&[1]);
+    let never = Command::RecordPushRejected {
+        id: id(1),
+        rule: PushLimitRule::new(1, mins(1), TimeDelta::zero()).unwrap(),
+    };
+    u.execute(never, t0()).unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0()));
 }
 
 #[test]
