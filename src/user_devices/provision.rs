@@ -116,7 +116,8 @@ impl ActivationPasscode {
 }
 
 /// The TOTP part of [`DeviceSecrets`]: the secret (base32) and the key URI.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(super) struct TotpSecret {
     pub(super) secret: Secret,
     pub(super) key_uri: Secret,
@@ -130,7 +131,9 @@ pub(super) struct TotpSecret {
 /// verify a code; an SMS/EMAIL/VOICE device without a challenge must be sent one with
 /// [`Command::ResendActivation`](super::Command::ResendActivation) before it activates).
 ///
-/// `Debug` prints neither the secret nor the passcode.
+/// `Debug` prints neither the secret nor the passcode. Serialized with a serialized
+/// [`Command`](super::Command) as `{"totp": {"secret", "keyUri"}, "activation": {…}}` (the
+/// TOTP secret in clear, as in the user's snapshot; the activation passcode only sealed).
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -149,9 +152,12 @@ pub(super) struct TotpSecret {
 ///     "jo@example.com", &mut rng, now).unwrap();
 /// assert!(passcode.is_none() && totp.activation().is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceSecrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) totp: Option<TotpSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) activation: Option<ActivationChallenge>,
 }
 
