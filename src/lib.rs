@@ -3,7 +3,8 @@
 //! Pure, I/O-free domain logic for PingOne-style MFA devices, for servers and tools to embed.
 //!
 //! Nothing in this crate reads a clock, draws randomness or performs I/O: the current time
-//! (`now: DateTime<Utc>`) and any random bytes are always arguments. Every value serializes to
+//! (`now: DateTime<Utc>`) and the caller's CSPRNG (`&mut impl rand_core::CryptoRng + RngCore`)
+//! are always arguments. Every value serializes to
 //! and from exactly the JSON PingOne writes.
 //!
 //! | module | what it holds |

@@ -309,12 +309,24 @@ async fn post_devices(
     let (env, user) = ids(&env, &user)?;
     let body = read_body(body).await?;
     let new_id = DeviceId::from_uuid(uuid::Uuid::new_v4());
-    let command = Command::from_request(
+    let mut command = Command::from_request(
         content_type(&headers),
         RequestTarget::Devices { new_id },
         &body,
     )?;
     let created = matches!(command, Command::Create { .. });
+    // A TOTP secret or an activation passcode, drawn from the OS-seeded CSPRNG under the
+    // environment's default policy; the authenticator app shows the user's id as the account.
+    let test_mode =
+        matches!(&command, Command::Create { device, .. } if device.test_mode == Some(true));
+    let passcode = if created {
+        let policy = crate::policies::default_policy(&state, &env).await?;
+        command
+            .provision(&policy, &user.to_string(), &mut rand::rng(), Utc::now())
+            .map_err(ApiError::from)?
+    } else {
+        None
+    };
     let (devices, _, now) = execute(
         &state,
         env,
@@ -325,7 +337,14 @@ async fn post_devices(
     )
     .await?;
     if created {
-        let body = device_body(&state, &devices, new_id, now)?;
+        let mut body = device_body(&state, &devices, new_id, now)?;
+        // No SMS/email is sent: a test-mode device shows its activation passcode as `test.otp`.
+        if let (Some(test), Some(object)) = (
+            passcode.and_then(|p| p.test_otp(test_mode)),
+            body.as_object_mut(),
+        ) {
+            object.insert("test".into(), serde_json::json!({ "otp": test.otp }));
+        }
         let mut response = json_response(StatusCode::CREATED, &body);
         if let Ok(location) = state.api_base.device(&env, &user, &new_id).parse() {
             response.headers_mut().insert(header::LOCATION, location);
@@ -381,7 +400,7 @@ async fn post_device(
     let id: DeviceId = path_id(&id, "device")?;
     let body = read_body(body).await?;
     let command = Command::from_request(content_type(&headers), RequestTarget::Device(id), &body)?;
-    let (devices, _, now) = execute(
+    let (devices, events, now) = execute(
         &state,
         env,
         user,
@@ -390,6 +409,10 @@ async fn post_device(
         &transaction,
     )
     .await?;
+    // A wrong activation passcode was recorded (committed above): answer with its error.
+    if let Some(error) = events.iter().find_map(|e| e.activation_error()) {
+        return Err(error.into());
+    }
     let body = device_body(&state, &devices, id, now)?;
     Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }

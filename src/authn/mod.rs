@@ -19,8 +19,8 @@
 //!   their media types, and [`Action::from_request`] mapping a `Content-Type` and body to one.
 //! - [`FlowError`], converting into PingOne's error body.
 //!
-//! Nothing here reads a clock or draws randomness: `now` and the random bytes of a passcode are
-//! arguments (passcodes are drawn by the OTP engine, [`crate::otp::OtpChallenge`], and kept as
+//! Nothing here reads a clock or owns randomness: `now` and the CSPRNG a passcode is drawn from
+//! are arguments (passcodes are drawn by the OTP engine, [`crate::otp::OtpChallenge`], and kept as
 //! a salted hash; failures are counted by [`crate::lock::FailureRule`], as the aggregate counts
 //! them).
 //! The flow never changes the user's devices: every action that must be recorded on them (a

@@ -68,7 +68,16 @@ async fn ordering_rules_end_to_end() {
         )
         .await;
         // ACTIVATION_REQUIRED devices are listed after the ordered ones and join on activation.
-        let voice = create(&server, json!({"type": "VOICE", "phone": "+15125550000"})).await;
+        // A test-mode device shows its activation passcode as `test.otp` (nothing is sent).
+        let (status, voice_body) = send(server.post(
+            &url,
+            "application/json",
+            &json!({"type": "VOICE", "phone": "+15125550000", "testMode": true}).to_string(),
+        ))
+        .await;
+        assert_eq!(status, 201, "{voice_body}");
+        let voice = voice_body["id"].as_str().unwrap().to_owned();
+        let passcode = voice_body["test"]["otp"].as_str().unwrap().to_owned();
         let (_, list) = send(server.get(&format!("{url}?expand=order"))).await;
         assert_eq!(order(&list), [sms.clone(), email.clone()], "{label}");
         assert_eq!(
@@ -76,8 +85,12 @@ async fn ordering_rules_end_to_end() {
             [sms.clone(), email.clone(), voice.clone()],
             "{label}"
         );
-        let (status, activated) =
-            send(server.post(&format!("{url}/{voice}"), DEVICE_ACTIVATE_MEDIA_TYPE, "{}")).await;
+        let (status, activated) = send(server.post(
+            &format!("{url}/{voice}"),
+            DEVICE_ACTIVATE_MEDIA_TYPE,
+            &json!({ "otp": passcode }).to_string(),
+        ))
+        .await;
         assert_eq!(
             (status, activated["status"].as_str()),
             (200, Some("ACTIVE")),
