@@ -70,6 +70,9 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Randomness is taken as `&mut (impl CryptoRng + RngCore)`, the bound the API documents and a
+// reader recognises; with rand_core 0.9 `RngCore` is also `CryptoRng`'s supertrait.
+#![allow(clippy::implied_bounds_in_impls)]
 #![cfg_attr(
     not(test),
     deny(
