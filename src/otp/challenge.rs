@@ -290,8 +290,9 @@ impl OtpChallenge {
     /// use chrono::{TimeDelta, Utc, DateTime};
     /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::otp::{OtpChallenge};
+    /// let now = DateTime::<Utc>::UNIX_EPOCH;
     /// let c = OtpChallenge::from_parts("000000".into(), now + TimeDelta::minutes(1), FailureRule::default(),
-    ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
+    ///     0, false);
     /// assert_eq!(c.code(), "000000");
     /// ```
     pub fn code(&self) -> &str {
@@ -363,8 +364,9 @@ impl OtpChallenge {
     /// use chrono::{TimeDelta, Utc, DateTime};
     /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::otp::{OtpChallenge};
+    /// let now = DateTime::<Utc>::UNIX_EPOCH;
     /// let c = OtpChallenge::from_parts("555555".into(), now + TimeDelta::seconds(90), FailureRule::default(),
-    ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
+    ///     0, false);
     /// assert_eq!(c.test_otp(true).unwrap().otp, "555555");
     /// ```
     pub fn test_otp(&self, test_mode: bool) -> Option<ChallengeTestOtp> {
