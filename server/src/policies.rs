@@ -150,6 +150,18 @@ fn from_body(body: &[u8]) -> Result<DeviceAuthenticationPolicy, Failure> {
         )
     })?;
     policy.extra.remove("_links");
+    // PingOne requires a name on create and update (the crate's type also reads responses
+    // and partial documents, so it leaves `name` optional).
+    if policy.name.is_none() {
+        return Err(Failure(ApiError::invalid_data(
+            VALIDATION_MESSAGE,
+            vec![ErrorDetail::new(
+                DetailCode::RequiredValue,
+                "name",
+                "name is required",
+            )],
+        )));
+    }
     policy.validate()?;
     Ok(policy)
 }

@@ -10,3 +10,4 @@ mod http_authentications;
 mod http_devices;
 mod http_policies;
 mod http_security;
+mod openapi;
