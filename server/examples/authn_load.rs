@@ -41,7 +41,10 @@ impl Worker {
     /// A user with two active test-mode EMAIL devices: (user, second device id).
     async fn setup(&self, n: usize) -> Result<(String, String), String> {
         let user = uuid::Uuid::new_v4().to_string();
-        let url = format!("{}/v1/environments/{}/users/{user}/devices", self.base, self.env);
+        let url = format!(
+            "{}/v1/environments/{}/users/{user}/devices",
+            self.base, self.env
+        );
         let mut last = String::new();
         for i in 0..2 {
             let body = json!({"type": "EMAIL", "email": format!("load{n}.{i}@example.com"),
@@ -56,18 +59,27 @@ impl Worker {
     }
 
     /// One flow; pushes each request's latency; returns the flow's.
-    async fn flow(&self, user: &str, device: &str, requests: &mut Vec<Duration>) -> Result<Duration, String> {
+    async fn flow(
+        &self,
+        user: &str,
+        device: &str,
+        requests: &mut Vec<Duration>,
+    ) -> Result<Duration, String> {
         let start = Instant::now();
         let flows = format!("{}/{}/deviceAuthentications", self.base, self.env);
         let t = Instant::now();
-        let (status, flow) = self.post(&flows, "application/json", json!({"user": {"id": user}})).await?;
+        let (status, flow) = self
+            .post(&flows, "application/json", json!({"user": {"id": user}}))
+            .await?;
         requests.push(t.elapsed());
         if status != 201 {
             return Err(format!("create: {status} {flow}"));
         }
         let url = format!("{flows}/{}", flow["id"].as_str().unwrap_or_default());
         let t = Instant::now();
-        let (status, flow) = self.post(&url, SELECT, json!({"device": {"id": device}})).await?;
+        let (status, flow) = self
+            .post(&url, SELECT, json!({"device": {"id": device}}))
+            .await?;
         requests.push(t.elapsed());
         let otp = flow["test"]["otp"].as_str().unwrap_or_default().to_owned();
         if status != 200 || otp.is_empty() {
@@ -95,7 +107,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
-        return Err("usage: authn_load BASE_URL ENVIRONMENT_ID TOKEN [CONNECTIONS] [SECONDS]".into());
+        return Err(
+            "usage: authn_load BASE_URL ENVIRONMENT_ID TOKEN [CONNECTIONS] [SECONDS]".into(),
+        );
     }
     let connections: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(32);
     let seconds: u64 = args.get(4).and_then(|v| v.parse().ok()).unwrap_or(10);

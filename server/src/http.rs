@@ -344,6 +344,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::devices::routes())
         .merge(crate::policies::routes())
         .merge(crate::authentications::routes())
+        .merge(crate::activities::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),

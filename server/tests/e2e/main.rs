@@ -6,6 +6,7 @@ mod common;
 mod concurrency;
 mod conformance;
 mod faults;
+mod http_activities;
 mod http_authentications;
 mod http_devices;
 mod http_policies;
