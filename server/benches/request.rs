@@ -17,7 +17,6 @@ use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::{DeviceAuthentication, SelectDevice};
 use mfa_devices::device::hal::render_device;
 use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
-use mfa_devices::policy::DeviceAuthenticationPolicy;
 use mfa_devices::user_devices::{Command, RequestTarget, UserDevices};
 
 fn user_with(n: usize) -> UserDevices {
@@ -49,6 +48,20 @@ fn bench(c: &mut Criterion) {
             let devices: UserDevices = serde_json::from_str(black_box(&five)).unwrap();
             let body = devices.render_list(&base, false, Utc::now(), |_| true);
             black_box(body.to_string())
+        })
+    });
+
+    c.bench_function("request/list_5_parse_only", |b| {
+        b.iter(|| black_box(serde_json::from_str::<UserDevices>(black_box(&five)).unwrap()))
+    });
+    let parsed: UserDevices = serde_json::from_str(&five).unwrap();
+    c.bench_function("request/list_5_render_only", |b| {
+        b.iter(|| {
+            black_box(
+                parsed
+                    .render_list(&base, false, Utc::now(), |_| true)
+                    .to_string(),
+            )
         })
     });
 
@@ -88,10 +101,7 @@ fn bench(c: &mut Criterion) {
 
     let two = user_with(2);
     let second = two.list()[1].id;
-    let policy: DeviceAuthenticationPolicy = serde_json::from_value(serde_json::json!({
-        "id": "5c1e0000-0000-4000-8000-00000000beef", "name": "Default MFA Policy", "default": true,
-    }))
-    .unwrap();
+    let policy = mfa_devices_server::policies::built_in(&EnvironmentId::from_bytes([1; 16]));
     let auth_base = ApiBase::new("http://127.0.0.1:8080");
     let stored_two = serde_json::to_string(&two).unwrap();
     c.bench_function("request/authn_create", |b| {
@@ -100,6 +110,7 @@ fn bench(c: &mut Criterion) {
             let now = Utc::now();
             let mut flow =
                 DeviceAuthentication::start(&devices, &policy, uuid::Uuid::new_v4(), now).unwrap();
+            assert_eq!(flow.status().as_str(), "OTP_REQUIRED");
             let _ = flow.issue_otp(&[7u8; 64], now);
             black_box((
                 flow.to_stored().to_string(),

@@ -46,7 +46,8 @@ pub fn built_in_id(env: &EnvironmentId) -> Uuid {
     )
 }
 
-fn built_in(env: &EnvironmentId) -> DeviceAuthenticationPolicy {
+/// The built-in default policy of `env` (PingOne's documented defaults).
+pub fn built_in(env: &EnvironmentId) -> DeviceAuthenticationPolicy {
     let mut policy = DeviceAuthenticationPolicy {
         id: Some(built_in_id(env)),
         name: Some(BUILT_IN_NAME.into()),
