@@ -292,10 +292,10 @@ pub fn order_commands(data: &[u8]) {
     }
     let mut replayed = start.clone();
     for e in &log {
-        replayed.apply(e);
+        assert!(replayed.try_apply(e).is_ok(), "stored log replays");
     }
     assert_eq!(replayed, u, "replay of all events");
-    let snapshot = serde_json::to_value(&u).unwrap_or_default();
-    let back: Result<UserDevices, _> = serde_json::from_value(snapshot);
+    let snapshot = serde_json::to_vec(&u).unwrap_or_default();
+    let back = UserDevices::from_snapshot(&snapshot, u.settings());
     assert!(back.is_ok_and(|b| b == u), "snapshot round trip");
 }

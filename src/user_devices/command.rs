@@ -5,6 +5,7 @@
 //! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
 //! `authn` module.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::device::{DeviceId, NewDevice};
@@ -48,10 +49,21 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// assert_eq!(c.device_id(), Some(id));
 /// assert_eq!(Command::RemoveOrder.device_id(), None);
 /// ```
+///
+/// Commands serialize (for queues and idempotency logs) as an object tagged by `"command"`, the
+/// variant in SCREAMING_SNAKE_CASE, with camelCase fields (rules as their own serde form):
+///
+/// ```
+/// use mfa_devices::user_devices::Command;
+/// let json = serde_json::to_value(Command::RemoveOrder).unwrap();
+/// assert_eq!(json, serde_json::json!({"command": "REMOVE_ORDER"}));
+/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), Command::RemoveOrder);
+/// ```
 // `Create` carries the POST body by value (the command owns what it creates); commands are
 // short-lived.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum Command {
     /// Create a device with a caller-chosen id (this crate draws no randomness). Status is the
@@ -73,6 +85,7 @@ pub enum Command {
         id: DeviceId,
     },
     /// Set the nickname; an empty string removes it.
+    #[serde(rename_all = "camelCase")]
     SetNickname {
         /// The device.
         id: DeviceId,
@@ -87,6 +100,7 @@ pub enum Command {
     /// Remove the order: the user becomes unordered, without a default device.
     RemoveOrder,
     /// Record a failed OTP check (activation OTP when the device is ACTIVATION_REQUIRED).
+    #[serde(rename_all = "camelCase")]
     RecordOtpFailure {
         /// The device.
         id: DeviceId,
@@ -99,6 +113,7 @@ pub enum Command {
         id: DeviceId,
     },
     /// Record a declined or ignored push notification.
+    #[serde(rename_all = "camelCase")]
     RecordPushRejected {
         /// The device.
         id: DeviceId,
