@@ -184,10 +184,16 @@ mod tests {
         let mut s = Params::new(Dialect::Sqlite);
         assert_eq!(s.bind(SqlParam::Bool(true)).to_string(), "?1");
         assert_eq!(s.bind(SqlParam::Float(1.5)).to_string(), "?2");
-        for _ in 2..1233 {
+        assert_eq!(s.into_values().len(), 2);
+        // Multi-digit numbers, both dialects.
+        let mut p = Params::new(Dialect::Postgres);
+        let mut s = Params::new(Dialect::Sqlite);
+        for _ in 1..1234 {
+            p.bind(SqlParam::Null);
             s.bind(SqlParam::Null);
         }
+        assert_eq!(p.bind(SqlParam::Int(0)).to_string(), "$1234::int8");
         assert_eq!(s.bind(SqlParam::Null).to_string(), "?1234");
-        assert_eq!(s.into_values().len(), 2);
+        assert_eq!(s.into_values().len(), 1234);
     }
 }
