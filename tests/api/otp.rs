@@ -1,9 +1,10 @@
 //! HOTP/TOTP against the RFC test vectors, OTP challenges and the push limiter.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mfa_devices::device::timestamp::truncate_millis;
+use mfa_devices::lock::{FailureRule, PushLimitRule, PushLimiter, PushOutcome};
 use mfa_devices::otp::{
-    Algorithm, FailureRule, OtpChallenge, OtpCheck, OtpError, PushLimitRule, PushLimiter,
-    PushOutcome, Totp, TotpVerdict, hotp, hotp_with, secret_visible,
+    Algorithm, OtpChallenge, OtpCheck, OtpError, Totp, TotpVerdict, hotp, hotp_with, secret_visible,
 };
 use mfa_devices::policy::{OtpFailurePolicy, OtpSettings, PolicyDuration, PushLimit, TimeUnit};
 
@@ -424,12 +425,13 @@ fn push_limit_rule_from_policy() {
         ..PushLimit::default()
     };
     assert!(PushLimitRule::try_from(&p).is_err());
-    // A lock that would end past the representable range saturates.
+    // A lock that would end past the representable range saturates (to the last whole
+    // millisecond, as every lock end is).
     let rule = PushLimitRule::new(1, TimeDelta::minutes(1), TimeDelta::MAX).unwrap();
     assert_eq!(
         PushLimiter::new(rule).record(t0()),
         PushOutcome::Locked {
-            until: DateTime::<Utc>::MAX_UTC
+            until: truncate_millis(DateTime::<Utc>::MAX_UTC)
         }
     );
 }
@@ -570,7 +572,7 @@ mod properties {
                 } else if n == count {
                     OtpCheck::Failed {
                         locked_until: (cool_down_s > 0)
-                            .then(|| at.checked_add_signed(cool_down).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+                            .then(|| truncate_millis(at.checked_add_signed(cool_down).unwrap_or(DateTime::<Utc>::MAX_UTC))),
                     }
                 } else {
                     OtpCheck::Spent
