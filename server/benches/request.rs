@@ -14,7 +14,7 @@ use std::hint::black_box;
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfa_devices::api_base::ApiBase;
-use mfa_devices::authn::{DeviceAuthentication, SelectDevice};
+use mfa_devices::authn::{DeviceAuthentication, SelectDevice, StoredFlow};
 use mfa_devices::device::hal::render_device;
 use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
 use mfa_devices::user_devices::{Command, RequestTarget, UserDevices};
@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
             assert_eq!(flow.status().as_str(), "OTP_REQUIRED");
             let _ = flow.issue_otp(&[7u8; 64], now);
             black_box((
-                flow.to_stored().to_string(),
+                serde_json::to_string(&flow.to_stored()).unwrap(),
                 flow.to_json(&auth_base).to_string(),
             ))
         })
@@ -121,33 +121,33 @@ fn bench(c: &mut Criterion) {
     let now = Utc::now();
     let mut started = DeviceAuthentication::start(&two, &policy, uuid::Uuid::nil(), now).unwrap();
     let _ = started.issue_otp(&[7u8; 64], now);
-    let stored_flow = started.to_stored().to_string();
+    let stored_flow = serde_json::to_string(&started.to_stored()).unwrap();
     let select = format!(r#"{{"device":{{"id":"{second}"}}}}"#);
     c.bench_function("request/authn_select", |b| {
         b.iter(|| {
-            let value: serde_json::Value = serde_json::from_str(black_box(&stored_flow)).unwrap();
+            let value: StoredFlow = serde_json::from_str(black_box(&stored_flow)).unwrap();
             let mut flow = DeviceAuthentication::from_stored(value).unwrap();
             let request = SelectDevice::from_json(select.as_bytes()).unwrap();
             let now = Utc::now();
             let _ = flow.select(request, now);
             let _ = flow.issue_otp(&[9u8; 64], now);
             black_box((
-                flow.to_stored().to_string(),
+                serde_json::to_string(&flow.to_stored()).unwrap(),
                 flow.to_json(&auth_base).to_string(),
             ))
         })
     });
-    let value: serde_json::Value = serde_json::from_str(&stored_flow).unwrap();
+    let value: StoredFlow = serde_json::from_str(&stored_flow).unwrap();
     let mut selected = DeviceAuthentication::from_stored(value).unwrap();
     selected
         .select(SelectDevice::from_json(select.as_bytes()).unwrap(), now)
         .unwrap();
     let issued = selected.issue_otp(&[9u8; 64], now).unwrap();
-    let selected_flow = selected.to_stored().to_string();
+    let selected_flow = serde_json::to_string(&selected.to_stored()).unwrap();
     let otp = issued.code.clone();
     c.bench_function("request/authn_check", |b| {
         b.iter(|| {
-            let value: serde_json::Value = serde_json::from_str(black_box(&selected_flow)).unwrap();
+            let value: StoredFlow = serde_json::from_str(black_box(&selected_flow)).unwrap();
             let mut flow = DeviceAuthentication::from_stored(value).unwrap();
             let mut devices: UserDevices = serde_json::from_str(&stored_two).unwrap();
             let now = Utc::now();
@@ -158,7 +158,7 @@ fn bench(c: &mut Criterion) {
             flow.sync_with(&devices, now);
             black_box((
                 serde_json::to_string(&devices).unwrap(),
-                flow.to_stored().to_string(),
+                serde_json::to_string(&flow.to_stored()).unwrap(),
                 flow.to_json(&auth_base).to_string(),
             ))
         })
