@@ -24,12 +24,12 @@ cleanup() {
 }
 trap cleanup EXIT
 status=0
-schemathesis --config-file "$here/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
+(cd "$work" && schemathesis --config-file "$here/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --max-examples "${MAX_EXAMPLES:-25}" --max-time "${MAX_TIME:-120}" \
     --workers 1 --request-timeout 10 --seed "${SEED:-1}" --no-shrink \
     --phases examples,coverage,fuzzing,stateful \
-    --suppress-health-check all --wait-for-schema 30 || status=$?
+    --suppress-health-check all --wait-for-schema 30) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- server log (last 40 lines)"; tail -40 "$work/server.log"
 fi
