@@ -101,7 +101,7 @@ mod layer_map {
         ("device", &["api_base", "error", "macros"]),
         ("policy", &["error", "macros"]),
         ("filter", &["device", "error"]),
-        ("otp", &["error", "policy"]),
+        ("otp", &["device", "error", "policy"]),
         ("crest", &["error", "filter"]),
         ("lock", &["device", "otp"]),
         (

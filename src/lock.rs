@@ -18,7 +18,10 @@
 //!   [`otp::PushLimiter`](crate::otp::PushLimiter)'s; [`record_push_rejection`] adds the lock
 //!   expiry reset and the lock itself.
 //! - Timestamps are truncated to milliseconds (PingOne's precision) so that they round-trip
-//!   through JSON unchanged; a lock end past the representable range saturates.
+//!   through JSON unchanged; a lock end that would lie past the representable range
+//!   ([`timestamp::MAX`](crate::device::timestamp::MAX), `9999-12-31T23:59:59.999Z`) is that
+//!   instant: the lock then lasts until an administrator unlocks the device, and the stored
+//!   value always reads back.
 //!
 //! ```
 //! use chrono::{TimeDelta, TimeZone, Utc};
@@ -41,7 +44,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::device::timestamp::truncate_millis;
+use crate::device::timestamp::{self, truncate_millis};
 use crate::device::{LockReason, LockState, LockStatus};
 use crate::otp::{PushLimitRule, PushLimiter, PushOutcome};
 
@@ -107,16 +110,9 @@ fn expired(lock: Option<&LockState>, now: DateTime<Utc>) -> bool {
     lock.is_some_and(|l| l.status == LockStatus::Locked && !l.is_in_force(now))
 }
 
-/// `now + delta`, truncated to milliseconds, saturating at the representable end of time.
+/// `now + delta`, truncated to milliseconds, clamped into the representable range.
 pub(crate) fn add_saturating(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<Utc> {
-    let end = now
-        .checked_add_signed(delta)
-        .unwrap_or(if delta < TimeDelta::zero() {
-            DateTime::<Utc>::MIN_UTC
-        } else {
-            DateTime::<Utc>::MAX_UTC
-        });
-    truncate_millis(end)
+    timestamp::add_clamped(now, delta)
 }
 
 /// What one OTP failure does (see [`record_otp_failure`]).
@@ -256,7 +252,7 @@ pub fn record_push_rejection(
     let mut new_lock = effective_lock(lock, now);
     if let PushOutcome::Locked { until } = outcome {
         if lock_duration > zero {
-            new_lock = LockState::locked(truncate_millis(until), LockReason::Push);
+            new_lock = LockState::locked(timestamp::clamp(until), LockReason::Push);
         }
     }
     PushRejectionOutcome {
@@ -272,13 +268,19 @@ pub(crate) mod timestamps {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::device::timestamp::{format, parse, truncate_millis};
+    use crate::device::timestamp::{parse, truncate_millis};
 
     pub(crate) fn serialize<S: Serializer>(
         list: &[DateTime<Utc>],
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(format))
+        struct One<'a>(&'a DateTime<Utc>);
+        impl serde::Serialize for One<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::device::timestamp::serialize(self.0, s)
+            }
+        }
+        s.collect_seq(list.iter().map(One))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
@@ -328,11 +330,12 @@ mod tests {
     }
 
     #[test]
-    fn saturates_at_end_of_time() {
+    fn clamps_at_the_representable_range() {
         let end = add_saturating(DateTime::<Utc>::MAX_UTC, TimeDelta::minutes(1));
-        assert_eq!(end, truncate_millis(DateTime::<Utc>::MAX_UTC));
+        assert_eq!(end, timestamp::MAX);
         let start = add_saturating(DateTime::<Utc>::MIN_UTC, TimeDelta::minutes(-1));
-        assert_eq!(start, truncate_millis(DateTime::<Utc>::MIN_UTC));
+        assert_eq!(start, timestamp::MIN);
+        assert_eq!(add_saturating(t0(), TimeDelta::days(3_000_000)), timestamp::MAX);
     }
 
     #[test]

@@ -385,8 +385,9 @@ pub struct DeviceAuthentication {
     state: FlowState,
 }
 
+/// `t + d`, clamped into the representable range (`timestamp::add_clamped`).
 fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
-    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    timestamp::add_clamped(t, d)
 }
 
 fn failure_rule(limit: FailureLimit) -> Result<FailureRule, FlowError> {
@@ -431,7 +432,7 @@ impl DeviceAuthentication {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Self, FlowError> {
-        let now = timestamp::truncate_millis(now);
+        let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
         let mut flow = Self {
             links_read: IgnoredAny,
             embedded: None,
@@ -576,6 +577,7 @@ impl DeviceAuthentication {
     /// assert_eq!(usable, vec![DeviceType::Sms]);
     /// ```
     pub fn usable_devices(&self, now: DateTime<Utc>) -> Vec<&Device> {
+        let now = timestamp::clamp(now).max(self.updated_at);
         self.state
             .devices
             .iter()
@@ -671,8 +673,17 @@ impl DeviceAuthentication {
         self.state.devices.iter().find(|d| d.id == id)
     }
 
+    /// The time a step runs at: `now` truncated to milliseconds, refused when outside the
+    /// representable range (years 0000–9999; nothing is written), and never earlier than the
+    /// flow's `updatedAt` — a clock that goes backwards is treated as standing still, so an
+    /// expired passcode or push stays expired and `updatedAt` never goes back.
+    fn clock(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, FlowError> {
+        let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
+        Ok(now.max(self.updated_at))
+    }
+
     fn touch(&mut self, now: DateTime<Utc>) {
-        self.updated_at = timestamp::truncate_millis(now);
+        self.updated_at = timestamp::truncate_millis(now).max(self.updated_at);
     }
 
     fn refresh_embedded(&mut self, now: DateTime<Utc>) {
@@ -798,6 +809,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::AssertionRequired);
     /// ```
     pub fn select(&mut self, request: SelectDevice, now: DateTime<Utc>) -> Result<(), FlowError> {
+        let now = self.clock(now)?;
         if !self.status.allows_select() {
             return Err(FlowError::NotAllowed {
                 action: "device.select",
@@ -845,6 +857,7 @@ impl DeviceAuthentication {
     /// assert!(matches!(flow.issue_otp(&[255; 6], now), Err(FlowError::Internal(_))));
     /// ```
     pub fn issue_otp(&mut self, random: &[u8], now: DateTime<Utc>) -> Result<IssuedOtp, FlowError> {
+        let now = self.clock(now)?;
         let not_allowed = || FlowError::NotAllowed {
             action: "otp.issue",
             status: self.status.clone(),
@@ -929,6 +942,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let now = self.clock(now)?;
         let Pending::Sent { device, code, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Sent));
         };
@@ -951,11 +965,16 @@ impl DeviceAuthentication {
             OtpCheck::Failed { locked_until } => {
                 self.after_failure(device, limit, None, locked_until, now, false)
             }
-            // Spent cannot happen for a challenge rebuilt unspent; answer it as expired.
-            OtpCheck::Expired | OtpCheck::Spent => Outcome {
-                records: Vec::new(),
-                result: Err(FlowError::OtpExpired),
-            },
+            // Spent cannot happen for a challenge rebuilt unspent; answer it as expired. The
+            // flow records the time it saw the expiry, so a clock that goes back later cannot
+            // revive the passcode (`clock` never goes below `updatedAt`).
+            OtpCheck::Expired | OtpCheck::Spent => {
+                self.touch(now);
+                Outcome {
+                    records: Vec::new(),
+                    result: Err(FlowError::OtpExpired),
+                }
+            }
         })
     }
 
@@ -987,6 +1006,7 @@ impl DeviceAuthentication {
         verify: impl FnOnce(&str) -> bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        let now = self.clock(now)?;
         let Pending::Authenticator { device, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Authenticator));
         };
@@ -1055,6 +1075,7 @@ impl DeviceAuthentication {
         verified: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        let now = self.clock(now)?;
         let Pending::Assertion { device, .. } = &self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "assertion.check",
@@ -1201,6 +1222,9 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::PushConfirmationTimedOut);
     /// ```
     pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<DeviceRecord> {
+        let Ok(now) = self.clock(now) else {
+            return Vec::new();
+        };
         let Pending::Push {
             device,
             started_at,
@@ -1278,6 +1302,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let now = self.clock(now)?;
         let outcome = self.push_answer(now, "push.approve")?;
         if !outcome.is_success() {
             return Ok(outcome);
@@ -1315,6 +1340,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.error.unwrap().code, FailureCode::PushDenied);
     /// ```
     pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        let now = self.clock(now)?;
         let Pending::Push { device, limit, .. } = self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "push.deny",
@@ -1369,6 +1395,9 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
     /// ```
     pub fn sync(&mut self, snapshot: &DeviceSnapshot, now: DateTime<Utc>) -> bool {
+        let Ok(now) = self.clock(now) else {
+            return false;
+        };
         if self.status.is_terminal() {
             return false;
         }
@@ -1430,6 +1459,7 @@ impl DeviceAuthentication {
         request: CancelPush,
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
+        let now = self.clock(now)?;
         let _ = request.reason;
         if !matches!(self.state.pending, Pending::Push { .. }) {
             return Err(FlowError::NotAllowed {

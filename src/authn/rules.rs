@@ -345,10 +345,12 @@ impl FlowPolicy {
     /// with 2 minutes for mobile/TOTP/FIDO2, `pushTimeout` 40 s, `pushLimit` 5 in 10 minutes
     /// locking 30 minutes); an absent section, `enabled`, or application `push`/`otp` means
     /// disabled. **Decision**: an unknown `deviceSelection` reads as ALWAYS_DISPLAY_DEVICES
-    /// (the user chooses). The policy's bounds are not checked here
-    /// ([`validate`](crate::policy::DeviceAuthenticationPolicy::validate) does that); a number
-    /// the flow cannot use at all (a negative or overflowing duration, a count beyond `u32`) is
-    /// refused with [`FlowError::Internal`](super::FlowError::Internal) naming its JSON path.
+    /// (the user chooses). The numbers must lie within the bounds
+    /// [`validate`](crate::policy::DeviceAuthenticationPolicy::validate) applies (its
+    /// `OUT_OF_RANGE` violations: `failure.count` 1–7, cool-downs of at most 30 minutes, …), so
+    /// a stored policy edited outside the API cannot give a lock of millennia: otherwise it is
+    /// refused with [`FlowError::Internal`](super::FlowError::Internal) naming the first
+    /// violation's JSON path (a server-side data error, 500).
     ///
     /// ```
     /// use mfa_devices::authn::{FlowPolicy, SelectionMode};
@@ -364,6 +366,19 @@ impl FlowPolicy {
         policy: &crate::policy::DeviceAuthenticationPolicy,
     ) -> Result<Self, super::FlowError> {
         use crate::policy::DeviceSelection;
+        let violations: Vec<_> = policy
+            .violations()
+            .into_iter()
+            .filter(|d| d.code == crate::error::DetailCode::OutOfRange)
+            .collect();
+        if let Some(first) = violations.first() {
+            return Err(super::FlowError::Internal(format!(
+                "the device authentication policy is not valid ({} violation(s)); {}: {}",
+                violations.len(),
+                first.target.as_deref().unwrap_or("policy"),
+                first.message
+            )));
+        }
         let selection = match policy
             .authentication
             .as_ref()

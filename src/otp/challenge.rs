@@ -319,9 +319,8 @@ impl OtpChallenge {
             return Err(PolicyError::NegativeDuration(life_time.num_seconds()).into());
         }
         let code = digits_from_random(random, length)?;
-        let expires_at = now
-            .checked_add_signed(life_time)
-            .ok_or(OtpError::TimeOverflow)?;
+        let now = crate::device::timestamp::check(now).map_err(|_| OtpError::TimeOverflow)?;
+        let expires_at = crate::device::timestamp::add_clamped(now, life_time);
         Ok(Self {
             code,
             expires_at,
@@ -509,8 +508,7 @@ impl OtpChallenge {
         if self.failures >= self.rule.count {
             self.state = State::Spent;
             let locked_until = self.rule.locks().then(|| {
-                now.checked_add_signed(self.rule.cool_down)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                crate::device::timestamp::add_clamped(now, self.rule.cool_down)
             });
             OtpCheck::Failed { locked_until }
         } else {

@@ -277,9 +277,7 @@ impl PushLimiter {
         if counted >= self.rule.count {
             self.recent.clear();
             PushOutcome::Locked {
-                until: now
-                    .checked_add_signed(self.rule.lock_duration)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                until: crate::device::timestamp::add_clamped(now, self.rule.lock_duration),
             }
         } else {
             self.recent.sort_unstable();

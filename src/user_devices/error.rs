@@ -190,6 +190,9 @@ pub enum UserDevicesError {
     },
     /// A snapshot given to a constructor is inconsistent (a server-side data error, 500).
     InvalidSnapshot(String),
+    /// `now` lies outside the representable range (years 0000–9999): the server's clock is
+    /// wrong; nothing was decided (500).
+    TimeOutOfRange(crate::device::timestamp::OutOfRange),
 }
 
 impl fmt::Display for UserDevicesError {
@@ -233,6 +236,7 @@ impl fmt::Display for UserDevicesError {
                 "the user's devices changed: revision {actual}, the request was made at revision {expected}"
             ),
             Self::InvalidSnapshot(msg) => write!(f, "inconsistent device snapshot: {msg}"),
+            Self::TimeOutOfRange(e) => write!(f, "{e}"),
         }
     }
 }
@@ -254,7 +258,7 @@ impl From<UserDevicesError> for ApiError {
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
     /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
-    /// | `InvalidSnapshot` | 500 | `UNEXPECTED_ERROR` | |
+    /// | `InvalidSnapshot`, `TimeOutOfRange` | 500 | `UNEXPECTED_ERROR` | |
     fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
@@ -306,7 +310,7 @@ impl From<UserDevicesError> for ApiError {
                 ],
             ),
             UserDevicesError::StaleRevision { .. } => ApiError::conflict(message),
-            UserDevicesError::InvalidSnapshot(_) => {
+            UserDevicesError::InvalidSnapshot(_) | UserDevicesError::TimeOutOfRange(_) => {
                 ApiError::new(ErrorCode::UnexpectedError, message)
             }
         }

@@ -1332,7 +1332,7 @@ fn stored_flows_read_back_equal_in_every_state() {
     assert_eq!(
         restored.check_otp("1", t).unwrap().result,
         Err(FlowError::OtpFailed {
-            locked_until: Some(t + TimeDelta::seconds(90))
+            locked_until: Some(mfa_devices::device::timestamp::truncate_millis(t) + TimeDelta::seconds(90))
         }),
         "the counter and the policy came back"
     );

@@ -350,8 +350,15 @@ fn challenge_needs_enough_random_bytes_and_a_valid_length() {
             Err(OtpError::OtpLength(i64::from(length)))
         );
     }
+    // An expiry past the representable range is its last instant; a `now` outside it is
+    // refused.
     assert_eq!(
-        OtpChallenge::issue(&[0; 6], 6, TimeDelta::MAX, rule(3, 0), now),
+        OtpChallenge::issue(&[0; 6], 6, TimeDelta::MAX, rule(3, 0), now)
+            .map(|c| c.expires_at()),
+        Ok(mfa_devices::device::timestamp::MAX)
+    );
+    assert_eq!(
+        OtpChallenge::issue(&[0; 6], 6, life, rule(3, 0), DateTime::<Utc>::MAX_UTC),
         Err(OtpError::TimeOverflow)
     );
 }
@@ -424,12 +431,12 @@ fn push_limit_rule_from_policy() {
         ..PushLimit::default()
     };
     assert!(PushLimitRule::try_from(&p).is_err());
-    // A lock that would end past the representable range saturates.
+    // A lock that would end past the representable range ends at its last instant.
     let rule = PushLimitRule::new(1, TimeDelta::minutes(1), TimeDelta::MAX).unwrap();
     assert_eq!(
         PushLimiter::new(rule).record(t0()),
         PushOutcome::Locked {
-            until: DateTime::<Utc>::MAX_UTC
+            until: mfa_devices::device::timestamp::MAX
         }
     );
 }
@@ -570,7 +577,7 @@ mod properties {
                 } else if n == count {
                     OtpCheck::Failed {
                         locked_until: (cool_down_s > 0)
-                            .then(|| at.checked_add_signed(cool_down).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+                            .then(|| mfa_devices::device::timestamp::add_clamped(at, cool_down)),
                     }
                 } else {
                     OtpCheck::Spent

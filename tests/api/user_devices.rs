@@ -290,9 +290,9 @@ fn a_legacy_user_with_at_most_one_active_device_is_ordered() {
 fn list_puts_ordered_active_devices_first_then_the_rest_by_created_at_then_id() {
     let mut u = with_active(&[5, 6]);
     // ACTIVATION_REQUIRED devices: 8 and 7 created at the same time (tie → id), 9 earlier.
+    create(&mut u, 9, DeviceStatus::ActivationRequired, t0() + mins(3));
     create(&mut u, 8, DeviceStatus::ActivationRequired, t0() + mins(10));
     create(&mut u, 7, DeviceStatus::ActivationRequired, t0() + mins(10));
-    create(&mut u, 9, DeviceStatus::ActivationRequired, t0() + mins(3));
     u.execute(
         Command::Reorder {
             order: vec![id(6), id(5)],
@@ -1063,7 +1063,7 @@ fn an_event_serializes_to_a_stable_audit_record() {
             Command::Reorder {
                 order: vec![id(2), id(1)],
             },
-            t0() + TimeDelta::milliseconds(614),
+            t0() + mins(1) + TimeDelta::milliseconds(614),
         )
         .unwrap();
     assert_eq!(
@@ -1072,7 +1072,7 @@ fn an_event_serializes_to_a_stable_audit_record() {
             "environment": {"id": env().to_string()},
             "user": {"id": usr().to_string()},
             "revision": 3,
-            "at": "2025-03-01T12:00:00.614Z",
+            "at": "2025-03-01T12:01:00.614Z",
             "type": "ORDER_SET",
             "before": [id(1).to_string(), id(2).to_string()],
             "order": [id(2).to_string(), id(1).to_string()],
