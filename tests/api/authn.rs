@@ -1343,3 +1343,65 @@ fn stored_flows_read_back_equal_in_every_state() {
     assert!(stored["resource"].get("_links").is_none());
     assert!(DeviceAuthentication::from_stored(json!({"resource": stored["resource"]})).is_err());
 }
+
+// ------------------------------------------------------- issue 12: times and the clock -------
+
+/// Issue 12 point 1 (the flow): a `now` outside years 0000–9999 is refused before anything is
+/// written, and a flow at the range's last instant stores and reads back.
+#[test]
+fn point_01_flow_times_read_back() {
+    let sms = dev(2, DeviceType::Sms);
+    for bad in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+        let e = DeviceAuthentication::start_with(
+            snapshot(vec![sms.clone()], true),
+            policy(),
+            flow_id(),
+            bad,
+        )
+        .unwrap_err();
+        assert!(matches!(e, FlowError::Internal(_)), "{e:?}");
+    }
+    let mut flow = start(vec![sms], policy());
+    let before = flow.clone();
+    assert!(flow.issue_otp(&[1; 12], DateTime::<Utc>::MAX_UTC).is_err());
+    assert!(flow.check_otp("123456", DateTime::<Utc>::MAX_UTC).is_err());
+    assert!(!flow.sync(&snapshot(vec![], true), DateTime::<Utc>::MAX_UTC));
+    assert_eq!(flow, before, "nothing written");
+
+    let end = timestamp::MAX - TimeDelta::seconds(1);
+    let mut flow = DeviceAuthentication::start_with(
+        snapshot(vec![dev(2, DeviceType::Sms)], true),
+        policy(),
+        flow_id(),
+        end,
+    )
+    .unwrap();
+    let sent = flow.issue_otp(&[1; 12], end).unwrap();
+    assert_eq!(sent.expires_at, timestamp::MAX, "a 30-minute lifetime ends at the edge");
+    let _ = flow.check_otp("000000", end).unwrap();
+    let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+    let back = DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
+    assert_eq!(back, flow);
+}
+
+/// Issue 12 point 13 (the flow): once a passcode was seen expired, a clock that goes back does
+/// not revive it, and `updatedAt` never goes back.
+#[test]
+fn point_13_a_flow_clock_going_backwards_does_not_revive_a_passcode() {
+    let mut flow = start(vec![dev(2, DeviceType::Sms)], policy());
+    let sent = flow.issue_otp(&[1; 12], now()).unwrap();
+    let late = now() + TimeDelta::minutes(31);
+    assert_eq!(
+        flow.check_otp(&sent.code, late).unwrap().result,
+        Err(FlowError::OtpExpired)
+    );
+    assert_eq!(flow.updated_at, late);
+    assert_eq!(
+        flow.check_otp(&sent.code, now() + TimeDelta::minutes(1))
+            .unwrap()
+            .result,
+        Err(FlowError::OtpExpired),
+        "the clock went back: still expired"
+    );
+    assert_eq!(flow.updated_at, late);
+}
