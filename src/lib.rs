@@ -79,6 +79,7 @@ pub mod crest;
 pub mod device;
 pub mod error;
 pub mod filter;
+mod json;
 pub mod lock;
 mod macros;
 pub mod media_type;
@@ -97,8 +98,9 @@ mod layer_map {
         ("macros", &[]),
         ("media_type", &[]),
         ("api_base", &[]),
+        ("json", &[]),
         ("error", &["macros"]),
-        ("device", &["api_base", "error", "macros"]),
+        ("device", &["api_base", "error", "json", "macros"]),
         ("policy", &["error", "macros"]),
         ("filter", &["device", "error"]),
         ("otp", &["device", "error", "policy"]),
@@ -106,7 +108,7 @@ mod layer_map {
         ("lock", &["device", "otp"]),
         (
             "user_devices",
-            &["api_base", "device", "error", "lock", "media_type"],
+            &["api_base", "device", "error", "json", "lock", "media_type"],
         ),
         (
             "authn",
@@ -114,6 +116,7 @@ mod layer_map {
                 "api_base",
                 "device",
                 "error",
+                "json",
                 "macros",
                 "media_type",
                 "otp",

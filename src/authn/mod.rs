@@ -169,16 +169,18 @@ impl Action {
         let essence = crate::media_type::essence(media_type);
         let parse = |what: &str| {
             let what = what.to_owned();
-            move |e: serde_json::Error| wire::unreadable_body(format!("{what}: {e}"))
+            move |e: serde_json::Error| {
+                wire::unreadable_body(format!("{what}: {}", crate::json::describe(&e)))
+            }
         };
         match essence.as_str() {
             DEVICE_SELECT_MEDIA_TYPE => SelectDevice::from_json(body).map(Self::Select),
             OTP_CHECK_MEDIA_TYPE => {
-                let c: CheckOtp = serde_json::from_slice(body)
+                let c: CheckOtp = crate::json::from_slice(body)
                     .map_err(parse("expected {\"otp\": \"<passcode>\"}"))?;
                 Ok(Self::CheckOtp(c))
             }
-            ASSERTION_CHECK_MEDIA_TYPE => serde_json::from_slice(body)
+            ASSERTION_CHECK_MEDIA_TYPE => crate::json::from_slice(body)
                 .map(Self::CheckAssertion)
                 .map_err(parse(
                     "expected {\"origin\", \"assertion\", \"compatibility\"?}",
@@ -187,7 +189,7 @@ impl Action {
                 if body.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Self::CancelPush(CancelPush::default()));
                 }
-                serde_json::from_slice(body)
+                crate::json::from_slice(body)
                     .map(Self::CancelPush)
                     .map_err(parse(
                         "expected {\"reason\": \"CHANGE_DEVICE\" | \"SIGNOUT\" | \"ADD_DEVICE\"}",

@@ -173,8 +173,8 @@ impl SelectDevice {
     /// a JSON object → `INVALID_REQUEST` (400). A request reader: it answers with [`ApiError`]
     /// directly, like every reader of a client's request in this crate.
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| unreadable_body(format!("not JSON: {e}")))?;
+        let value: Value = crate::json::from_slice(body)
+            .map_err(|e| unreadable_body(format!("not JSON: {}", crate::json::describe(&e))))?;
         let Value::Object(map) = value else {
             return Err(unreadable_body("the body must be a JSON object"));
         };

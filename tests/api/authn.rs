@@ -1405,3 +1405,117 @@ fn point_13_a_flow_clock_going_backwards_does_not_revive_a_passcode() {
     );
     assert_eq!(flow.updated_at, late);
 }
+
+// ------------------------------------------------------- issue 12: request readers -----------
+
+/// Issue 12 point 6: no error body echoes a submitted passcode or secret, whatever its JSON
+/// shape, from any request reader (flow actions and device commands).
+#[test]
+fn point_06_no_error_echoes_a_passcode_or_secret() {
+    use mfa_devices::user_devices::{self as ud, Command, RequestTarget};
+    let secrets = ["483920", "0483920", "JBSWY3DPEHPK3PXP"];
+    let mut checked = 0;
+    for s in secrets {
+        let shapes = [
+            s.to_string(),
+            format!("\"{s}\""),
+            format!("{s}.5"),
+            format!("-{s}"),
+            format!("{s}e2"),
+            format!("[\"{s}\"]"),
+            format!("[{s}]"),
+            format!("{{\"v\": \"{s}\"}}"),
+            format!("{{\"v\": {s}}}"),
+            format!("\"{s}\\u0000\""),
+        ];
+        for shape in &shapes {
+            let bodies = [
+                (OTP_CHECK_MEDIA_TYPE, format!("{{\"otp\": {shape}}}")),
+                (OTP_CHECK_MEDIA_TYPE, format!("{{\"otp\": {shape}, \"otp\": {shape}}}")),
+                (OTP_CHECK_MEDIA_TYPE, shape.clone()),
+                (
+                    ASSERTION_CHECK_MEDIA_TYPE,
+                    format!("{{\"origin\": {shape}, \"assertion\": {shape}}}"),
+                ),
+                (ASSERTION_CHECK_MEDIA_TYPE, shape.clone()),
+                (CANCEL_PUSH_MEDIA_TYPE, format!("{{\"reason\": {shape}}}")),
+                (DEVICE_SELECT_MEDIA_TYPE, shape.clone()),
+            ];
+            for (media_type, body) in &bodies {
+                if let Err(e) = Action::from_request(media_type, body.as_bytes()) {
+                    let text = serde_json::to_string(&e).unwrap();
+                    assert!(!text.contains(s), "{media_type} {body}: {text}");
+                    checked += 1;
+                }
+            }
+            let coll = RequestTarget::Devices {
+                new_id: DeviceId::from_bytes([9; 16]),
+            };
+            let dev = RequestTarget::Device(DeviceId::from_bytes([9; 16]));
+            let bodies = [
+                (coll, ud::APPLICATION_JSON, format!("{{\"type\": \"TOTP\", \"secret\": {shape}, \"secret\": 1}}")),
+                (coll, ud::APPLICATION_JSON, format!("{{\"type\": \"TOTP\", \"testMode\": {shape}}}")),
+                (coll, ud::APPLICATION_JSON, shape.clone()),
+                (coll, ud::DEVICES_REORDER_MEDIA_TYPE, shape.clone()),
+                (dev, ud::DEVICE_ACTIVATE_MEDIA_TYPE, format!("{{\"otp\": {shape}}}")),
+            ];
+            for (target, media_type, body) in &bodies {
+                if let Err(e) = Command::from_request(media_type, *target, body.as_bytes()) {
+                    let text = serde_json::to_string(&e).unwrap();
+                    assert!(!text.contains(s), "{media_type} {body}: {text}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 200, "{checked} error bodies checked");
+}
+
+/// Issue 12 point 12: a repeated key is refused, naming it, in every body — as `NewDevice`
+/// always did — never "last wins".
+#[test]
+fn point_12_duplicate_keys_are_refused_everywhere() {
+    use mfa_devices::user_devices::{self as ud, Command, RequestTarget};
+    let a = "e112c96d-d165-45c5-8061-87ff268fd520";
+    let coll = RequestTarget::Devices {
+        new_id: DeviceId::from_bytes([9; 16]),
+    };
+    let nick = RequestTarget::Nickname(DeviceId::from_bytes([9; 16]));
+    let commands = [
+        (coll, ud::APPLICATION_JSON, r#"{"type":"SMS","type":"EMAIL","email":"a@b.co"}"#.to_string(), "type"),
+        (coll, ud::APPLICATION_JSON, r#"{"type":"SMS","phone":"+15125551234","notification":{"template":"a","template":"b"}}"#.to_string(), "template"),
+        (coll, ud::DEVICES_REORDER_MEDIA_TYPE, format!(r#"{{"order":[{{"id":"{a}"}}],"order":[]}}"#), "order"),
+        (coll, ud::DEVICES_REORDER_MEDIA_TYPE, format!(r#"{{"order":[{{"id":"{a}","id":"{a}"}}]}}"#), "id"),
+        (nick, ud::APPLICATION_JSON, r#"{"nickname":"a","nickname":"b"}"#.to_string(), "nickname"),
+    ];
+    for (target, media_type, body, key) in commands {
+        let e = Command::from_request(media_type, target, body.as_bytes()).unwrap_err();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains(&format!("duplicate field `{key}`")), "{body}: {text}");
+    }
+    let actions = [
+        (DEVICE_SELECT_MEDIA_TYPE, format!(r#"{{"device":{{"id":"{a}"}},"device":{{"id":"{a}"}}}}"#), "device"),
+        (DEVICE_SELECT_MEDIA_TYPE, format!(r#"{{"device":{{"id":"{a}","id":"{a}"}}}}"#), "id"),
+        (OTP_CHECK_MEDIA_TYPE, r#"{"otp":"111111","otp":"222222"}"#.to_string(), "otp"),
+        (CANCEL_PUSH_MEDIA_TYPE, r#"{"reason":"SIGNOUT","reason":"ADD_DEVICE"}"#.to_string(), "reason"),
+        (ASSERTION_CHECK_MEDIA_TYPE, r#"{"origin":"a","assertion":"x","origin":"b"}"#.to_string(), "origin"),
+    ];
+    for (media_type, body, key) in actions {
+        let e = Action::from_request(media_type, body.as_bytes()).unwrap_err();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains(&format!("duplicate field `{key}`")), "{body}: {text}");
+    }
+    // A stored or received device, at any depth.
+    let mut device = serde_json::to_value(dev(2, DeviceType::Sms)).unwrap().to_string();
+    assert!(serde_json::from_str::<Device>(&device).is_ok());
+    device.insert_str(1, r#""nickname":"x","#);
+    device.insert_str(1, r#""nickname":"y","#);
+    let e = serde_json::from_str::<Device>(&device).unwrap_err();
+    assert!(e.to_string().contains("duplicate field `nickname`"), "{e}");
+    let nested = serde_json::to_value(dev(2, DeviceType::Sms))
+        .unwrap()
+        .to_string()
+        .replacen(r#""lock":{"#, r#""lock":{"status":"UNLOCKED","#, 1);
+    let e = serde_json::from_str::<Device>(&nested).unwrap_err();
+    assert!(e.to_string().contains("duplicate field `status`"), "{e}");
+}
