@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// A JSON value read with duplicate keys refused at every depth.
@@ -151,7 +151,10 @@ mod tests {
         let e = from_slice::<Value>(br#"{"o":[{"id":1,"x":{"k":1,"k":1}}]}"#).unwrap_err();
         assert!(e.to_string().contains("duplicate field `k`"), "{e}");
         let v: Value = from_slice(br#"{"a":[1,2.5,"s",null,true,{}],"b":{"a":1}}"#).unwrap();
-        assert_eq!(v, serde_json::json!({"a":[1,2.5,"s",null,true,{}],"b":{"a":1}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a":[1,2.5,"s",null,true,{}],"b":{"a":1}})
+        );
     }
 
     #[test]

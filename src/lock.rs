@@ -335,7 +335,10 @@ mod tests {
         assert_eq!(end, timestamp::MAX);
         let start = add_saturating(DateTime::<Utc>::MIN_UTC, TimeDelta::minutes(-1));
         assert_eq!(start, timestamp::MIN);
-        assert_eq!(add_saturating(t0(), TimeDelta::days(3_000_000)), timestamp::MAX);
+        assert_eq!(
+            add_saturating(t0(), TimeDelta::days(3_000_000)),
+            timestamp::MAX
+        );
     }
 
     #[test]

@@ -507,9 +507,10 @@ impl OtpChallenge {
         self.failures = self.failures.saturating_add(1);
         if self.failures >= self.rule.count {
             self.state = State::Spent;
-            let locked_until = self.rule.locks().then(|| {
-                crate::device::timestamp::add_clamped(now, self.rule.cool_down)
-            });
+            let locked_until = self
+                .rule
+                .locks()
+                .then(|| crate::device::timestamp::add_clamped(now, self.rule.cool_down));
             OtpCheck::Failed { locked_until }
         } else {
             OtpCheck::Invalid {

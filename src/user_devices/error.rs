@@ -144,6 +144,9 @@ pub enum UserDevicesError {
         /// Its length in characters.
         chars: usize,
     },
+    /// The nickname holds a control character (NUL, ESC, line breaks, …;
+    /// [`has_control_characters`](crate::device::has_control_characters)).
+    NicknameControlCharacters,
     /// A device with this id already exists.
     DuplicateId(DeviceId),
     /// No device with this id belongs to the user (404).
@@ -203,6 +206,9 @@ impl fmt::Display for UserDevicesError {
                 f,
                 "nickname has {chars} characters; at most {MAX_NICKNAME_CHARS} are allowed"
             ),
+            Self::NicknameControlCharacters => f.write_str(
+                "nickname must not contain control characters (U+0000–U+001F, U+007F–U+009F)",
+            ),
             Self::DuplicateId(id) => write!(f, "a device with id {id} already exists"),
             Self::NotFound(id) => write!(f, "device {id} was not found for this user"),
             Self::LimitExceeded { maximum } => write!(
@@ -250,6 +256,7 @@ impl From<UserDevicesError> for ApiError {
     /// |---|---|---|---|
     /// | `InvalidDevice` | 400 | `INVALID_DATA` | as reported |
     /// | `NicknameTooLong` | 400 | `INVALID_DATA` | `SIZE_LIMIT_EXCEEDED` at `nickname`, `maximumValue` |
+    /// | `NicknameControlCharacters` | 400 | `INVALID_DATA` | `INVALID_VALUE` at `nickname` |
     /// | `DuplicateId` | 400 | `INVALID_DATA` | `UNIQUENESS_VIOLATION` at `id` |
     /// | `NotFound` | 404 | `NOT_FOUND` | |
     /// | `LimitExceeded` | 400 | `REQUEST_FAILED` | `LIMIT_EXCEEDED` at `maxAllowedDevices`, `maximumAllowed` |
@@ -269,6 +276,14 @@ impl From<UserDevicesError> for ApiError {
                     ErrorDetail::new(DetailCode::SizeLimitExceeded, "nickname", message)
                         .with_inner(inner::MAXIMUM_VALUE, MAX_NICKNAME_CHARS),
                 ],
+            ),
+            UserDevicesError::NicknameControlCharacters => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::InvalidValue,
+                    "nickname",
+                    message,
+                )],
             ),
             UserDevicesError::DuplicateId(_) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,

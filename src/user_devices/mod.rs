@@ -768,6 +768,9 @@ impl UserDevices {
         if chars > MAX_NICKNAME_CHARS {
             return Err(UserDevicesError::NicknameTooLong { chars });
         }
+        if crate::device::has_control_characters(&nickname) {
+            return Err(UserDevicesError::NicknameControlCharacters);
+        }
         let after = (!nickname.is_empty()).then_some(nickname);
         if after == d.nickname {
             return Ok(Vec::new());

@@ -222,7 +222,11 @@ fn a_flow_under_the_published_policy() {
 #[test]
 fn point_01_resolved_policy_applies_the_validate_bounds() {
     let cases = [
-        ("/sms/otp/failure/count", json!(4_294_967_295u64), "sms.otp.failure.count"),
+        (
+            "/sms/otp/failure/count",
+            json!(4_294_967_295u64),
+            "sms.otp.failure.count",
+        ),
         (
             "/sms/otp/failure/coolDown",
             json!({"duration": 3_000_000_000i64, "timeUnit": "MINUTES"}),

@@ -353,8 +353,7 @@ fn challenge_needs_enough_random_bytes_and_a_valid_length() {
     // An expiry past the representable range is its last instant; a `now` outside it is
     // refused.
     assert_eq!(
-        OtpChallenge::issue(&[0; 6], 6, TimeDelta::MAX, rule(3, 0), now)
-            .map(|c| c.expires_at()),
+        OtpChallenge::issue(&[0; 6], 6, TimeDelta::MAX, rule(3, 0), now).map(|c| c.expires_at()),
         Ok(mfa_devices::device::timestamp::MAX)
     );
     assert_eq!(

@@ -1161,7 +1161,11 @@ fn point_01_every_written_time_reads_back() {
                 assert_eq!(fresh, before, "nothing written");
                 let api = ApiError::from(e);
                 assert_eq!((api.code(), api.http_status()), ("UNEXPECTED_ERROR", 500));
-                assert!(api.message.contains("9999-12-31T23:59:59.999Z"), "{}", api.message);
+                assert!(
+                    api.message.contains("9999-12-31T23:59:59.999Z"),
+                    "{}",
+                    api.message
+                );
             }
         }
     }
@@ -1290,7 +1294,10 @@ fn point_13_a_clock_going_backwards_is_the_last_recorded_time() {
     let back = created - TimeDelta::hours(1);
     assert_eq!(u.effective_now(back), created);
     let events = u.execute(Command::Block { id: id(1) }, back).unwrap();
-    assert_eq!(events[0].at, created, "the event is dated at the last recorded time");
+    assert_eq!(
+        events[0].at, created,
+        "the event is dated at the last recorded time"
+    );
     let d = u.device(&id(1)).unwrap();
     assert!(d.updated_at >= d.created_at, "updatedAt < createdAt");
     assert_eq!(d.block, Some(BlockState::blocked(created)));
@@ -1307,11 +1314,132 @@ fn point_13_a_clock_going_backwards_is_the_last_recorded_time() {
     u.execute(push(3), ahead).unwrap();
     let events = u.execute(push(3), t0()).unwrap();
     assert_eq!(events[0].at, ahead);
-    assert!(u.counters(&id(2)).push_rejections.iter().all(|t| *t <= ahead));
+    assert!(
+        u.counters(&id(2))
+            .push_rejections
+            .iter()
+            .all(|t| *t <= ahead)
+    );
     // The lock (third rejection) lasts lockDuration from the last recorded time, not from a
     // clock that went back, and reads the same at every earlier `now`.
     u.execute(push(3), t0()).unwrap();
     let lock = u.device(&id(2)).unwrap().lock.clone().unwrap();
     assert_eq!(lock.expires_at, Some(ahead + mins(30)));
     assert_eq!(u.device_at(&id(2), t0()), u.device_at(&id(2), ahead));
+}
+
+/// Issue 12 point 14: lenient input, each a documented decision (DESIGN.md) — control
+/// characters in nicknames, non-HTTP whitespace in media types, nested parentheses in phones,
+/// numeric top-level labels in emails and lower-case enum values in flow bodies are refused.
+#[test]
+fn point_14_lenient_input_is_refused_as_documented() {
+    use mfa_devices::authn::{
+        ASSERTION_CHECK_MEDIA_TYPE, Action, CANCEL_PUSH_MEDIA_TYPE, DEVICE_SELECT_MEDIA_TYPE,
+    };
+    // Nicknames: NUL, ESC, DEL, a line break → INVALID_VALUE at `nickname`, on PUT and on POST.
+    let mut u = with_active(&[1]);
+    for bad in [
+        "a\u{0}b",
+        "x\u{1b}[2J",
+        "del\u{7f}",
+        "two\nlines",
+        "c1\u{85}",
+    ] {
+        let e = u
+            .execute(
+                Command::SetNickname {
+                    id: id(1),
+                    nickname: bad.into(),
+                },
+                t0() + mins(1),
+            )
+            .unwrap_err();
+        assert_eq!(e, UserDevicesError::NicknameControlCharacters);
+        let api = ApiError::from(e);
+        assert_eq!(api.details[0].target.as_deref(), Some("nickname"));
+        let body = NewDevice {
+            nickname: Some(bad.into()),
+            ..totp(DeviceStatus::Active)
+        };
+        let api = body.validate().unwrap_err();
+        assert_eq!(
+            api.details[0].target.as_deref(),
+            Some("nickname"),
+            "{bad:?}"
+        );
+    }
+    u.execute(
+        Command::SetNickname {
+            id: id(1),
+            nickname: "Work phone 📱 (ünïcode)".into(),
+        },
+        t0() + mins(1),
+    )
+    .unwrap();
+
+    // Media types: only space and tab are HTTP whitespace.
+    let coll = RequestTarget::Devices { new_id: id(9) };
+    let body = br#"{"type":"TOTP"}"#;
+    assert!(Command::from_request(" application/json\t", coll, body).is_ok());
+    for mt in [
+        "\u{a0}application/json",
+        "application/json\u{2003}",
+        "\napplication/json",
+    ] {
+        let e = Command::from_request(mt, coll, body).unwrap_err();
+        assert_eq!(e.http_status(), 415, "{mt:?}");
+    }
+
+    // Phones: one balanced, unnested group of digits.
+    assert!(is_valid_phone("+1 (512) 555-1234"));
+    assert!(is_valid_phone("+(44) 20 7946 0958"));
+    for bad in [
+        "+1 ((512)) 555-1234",
+        "+1 (512 555-1234",
+        "+1 512) 555-1234",
+        "+1 () 5125551234",
+        "+1 (512) (555) 1234",
+    ] {
+        assert!(!is_valid_phone(bad), "{bad}");
+    }
+    // Emails: the top-level label is not all digits.
+    assert!(is_valid_email("a@b1.c2"));
+    for bad in ["a@1.2", "a@10.0.0.1", "a@example.123"] {
+        assert!(!is_valid_email(bad), "{bad}");
+    }
+
+    // Flow bodies: enumerated values are PingOne's, exactly.
+    let a = "e112c96d-d165-45c5-8061-87ff268fd520";
+    for (mt, body, target) in [
+        (
+            DEVICE_SELECT_MEDIA_TYPE,
+            format!(r#"{{"device":{{"id":"{a}"}},"compatibility":"none"}}"#),
+            "compatibility",
+        ),
+        (
+            ASSERTION_CHECK_MEDIA_TYPE,
+            r#"{"origin":"https://a","assertion":"x","compatibility":"Full"}"#.to_string(),
+            "compatibility",
+        ),
+        (
+            CANCEL_PUSH_MEDIA_TYPE,
+            r#"{"reason":"signout"}"#.to_string(),
+            "reason",
+        ),
+    ] {
+        let e = Action::from_request(mt, body.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.code(), e.details[0].target.as_deref()),
+            ("INVALID_DATA", Some(target)),
+            "{body}"
+        );
+        let upper = body
+            .replace("none", "NONE")
+            .replace("Full", "FULL")
+            .replace("signout", "SIGNOUT");
+        assert!(
+            Action::from_request(mt, upper.as_bytes()).is_ok(),
+            "{upper}"
+        );
+    }
 }
