@@ -53,7 +53,14 @@ fn bench_parse(c: &mut Criterion) {
 
 fn bench_query(c: &mut Criterion) {
     let items = devices(1000);
-    let key = [42u8; 32];
+    let key = mfa_devices::crest::CookieKey::from([42u8; 32]);
+    let now = chrono::DateTime::UNIX_EPOCH;
+    let key = mfa_devices::crest::Paging::new(
+        &key,
+        "/json/realms/root/users/u1/devices/2fa/oath",
+        now,
+        [1; 16],
+    );
     let mut g = c.benchmark_group("crest_query_1000_devices");
     let unsorted = QueryRequest::from_query_pairs([
         ("_queryFilter", r#"/deviceName sw "iOS""#),

@@ -143,11 +143,31 @@ fn bench_eval(c: &mut Criterion) {
     });
 }
 
+/// Case-insensitive `co` against its worst case for a naive search (`aaa…a` co `AA…AB`),
+/// attribute of n bytes, literal of n/10: the time grows linearly in n (issue 12, point 9).
+fn bench_co_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("filter_co_scaling");
+    for n in [1_000usize, 10_000, 100_000] {
+        let device = serde_json::json!({ "name": "a".repeat(n) });
+        let filter = Filter::parse_with(
+            &format!(r#"name co "{}B""#, "A".repeat(n / 10)),
+            &mfa_devices::filter::ParseOptions::new().max_length(1 << 20),
+        )
+        .unwrap()
+        .compile::<Value>();
+        g.throughput(Throughput::Bytes(n as u64));
+        g.bench_function(format!("ascii_{n}"), |b| {
+            b.iter(|| filter.matches(black_box(&device)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = bench_parse, bench_eval
+    targets = bench_parse, bench_eval, bench_co_scaling
 }
 criterion_main!(benches);

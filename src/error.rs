@@ -114,6 +114,106 @@ crate::macros::string_enum! {
 pub const VALIDATION_MESSAGE: &str =
     "The request could not be completed. One or more validation errors were in the request.";
 
+/// The most details an [`ApiError`] lists: a further problem is counted in one closing
+/// summary detail (`SIZE_LIMIT_EXCEEDED`, "… and N more problems", `innerError.omittedDetails`
+/// and `maximumAllowed`) instead of being listed, so an error body stays bounded whatever the
+/// request held (a 2 MB reorder body of malformed entries gave a 117 MB body before).
+///
+/// **Decision** (PingOne documents no limit): 100 details say everything a client fixes in one
+/// round; the builders ([`ApiError::invalid_data`], [`ApiError::with_detail`],
+/// [`ApiError::with_details`]) enforce it, and serialization applies it to a `details` vector
+/// filled by hand as well.
+///
+/// ```
+/// use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, MAX_DETAILS, VALIDATION_MESSAGE};
+/// let many = (0..100_000).map(|i| ErrorDetail::new(DetailCode::InvalidValue,
+///     format!("order[{i}].id"), "not a device id"));
+/// let e = ApiError::invalid_data(VALIDATION_MESSAGE, many);
+/// assert_eq!(e.details.len(), MAX_DETAILS + 1);
+/// let last = e.details.last().unwrap();
+/// assert_eq!(last.code.as_str(), "SIZE_LIMIT_EXCEEDED");
+/// assert_eq!(last.inner_error.as_ref().unwrap()["omittedDetails"], 99_900);
+/// assert!(serde_json::to_string(&e).unwrap().len() < 10_000);
+/// ```
+pub const MAX_DETAILS: usize = 100;
+
+/// The most characters of a request's own text that an error message quotes (see [`echo`]).
+///
+/// **Decision**: 64 characters identify any legitimate value (a phone number, an email address,
+/// a media type, a UUID); the rest is replaced by a count, so 1 MB in is not 1 MB out.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// The most characters of any error message ([`ApiError::message`], [`ErrorDetail::message`]):
+/// longer ones are cut there with a note of how many bytes were left out. Applied by the
+/// constructors and again on serialization, so no body carries an unbounded message whatever
+/// text (a parser's error, an echoed value) went into it.
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// Quotes untrusted input in an error message, at most [`MAX_ECHO_CHARS`] characters of it:
+/// a longer text is cut and followed by `…(N more bytes)`. Displays without allocating.
+///
+/// ```
+/// use mfa_devices::error::echo;
+/// assert_eq!(echo("+1 512 555 1234").to_string(), "+1 512 555 1234");
+/// let long = "x".repeat(1_000_000);
+/// assert_eq!(echo(&long).to_string(), format!("{}…(999936 more bytes)", "x".repeat(64)));
+/// ```
+pub fn echo(input: &str) -> Echo<'_> {
+    Echo(input)
+}
+
+/// Untrusted input as an error message quotes it: see [`echo`].
+#[derive(Debug, Clone, Copy)]
+pub struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(MAX_ECHO_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => {
+                let (head, tail) = self.0.split_at(cut);
+                write!(f, "{head}…({} more bytes)", tail.len())
+            }
+        }
+    }
+}
+
+/// `text` cut to at most `max` characters, with a note of how many bytes were left out.
+fn truncate(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        let rest = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("…({rest} more bytes)"));
+    }
+    text
+}
+
+/// Serializes a message cut to [`MAX_MESSAGE_CHARS`] (a no-op for messages the constructors made).
+fn serialize_message<S: serde::Serializer>(message: &str, s: S) -> Result<S::Ok, S::Error> {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => s.serialize_str(message),
+        Some(_) => s.serialize_str(&truncate(message.to_owned(), MAX_MESSAGE_CHARS)),
+    }
+}
+
+/// Serializes at most [`MAX_DETAILS`] details plus one summary of the rest (a no-op for details
+/// the builders collected).
+fn serialize_details<S: serde::Serializer>(
+    details: &[ErrorDetail],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    if details.len() <= MAX_DETAILS + 1 {
+        return details.serialize(s);
+    }
+    let mut seq = s.serialize_seq(Some(MAX_DETAILS + 1))?;
+    for d in details.iter().take(MAX_DETAILS) {
+        seq.serialize_element(d)?;
+    }
+    seq.serialize_element(&ErrorDetail::omitted(details.len() - MAX_DETAILS))?;
+    seq.end()
+}
+
 /// Well-known keys of a detail's `innerError` object.
 pub mod inner {
     /// Smallest allowed value of a range.
@@ -124,6 +224,8 @@ pub mod inner {
     pub const ALLOWED_PATTERN: &str = "allowedPattern";
     /// The values that are allowed.
     pub const ALLOWED_VALUES: &str = "allowedValues";
+    /// How many details were left out of the body (see [`MAX_DETAILS`](super::MAX_DETAILS)).
+    pub const OMITTED_DETAILS: &str = "omittedDetails";
     /// The largest value allowed.
     pub const MAXIMUM_VALUE: &str = "maximumValue";
     /// The largest count allowed.
@@ -150,7 +252,8 @@ pub struct ErrorDetail {
     /// The JSON path or parameter the detail is about (`email`, `order[2].id`, `filter`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// What was wrong, for a human.
+    /// What was wrong, for a human (at most [`MAX_MESSAGE_CHARS`] characters in a body).
+    #[serde(serialize_with = "serialize_message")]
     pub message: String,
     /// Machine-readable facts (`rangeMinimumValue`, `allowedValues`, …).
     #[serde(
@@ -162,14 +265,29 @@ pub struct ErrorDetail {
 }
 
 impl ErrorDetail {
-    /// A detail with a code, a target and a message.
+    /// A detail with a code, a target and a message (cut to [`MAX_MESSAGE_CHARS`]).
     pub fn new(code: DetailCode, target: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
-            target: Some(target.into()),
-            message: message.into(),
+            target: Some(truncate(target.into(), MAX_MESSAGE_CHARS)),
+            message: truncate(message.into(), MAX_MESSAGE_CHARS),
             inner_error: None,
         }
+    }
+
+    /// The closing summary of `count` details left out (see [`MAX_DETAILS`]).
+    fn omitted(count: usize) -> Self {
+        Self {
+            code: DetailCode::SizeLimitExceeded,
+            target: None,
+            message: format!(
+                "and {count} more problem{} not listed (at most {MAX_DETAILS} details are)",
+                if count == 1 { "" } else { "s" }
+            ),
+            inner_error: None,
+        }
+        .with_inner(inner::OMITTED_DETAILS, count)
+        .with_inner(inner::MAXIMUM_ALLOWED, MAX_DETAILS)
     }
 
     /// Adds one `innerError` entry (see [`inner`] for the well-known keys).
@@ -201,13 +319,24 @@ pub struct ApiError {
     /// The error code.
     #[serde(rename = "code")]
     pub error_code: ErrorCode,
-    /// A human-readable summary.
+    /// A human-readable summary (at most [`MAX_MESSAGE_CHARS`] characters in a body).
+    #[serde(serialize_with = "serialize_message")]
     pub message: String,
-    /// One entry per problem found.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// One entry per problem found, at most [`MAX_DETAILS`] of them and then one summary of the
+    /// rest. Add details with [`with_detail`](Self::with_detail) /
+    /// [`with_details`](Self::with_details), which keep the count; serialization caps a vector
+    /// filled by hand too.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_details"
+    )]
     pub details: Vec<ErrorDetail>,
     #[serde(skip)]
     status: Option<u16>,
+    /// Details left out so far (counted in the summary detail).
+    #[serde(skip)]
+    omitted: usize,
 }
 
 impl ApiError {
@@ -216,18 +345,20 @@ impl ApiError {
         Self {
             id: None,
             error_code: code,
-            message: message.into(),
+            message: truncate(message.into(), MAX_MESSAGE_CHARS),
             details: Vec::new(),
             status: None,
+            omitted: 0,
         }
     }
 
-    /// `INVALID_DATA` (400) carrying the given details.
-    pub fn invalid_data(message: impl Into<String>, details: Vec<ErrorDetail>) -> Self {
-        Self {
-            details,
-            ..Self::new(ErrorCode::InvalidData, message)
-        }
+    /// `INVALID_DATA` (400) carrying the given details, at most [`MAX_DETAILS`] of them and a
+    /// summary of the rest (a lazy iterator is consumed but only the first details are kept).
+    pub fn invalid_data(
+        message: impl Into<String>,
+        details: impl IntoIterator<Item = ErrorDetail>,
+    ) -> Self {
+        Self::new(ErrorCode::InvalidData, message).with_details(details)
     }
 
     /// `INVALID_REQUEST` (400).
@@ -252,19 +383,54 @@ impl ApiError {
     /// let e = ApiError::unsupported_media_type("text/plain");
     /// assert_eq!((e.code(), e.http_status()), ("INVALID_REQUEST", 415));
     /// ```
+    /// The media type is quoted with [`echo`] (at most [`MAX_ECHO_CHARS`] characters).
     pub fn unsupported_media_type(media_type: &str) -> Self {
         Self::new(
             ErrorCode::InvalidRequest,
-            format!("Unsupported media type '{media_type}'"),
+            format!("Unsupported media type '{}'", echo(media_type)),
         )
         .with_status(415)
     }
 
-    /// Adds one detail.
+    /// Adds one detail; beyond [`MAX_DETAILS`] it is only counted in the closing summary.
+    ///
+    /// ```
+    /// use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, MAX_DETAILS};
+    /// let mut e = ApiError::invalid_request("bad");
+    /// for i in 0..MAX_DETAILS + 5 {
+    ///     e = e.with_detail(ErrorDetail::new(DetailCode::InvalidValue, format!("x{i}"), "no"));
+    /// }
+    /// assert_eq!(e.details.len(), MAX_DETAILS + 1);
+    /// assert_eq!(e.details[MAX_DETAILS].message, "and 5 more problems not listed (at most 100 details are)");
+    /// ```
     #[must_use]
     pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
-        self.details.push(detail);
+        self.push_detail(detail);
         self
+    }
+
+    /// Adds details in order, keeping at most [`MAX_DETAILS`] (see [`with_detail`](Self::with_detail)).
+    #[must_use]
+    pub fn with_details(mut self, details: impl IntoIterator<Item = ErrorDetail>) -> Self {
+        for d in details {
+            self.push_detail(d);
+        }
+        self
+    }
+
+    fn push_detail(&mut self, detail: ErrorDetail) {
+        // A vector filled by hand beyond the cap keeps its entries; the count goes on from there.
+        if self.details.len() < MAX_DETAILS {
+            self.details.push(detail);
+            return;
+        }
+        self.omitted = self.omitted.saturating_add(1);
+        let summary = ErrorDetail::omitted(self.omitted);
+        if self.omitted == 1 {
+            self.details.push(summary);
+        } else if let Some(last) = self.details.last_mut() {
+            *last = summary;
+        }
     }
 
     /// Overrides the HTTP status (for the codes that PingOne sends with more than one status).

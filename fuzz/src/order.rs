@@ -37,6 +37,13 @@ impl Bytes<'_> {
 
 const POOL: u8 = 8;
 
+/// An error body lists at most `MAX_DETAILS` details and a summary, and stays small.
+fn assert_bounded(e: &mfa_devices::error::ApiError) {
+    assert!(e.details.len() <= mfa_devices::error::MAX_DETAILS + 1);
+    let body = serde_json::to_string(e).map(|b| b.len()).unwrap_or(0);
+    assert!(body < 512 * 1024, "error body of {body} bytes");
+}
+
 fn device_id(b: u8) -> DeviceId {
     DeviceId::from_bytes([b % POOL + 1; 16])
 }
@@ -158,12 +165,26 @@ fn command(r: &mut Bytes<'_>, u: &UserDevices) -> Option<Command> {
                 _ => RequestTarget::Nickname(id),
             };
             let len = usize::from(r.next() % 64);
-            let body = r.take(len);
+            let body = r.take(len).to_vec();
+            // An oversized body: a full-length piece whose inner part repeats up to 16,320 times
+            // (`{"order":[` + piece × n + `1]}`), about 1 MB: the error stays bounded.
+            let body = if len == 63 {
+                let n = usize::from(r.next()).saturating_mul(64);
+                let mut big = b"{\"order\":[".to_vec();
+                for _ in 0..n {
+                    big.extend_from_slice(&body);
+                }
+                big.extend_from_slice(b"1]}");
+                big
+            } else {
+                body
+            };
             let media_type = media.get(usize::from(m % 8))?;
-            match Command::from_request(media_type, target, body) {
+            match Command::from_request(media_type, target, &body) {
                 Ok(c) => c,
                 Err(e) => {
                     assert!(e.http_status() == 400 || e.http_status() == 415);
+                    assert_bounded(&e);
                     return None;
                 }
             }
@@ -298,6 +319,7 @@ pub fn order_commands(data: &[u8]) {
                 }
                 let api = mfa_devices::error::ApiError::from(e);
                 assert!(matches!(api.http_status(), 400 | 404 | 409 | 500));
+                assert_bounded(&api);
             }
         }
         check_invariants(&u);

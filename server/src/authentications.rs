@@ -179,7 +179,7 @@ async fn act(
 ) -> Result<Response, Failure> {
     let env: EnvironmentId = path_id(&env, "environment")?;
     let body = read_body(body).await?;
-    let action = Action::from_request(content_type(&headers), &body).map_err(ApiError::from)?;
+    let action = Action::from_request(content_type(&headers), &body)?;
     // One action per flow at a time in this process; other processes are caught by the
     // version compare-and-swap.
     let _serialised = state.lock_flow(&env, &id).await;

@@ -135,3 +135,62 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_parse_and_refuse_what_is_wrong() {
+        let env = "6a1e3f0c-77b5-4b8e-9d1c-2f4a5b6c7d8e";
+        let tokens = parse_tokens(&[format!("{env}=secret"), format!("{env}=other")]).unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens["secret"].to_string(), env);
+        assert!(
+            parse_tokens(&["no-equals".into()])
+                .unwrap_err()
+                .contains("<environmentID>=<token>")
+        );
+        assert!(
+            parse_tokens(&["not-a-uuid=x".into()])
+                .unwrap_err()
+                .contains("UUID")
+        );
+        assert!(
+            parse_tokens(&[format!("{env}=")])
+                .unwrap_err()
+                .contains("empty")
+        );
+        let twice = parse_tokens(&[format!("{env}=t"), format!("{env}=t")]).unwrap_err();
+        assert!(twice.contains("twice"));
+    }
+
+    #[test]
+    fn the_command_line_takes_exactly_the_documented_flags() {
+        let cli = Cli::try_parse_from([
+            "mfa-devices-server",
+            "--listen",
+            "127.0.0.1:9000",
+            "--database",
+            "postgres://u@h:5432/db",
+            "--token",
+            "a=b",
+            "--token",
+            "c=d",
+            "--base-url",
+            "http://x",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(
+            (cli.tokens.len(), cli.base_url.as_deref()),
+            (2, Some("http://x"))
+        );
+        assert!(matches!(cli.log_format, LogFormat::Json));
+        let defaults = Cli::try_parse_from(["mfa-devices-server"]).unwrap();
+        assert!(defaults.listen.ip().is_loopback(), "loopback by default");
+        assert_eq!(defaults.database, "sqlite://mfa-devices.db");
+    }
+}

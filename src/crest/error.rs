@@ -4,10 +4,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, DetailCode, ErrorDetail};
+use crate::error::{ApiError, DetailCode, ErrorDetail, echo};
 use crate::filter::FilterError;
 
 /// What went wrong in a CREST query request, a realm path or a device category.
+///
+/// Messages quote the request's own text with [`echo`](crate::error::echo): at most
+/// [`MAX_ECHO_CHARS`](crate::error::MAX_ECHO_CHARS) characters of it.
 ///
 /// Every variant is a client error. [`to_crest_body`](Self::to_crest_body) renders the body AIC
 /// (CREST) answers with, `{"code":400,"reason":"Bad Request","message":…}`; `From<CrestError>
@@ -69,6 +72,11 @@ pub enum CrestError {
     },
     /// An empty user id or device uuid where an endpoint path needs one.
     EmptyPathSegment(&'static str),
+    /// A user id or device uuid that is exactly `.` or `..`: written into a URL path it would be
+    /// a dot segment, which URL normalization (RFC 3986 §5.2.4) removes or resolves to the
+    /// parent, so the path would name another resource. (Percent-encoding does not help:
+    /// `%2E` is equivalent to `.`.) The text names which id.
+    DotPathSegment(&'static str),
 }
 
 impl CrestError {
@@ -82,7 +90,10 @@ impl CrestError {
     /// ```
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::UnknownCategory(_) | Self::InvalidRealm { .. } | Self::EmptyPathSegment(_) => 404,
+            Self::UnknownCategory(_)
+            | Self::InvalidRealm { .. }
+            | Self::EmptyPathSegment(_)
+            | Self::DotPathSegment(_) => 404,
             _ => 400,
         }
     }
@@ -104,9 +115,10 @@ impl CrestError {
             Self::OffsetWithCookie => Some("_pagedResultsOffset"),
             Self::InvalidCookie(_) => Some("_pagedResultsCookie"),
             Self::UnsupportedQuery(name) => Some(name),
-            Self::UnknownCategory(_) | Self::InvalidRealm { .. } | Self::EmptyPathSegment(_) => {
-                None
-            }
+            Self::UnknownCategory(_)
+            | Self::InvalidRealm { .. }
+            | Self::EmptyPathSegment(_)
+            | Self::DotPathSegment(_) => None,
         }
     }
 
@@ -157,7 +169,8 @@ impl fmt::Display for CrestError {
                 allowed,
             } => write!(
                 f,
-                "{name} has the invalid value {value:?}; allowed: {allowed}"
+                "{name} has the invalid value {:?}; allowed: {allowed}",
+                echo(value).to_string()
             ),
             Self::OffsetWithCookie => f.write_str(
                 "_pagedResultsOffset above 0 cannot be combined with _pagedResultsCookie",
@@ -172,14 +185,24 @@ impl fmt::Display for CrestError {
             ),
             Self::UnknownCategory(c) => write!(
                 f,
-                "unknown device category {c:?}; allowed: oath, push, webauthn, binding"
+                "unknown device category {:?}; allowed: oath, push, webauthn, binding",
+                echo(c).to_string()
             ),
             Self::InvalidRealm {
                 path,
                 offset,
                 reason,
-            } => write!(f, "invalid realm path {path:?} at byte {offset}: {reason}"),
+            } => write!(
+                f,
+                "invalid realm path {:?} at byte {offset}: {reason}",
+                echo(path).to_string()
+            ),
             Self::EmptyPathSegment(what) => write!(f, "the {what} in the path is empty"),
+            Self::DotPathSegment(what) => write!(
+                f,
+                "the {what} in the path is a dot segment ('.' or '..'), which would name \
+                 another resource"
+            ),
         }
     }
 }

@@ -7,13 +7,13 @@
 //! | [`OathDevice`], [`PushDevice`], [`WebAuthnDevice`], [`BoundDevice`], [`DeviceCategory`] | the device lists AIC returns, JSON-exact; each is a filter [`Resource`](crate::filter::Resource) |
 //! | [`Realm`] | `/realms/root/realms/alpha` and the `…/users/{id}/devices/2fa/{category}` paths |
 //! | [`QueryRequest`], [`QueryResponse`], [`TotalPagedResultsPolicy`], [`SortKey`] | query parameters (with CREST's 400 rules) and the paged-results envelope |
-//! | [`query`], [`query_with`], [`QueryItem`] | the pure engine: filter, sort, page (HMAC-signed cookies), count |
+//! | [`query`], [`query_with`], [`QueryItem`], [`Paging`], [`CookieKey`] | the pure engine: filter, sort, page (encrypted, owner-bound, expiring cookies), count |
 //! | [`CrestError`], [`CrestErrorBody`] | errors as CREST's `{"code","reason","message"}` body or PingOne's [`ApiError`](crate::error::ApiError) |
 //!
 //! Listing a user's bound devices as AIC does, from the devices a server holds:
 //!
 //! ```
-//! use mfa_devices::crest::{query, BoundDevice, DeviceCategory, QueryRequest, Realm};
+//! use mfa_devices::crest::{query, BoundDevice, CookieKey, DeviceCategory, Paging, QueryRequest, Realm};
 //!
 //! let realm: Realm = "/realms/root/realms/alpha".parse().unwrap();
 //! let path = realm.devices_path("014c54bd-6078-4639-8316-8ce0e7746fa4", DeviceCategory::Binding)
@@ -27,7 +27,11 @@
 //!     "uuid": "ff1db8bf-d2d7-46e1-926a-568b877f87a5", "key": {"kty": "RSA"},
 //!     "deviceManagementStatus": false}])).unwrap();
 //! let request = QueryRequest::from_query_pairs([("_queryFilter", "true")]).unwrap();
-//! let page = query(&devices, &request, b"a 32-byte server-held secret key").unwrap();
+//! let key = CookieKey::new(b"a 32-byte server-held secret key").unwrap();
+//! // The caller's clock and fresh random bytes:
+//! let now = chrono::DateTime::from_timestamp(1_740_830_400, 0).unwrap();
+//! let paging = Paging::new(&key, &path, now, [0x5a; 16]);
+//! let page = query(&devices, &request, &paging).unwrap();
 //! let body = serde_json::to_value(&page).unwrap();
 //! assert_eq!(body["resultCount"], 1);
 //! assert_eq!(body["pagedResultsCookie"], serde_json::Value::Null);
@@ -100,10 +104,14 @@
 //! (`/`, `a//b`, `a/`) is an error: device attributes never have empty keys, and the pointer to
 //! the whole resource cannot be compared.
 //!
-//! ## Depth
-//! **Decision**: at most [`MAX_DEPTH`] (256) parentheses may be open at once; the 257th `(` is
-//! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset. (CREST's Java parser charges each of its
-//! four grammar levels against its limit of 256 and so refuses 64 nested parentheses; this
+//! ## Length and depth
+//! **Decision**: the SCIM parser's caps ([`ParseOptions`](crate::filter::ParseOptions)): a
+//! `_queryFilter` longer than 8 KiB is
+//! [`TooLong`](crate::filter::FilterErrorKind::TooLong) before any parsing, and at most
+//! [`MAX_DEPTH`] (64) parentheses may be open at once; the 65th `(` is
+//! [`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at its offset
+//! ([`parse_query_filter_with`] takes other limits). (CREST's Java parser charges each of its
+//! four grammar levels against its limit of 256 and so refuses 64 nested parentheses too; this
 //! crate counts what a user sees.) `!` can only nest through parentheses, and `and`/`or` chains
 //! are parsed iteratively into flat n-ary nodes, so no input can overflow the stack.
 //!
@@ -147,12 +155,12 @@ pub use model::{
 };
 pub use parse::MAX_DEPTH;
 pub use query::{
-    QueryItem, QueryKind, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query,
-    query_with,
+    CookieKey, CookieKeyTooShort, MAX_SORT_KEYS, Paging, QueryItem, QueryKind, QueryRequest,
+    QueryResponse, SortKey, TotalPagedResultsPolicy, query, query_with,
 };
 pub use realm::Realm;
 
-use crate::filter::{Filter, FilterError};
+use crate::filter::{Filter, FilterError, ParseOptions};
 
 /// Parses a CREST `_queryFilter` value (already percent-decoded) into a [`Filter`].
 ///
@@ -172,7 +180,28 @@ use crate::filter::{Filter, FilterError};
 ///            &FilterErrorKind::UnterminatedString);
 /// ```
 pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
-    parse::parse(input)
+    parse::parse(input, &ParseOptions::new())
+}
+
+/// [`parse_query_filter`] with explicit limits: the input length in bytes
+/// ([`TooLong`](crate::filter::FilterErrorKind::TooLong), checked before any parsing) and the
+/// parenthesis depth ([`TooDeep`](crate::filter::FilterErrorKind::TooDeep) at the first `(`
+/// too many). The defaults, used by [`parse_query_filter`] and
+/// [`QueryRequest::from_query_pairs`], are the SCIM parser's: 8 KiB and depth 64.
+///
+/// ```
+/// use mfa_devices::crest::{parse_query_filter, parse_query_filter_with};
+/// use mfa_devices::filter::{FilterErrorKind, ParseOptions};
+///
+/// let long = format!("/deviceName eq \"{}\"", "x".repeat(10_000));
+/// assert_eq!(parse_query_filter(&long).unwrap_err().kind(),
+///            &FilterErrorKind::TooLong { max: 8192 });
+/// assert!(parse_query_filter_with(&long, &ParseOptions::new().max_length(16_384)).is_ok());
+/// let e = parse_query_filter_with("((/a pr))", &ParseOptions::new().max_depth(1)).unwrap_err();
+/// assert_eq!((e.kind(), e.offset()), (&FilterErrorKind::TooDeep { max: 1 }, 1));
+/// ```
+pub fn parse_query_filter_with(input: &str, options: &ParseOptions) -> Result<Filter, FilterError> {
+    parse::parse(input, options)
 }
 
 /// Renders a [`Filter`] as CREST `_queryFilter` text.
@@ -184,7 +213,8 @@ pub fn parse_query_filter(input: &str) -> Result<Filter, FilterError> {
 /// `and` in parentheses. Whatever [`parse_query_filter`] accepts renders within the same depth
 /// limit. Constructs CREST cannot express are
 /// [`Unsupported`](crate::filter::FilterErrorKind::Unsupported) (the offset is the length of the text rendered
-/// so far); a tree nesting deeper than [`MAX_DEPTH`] parentheses is
+/// so far); a tree nesting deeper than
+/// [`ParseOptions::DEPTH_CEILING`](crate::filter::ParseOptions::DEPTH_CEILING) parentheses is
 /// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep).
 ///
 /// ```

@@ -6,10 +6,12 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use crate::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
-use crate::filter::{Filter, FilterError, FilterErrorKind};
+use crate::filter::{Filter, FilterError, FilterErrorKind, ParseOptions};
 
-/// The deepest parenthesis nesting a `_queryFilter` may use (CREST's `VALUE_OF_MAX_DEPTH`).
-pub const MAX_DEPTH: usize = 256;
+/// The deepest parenthesis nesting a `_queryFilter` may use by default: the SCIM parser's
+/// [`ParseOptions::DEFAULT_MAX_DEPTH`] (64). [`parse_query_filter_with`](super::parse_query_filter_with)
+/// takes other limits (up to [`ParseOptions::DEPTH_CEILING`]).
+pub const MAX_DEPTH: usize = ParseOptions::DEFAULT_MAX_DEPTH;
 
 const EXPECTED_EXPR: &str = "an expression: '(', '!', true, false or a JSON pointer";
 const EXPECTED_OP: &str =
@@ -33,6 +35,8 @@ enum Tok<'a> {
 
 struct Parser<'a> {
     src: &'a str,
+    /// The deepest parenthesis nesting allowed.
+    max_depth: usize,
     /// Where the tokenizer continues.
     pos: usize,
     /// The lookahead token and its offset (`None` at end of input).
@@ -44,9 +48,10 @@ fn err(kind: FilterErrorKind, at: usize) -> FilterError {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Result<Self, FilterError> {
+    fn new(src: &'a str, max_depth: usize) -> Result<Self, FilterError> {
         let mut p = Self {
             src,
+            max_depth,
             pos: 0,
             look: None,
         };
@@ -188,8 +193,13 @@ impl<'a> Parser<'a> {
         match self.advance()? {
             None => Err(err(FilterErrorKind::Expected(EXPECTED_EXPR), end)),
             Some((Tok::Open, at)) => {
-                if depth >= MAX_DEPTH {
-                    return Err(err(FilterErrorKind::TooDeep { max: MAX_DEPTH }, at));
+                if depth >= self.max_depth {
+                    return Err(err(
+                        FilterErrorKind::TooDeep {
+                            max: self.max_depth,
+                        },
+                        at,
+                    ));
                 }
                 let inner = self.parse_or(depth + 1)?;
                 match self.advance()? {
@@ -389,8 +399,16 @@ fn is_decimal_syntax(w: &str) -> bool {
     i == b.len()
 }
 
-pub(super) fn parse(input: &str) -> Result<Filter, FilterError> {
-    let mut p = Parser::new(input)?;
+pub(super) fn parse(input: &str, opts: &ParseOptions) -> Result<Filter, FilterError> {
+    // The same caps as the SCIM parser: the length first, before any work (a 14 MB filter took
+    // 281 MB to parse).
+    if input.len() > opts.length() {
+        return Err(err(
+            FilterErrorKind::TooLong { max: opts.length() },
+            opts.length(),
+        ));
+    }
+    let mut p = Parser::new(input, opts.depth())?;
     let expr = p.parse_or(0)?;
     match &p.look {
         None => Ok(Filter::from_expr(expr)),

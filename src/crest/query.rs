@@ -5,15 +5,16 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use data_encoding::BASE64URL_NOPAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{CrestError, parse_query_filter, to_query_filter};
+use super::{CrestError, parse_query_filter, parse_query_filter_with, to_query_filter};
 use crate::filter::ast::AttrPath;
-use crate::filter::{Filter, Resource};
+use crate::filter::{Filter, ParseOptions, Resource};
 
 /// `_totalPagedResultsPolicy`: whether and how a query response counts all matching results.
 ///
@@ -252,6 +253,13 @@ fn form_decode(s: &str) -> Result<String, CrestError> {
 
 const QUERY_PARAMS: [&str; 3] = ["_queryFilter", "_queryId", "_queryExpression"];
 
+/// The most `_sortKeys` entries a request may give (all `_sortKeys` parameters together).
+///
+/// **Decision** (AIC documents no limit): every sort key costs a lookup per matching item and a
+/// comparison per pair of items, so the number is capped; 16 is far more than any device list
+/// sorts by. The `_sortKeys` text is capped too, at the filter's length limit (8 KiB).
+pub const MAX_SORT_KEYS: usize = 16;
+
 fn int_param(name: &'static str, value: &str) -> Result<u32, CrestError> {
     // Java `Integer.parseInt` range, non-negative.
     value
@@ -319,6 +327,39 @@ impl QueryRequest {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        Self::from_query_pairs_with(pairs, &ParseOptions::new())
+    }
+
+    /// [`from_query_pairs`](Self::from_query_pairs) with explicit limits. `limits` caps the
+    /// `_queryFilter` as [`parse_query_filter_with`](super::parse_query_filter_with) does
+    /// (length in bytes and depth), and the same byte length caps `_queryId`,
+    /// `_queryExpression` and the `_sortKeys` text (all `_sortKeys` parameters together);
+    /// at most [`MAX_SORT_KEYS`] sort keys are allowed. Beyond a cap the request is a 400
+    /// ([`InvalidQueryFilter`](CrestError::InvalidQueryFilter) with
+    /// [`TooLong`](crate::filter::FilterErrorKind::TooLong)/[`TooDeep`](crate::filter::FilterErrorKind::TooDeep),
+    /// or [`InvalidParameter`](CrestError::InvalidParameter)).
+    ///
+    /// ```
+    /// use mfa_devices::crest::{CrestError, QueryRequest, MAX_SORT_KEYS};
+    /// use mfa_devices::filter::ParseOptions;
+    /// let keys = vec!["a"; MAX_SORT_KEYS + 1].join(",");
+    /// assert!(matches!(
+    ///     QueryRequest::from_query_pairs([("_queryFilter", "true"), ("_sortKeys", &keys)]),
+    ///     Err(CrestError::InvalidParameter { name: "_sortKeys", .. })));
+    /// let small = ParseOptions::new().max_length(8);
+    /// assert!(QueryRequest::from_query_pairs_with([("_queryFilter", "/a eq 'long'")], &small)
+    ///     .is_err());
+    /// ```
+    pub fn from_query_pairs_with<'a, I>(pairs: I, limits: &ParseOptions) -> Result<Self, CrestError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut sort_text = 0usize;
+        let too_long = |name: &'static str, value: &str| CrestError::InvalidParameter {
+            name,
+            value: value.to_owned(),
+            allowed: "a value no longer than the configured limit (8 KiB by default)",
+        };
         let mut query: Option<(&'static str, QueryKind)> = None;
         let mut req = Self::filter(Filter::from_expr(crate::filter::ast::Expr::Literal(true)));
         let mut seen = [false; 5];
@@ -344,7 +385,8 @@ impl QueryRequest {
                     });
                 }
                 let kind = match *param {
-                    "_queryFilter" => QueryKind::Filter(parse_query_filter(value)?),
+                    "_queryFilter" => QueryKind::Filter(parse_query_filter_with(value, limits)?),
+                    _ if value.len() > limits.length() => return Err(too_long(param, value)),
                     "_queryId" => QueryKind::Id(value.to_owned()),
                     _ => QueryKind::Expression(value.to_owned()),
                 };
@@ -362,7 +404,18 @@ impl QueryRequest {
                 once(3, "_totalPagedResultsPolicy")?;
                 req.total_paged_results_policy = value.parse()?;
             } else if name.eq_ignore_ascii_case("_sortKeys") {
+                sort_text = sort_text.saturating_add(value.len());
+                if sort_text > limits.length() {
+                    return Err(too_long("_sortKeys", value));
+                }
                 for key in value.split(',') {
+                    if req.sort_keys.len() >= MAX_SORT_KEYS {
+                        return Err(CrestError::InvalidParameter {
+                            name: "_sortKeys",
+                            value: value.to_owned(),
+                            allowed: "at most 16 sort keys (crest::MAX_SORT_KEYS)",
+                        });
+                    }
                     req.sort_keys.push(key.parse()?);
                 }
             } else {
@@ -633,62 +686,269 @@ fn cmp_keys(sort: &[SortKey], a: &[Value], ai: usize, b: &[Value], bi: usize) ->
     ai.cmp(&bi)
 }
 
-const MAC_LEN: usize = 32;
-const COOKIE_DOMAIN: &[u8] = b"mfa-devices/crest/pagedResultsCookie/v1\0";
+/// The server-held secret that protects `_pagedResultsCookie` values: at least
+/// [`MIN_LEN`](Self::MIN_LEN) (32) bytes, so it is valid by construction (an empty or short key
+/// made cookies forgeable). Two independent keys are derived from it (HMAC-SHA-256 with
+/// distinct labels), one to encrypt cookies and one to authenticate them. `Debug` shows no key
+/// material.
+///
+/// ```
+/// use mfa_devices::crest::CookieKey;
+/// let key = CookieKey::new(b"a 32-byte server-held secret key").unwrap();
+/// assert_eq!(format!("{key:?}"), "CookieKey(<redacted>)");
+/// assert!(CookieKey::new(b"").is_err());
+/// assert_eq!(CookieKey::new(&[0; 31]).unwrap_err().length, 31);
+/// let _from_array = CookieKey::from([7u8; 32]);
+/// ```
+#[derive(Clone)]
+pub struct CookieKey {
+    enc: [u8; 32],
+    mac: [u8; 32],
+}
 
-/// The MAC binds the cookie to the key, the query and the sort keys.
-fn cookie_mac(key: &[u8], request: &QueryRequest, payload: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
-    mac.update(COOKIE_DOMAIN);
+/// A cookie secret shorter than [`CookieKey::MIN_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieKeyTooShort {
+    /// The length given, in bytes.
+    pub length: usize,
+}
+
+impl fmt::Display for CookieKeyTooShort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a paging cookie key needs at least {} random bytes; {} were given",
+            CookieKey::MIN_LEN,
+            self.length
+        )
+    }
+}
+
+impl std::error::Error for CookieKeyTooShort {}
+
+impl CookieKey {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    /// A key from at least [`MIN_LEN`](Self::MIN_LEN) secret random bytes.
+    pub fn new(secret: &[u8]) -> Result<Self, CookieKeyTooShort> {
+        if secret.len() < Self::MIN_LEN {
+            return Err(CookieKeyTooShort {
+                length: secret.len(),
+            });
+        }
+        Ok(Self {
+            enc: derive(secret, b"mfa-devices/crest/pagedResultsCookie/v2/encrypt"),
+            mac: derive(
+                secret,
+                b"mfa-devices/crest/pagedResultsCookie/v2/authenticate",
+            ),
+        })
+    }
+}
+
+impl From<[u8; 32]> for CookieKey {
+    fn from(secret: [u8; 32]) -> Self {
+        Self {
+            enc: derive(&secret, b"mfa-devices/crest/pagedResultsCookie/v2/encrypt"),
+            mac: derive(
+                &secret,
+                b"mfa-devices/crest/pagedResultsCookie/v2/authenticate",
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CookieKey(<redacted>)")
+    }
+}
+
+fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length; the fallback is never taken.
+    <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new(&Default::default()))
+}
+
+fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut m = hmac(secret);
+    m.update(label);
+    m.finalize().into_bytes().into()
+}
+
+/// What a query needs to issue and check `pagedResultsCookie` values: the [`CookieKey`], the
+/// owner of the collection being listed, the current time, fresh random bytes and how long a
+/// cookie stays valid. The crate reads no clock and draws no randomness: `now` and `nonce` come
+/// from the caller.
+///
+/// - **owner** names whose collection this is — the collection path
+///   ([`Realm::devices_path`](super::Realm::devices_path)) is a good choice. A cookie only
+///   resumes the same owner's list: one from another user's list is refused.
+/// - **nonce**: 16 fresh random bytes per query call. They make cookies for the same position
+///   unlinkable; reusing them reveals only that two cookies encode the same position (the
+///   encryption is nonce-misuse resistant).
+/// - **lifetime** (default [`DEFAULT_LIFETIME_SECS`](Self::DEFAULT_LIFETIME_SECS), 30 minutes):
+///   a cookie resumed at or after `now + lifetime` of the query that issued it is
+///   [`InvalidCookie`](CrestError::InvalidCookie). A zero or negative lifetime makes cookies
+///   that are already expired.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::crest::{CookieKey, Paging};
+/// let key = CookieKey::new(&[9; 32]).unwrap();
+/// let now = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+/// let paging = Paging::new(&key, "/json/realms/root/users/u1/devices/2fa/oath", now, [1; 16])
+///     .lifetime(TimeDelta::minutes(5));
+/// assert!(format!("{paging:?}").contains("<redacted>"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Paging<'a> {
+    key: &'a CookieKey,
+    owner: &'a str,
+    now: DateTime<Utc>,
+    nonce: [u8; NONCE_LEN],
+    lifetime: TimeDelta,
+}
+
+impl<'a> Paging<'a> {
+    /// The default cookie lifetime: 1,800 seconds (30 minutes). **Decision**: AIC documents
+    /// none; long enough to page through a list, short enough that a leaked cookie soon stops
+    /// working.
+    pub const DEFAULT_LIFETIME_SECS: i64 = 30 * 60;
+
+    /// Paging for `owner`'s collection at `now`, with fresh random `nonce` bytes and the default
+    /// lifetime.
+    pub fn new(
+        key: &'a CookieKey,
+        owner: &'a str,
+        now: DateTime<Utc>,
+        nonce: [u8; NONCE_LEN],
+    ) -> Self {
+        Self {
+            key,
+            owner,
+            now,
+            nonce,
+            lifetime: TimeDelta::seconds(Self::DEFAULT_LIFETIME_SECS),
+        }
+    }
+
+    /// Sets how long cookies issued now stay valid.
+    #[must_use]
+    pub fn lifetime(mut self, lifetime: TimeDelta) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+}
+
+const NONCE_LEN: usize = 16;
+const TAG_LEN: usize = 32;
+const COOKIE_VERSION: u8 = 2;
+const COOKIE_DOMAIN: &[u8] = b"mfa-devices/crest/pagedResultsCookie/v2\0";
+
+/// The cookie's synthetic IV and tag: HMAC over what it is bound to (owner, query, sort keys)
+/// and the plaintext.
+fn cookie_tag(paging: &Paging<'_>, request: &QueryRequest, plaintext: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac = hmac(&paging.key.mac);
+    let mut field = |bytes: &[u8]| {
+        mac.update(&(bytes.len() as u64).to_be_bytes());
+        mac.update(bytes);
+    };
+    field(COOKIE_DOMAIN);
+    field(paging.owner.as_bytes());
     let query = match &request.query {
         QueryKind::Filter(f) => to_query_filter(f).unwrap_or_else(|_| format!("{f:?}")),
         QueryKind::Id(s) | QueryKind::Expression(s) => s.clone(),
     };
-    mac.update(&(query.len() as u64).to_be_bytes());
-    mac.update(query.as_bytes());
+    field(query.as_bytes());
+    field(&(request.sort_keys.len() as u64).to_be_bytes());
     for k in &request.sort_keys {
-        let k = k.to_string();
-        mac.update(&(k.len() as u64).to_be_bytes());
-        mac.update(k.as_bytes());
+        field(k.to_string().as_bytes());
     }
-    mac.update(b"\0");
-    mac.update(payload);
-    Some(mac)
+    field(plaintext);
+    mac.finalize().into_bytes().into()
 }
 
+/// XORs `data` with the keystream HMAC-SHA-256(enc, iv ‖ counter) for counter 0, 1, ….
+fn apply_keystream(key: &CookieKey, iv: &[u8; TAG_LEN], data: &mut [u8]) {
+    for (counter, chunk) in (0u64..).zip(data.chunks_mut(32)) {
+        let mut m = hmac(&key.enc);
+        m.update(iv);
+        m.update(&counter.to_be_bytes());
+        let block = m.finalize().into_bytes();
+        for (b, k) in chunk.iter_mut().zip(block.iter()) {
+            *b ^= k;
+        }
+    }
+}
+
+/// `base64url(version ‖ tag ‖ E(nonce ‖ expires_ms ‖ json([keys, index])))`, encrypted with the
+/// tag as synthetic IV (SIV: encrypt-with-MAC-as-IV, nonce-misuse resistant).
 fn encode_cookie(
-    key: &[u8],
+    paging: &Paging<'_>,
     request: &QueryRequest,
     keys: &[Value],
     index: usize,
 ) -> Result<String, CrestError> {
-    let payload = serde_json::to_vec(&(keys, index))
+    let expires = paging
+        .now
+        .timestamp_millis()
+        .saturating_add(paging.lifetime.num_milliseconds());
+    let mut plain = Vec::with_capacity(64);
+    plain.extend_from_slice(&paging.nonce);
+    plain.extend_from_slice(&expires.to_be_bytes());
+    serde_json::to_writer(&mut plain, &(keys, index))
         .map_err(|_| CrestError::InvalidCookie("the position could not be encoded"))?;
-    let mac = cookie_mac(key, request, &payload)
-        .ok_or(CrestError::InvalidCookie("the key is not usable"))?;
-    let mut bytes = payload;
-    bytes.extend_from_slice(&mac.finalize().into_bytes());
+    let tag = cookie_tag(paging, request, &plain);
+    apply_keystream(paging.key, &tag, &mut plain);
+    let mut bytes = Vec::with_capacity(1 + TAG_LEN + plain.len());
+    bytes.push(COOKIE_VERSION);
+    bytes.extend_from_slice(&tag);
+    bytes.extend_from_slice(&plain);
     Ok(BASE64URL_NOPAD.encode(&bytes))
 }
 
 fn decode_cookie(
-    key: &[u8],
+    paging: &Paging<'_>,
     request: &QueryRequest,
     cookie: &str,
 ) -> Result<(Vec<Value>, usize), CrestError> {
     let bytes = BASE64URL_NOPAD
         .decode(cookie.as_bytes())
         .map_err(|_| CrestError::InvalidCookie("it is not base64url"))?;
-    let split = bytes
-        .len()
-        .checked_sub(MAC_LEN)
+    let (version, rest) = bytes
+        .split_first()
         .ok_or(CrestError::InvalidCookie("it is too short"))?;
-    let (payload, tag) = bytes.split_at(split);
-    let mac = cookie_mac(key, request, payload)
-        .ok_or(CrestError::InvalidCookie("the key is not usable"))?;
-    mac.verify_slice(tag).map_err(|_| {
-        CrestError::InvalidCookie("its signature does not match this query and key")
-    })?;
+    if *version != COOKIE_VERSION || rest.len() < TAG_LEN + NONCE_LEN + 8 {
+        return Err(CrestError::InvalidCookie(
+            "it is too short or of another version",
+        ));
+    }
+    let (tag, sealed) = rest
+        .split_at_checked(TAG_LEN)
+        .ok_or(CrestError::InvalidCookie("it is too short"))?;
+    let mut iv = [0u8; TAG_LEN];
+    iv.copy_from_slice(tag);
+    let mut plain = sealed.to_vec();
+    apply_keystream(paging.key, &iv, &mut plain);
+    let expected = cookie_tag(paging, request, &plain);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_slice(),
+        iv.as_slice(),
+    )) {
+        return Err(CrestError::InvalidCookie(
+            "it was not issued for this query, collection and key",
+        ));
+    }
+    let (head, payload) = plain
+        .split_at_checked(NONCE_LEN + 8)
+        .ok_or(CrestError::InvalidCookie("it is too short"))?;
+    let mut expires = [0u8; 8];
+    expires.copy_from_slice(head.get(NONCE_LEN..).unwrap_or_default());
+    if paging.now.timestamp_millis() >= i64::from_be_bytes(expires) {
+        return Err(CrestError::InvalidCookie("it has expired"));
+    }
     let (keys, index): (Vec<Value>, usize) = serde_json::from_slice(payload)
         .map_err(|_| CrestError::InvalidCookie("its position is malformed"))?;
     if keys.len() != request.sort_keys.len() {
@@ -713,40 +973,55 @@ fn decode_cookie(
 /// - **Page**: the page starts after the cookie's position, or at `_pagedResultsOffset`
 ///   (beyond the end: an empty page), and holds `_pageSize` results (0: all the rest).
 ///   **Decision**: offset and cookie apply with `_pageSize=0` too.
-/// - **Cookie**: when results remain after a page, `pagedResultsCookie` encodes the last
-///   result's position — its sort-key values and input index — followed by an HMAC-SHA256 over
-///   the position, the query and the sort keys under `cookie_key`, in unpadded base64url. A
-///   cookie that was altered, truncated, made with another key or for another query or sort
-///   order is [`InvalidCookie`](CrestError::InvalidCookie). Resuming finds the first result
+/// - **Cookie**: when results remain after a page, `pagedResultsCookie` holds the last
+///   result's position — its sort-key values and input index — with an expiry
+///   (`now + lifetime` from `paging`), encrypted and authenticated under the [`CookieKey`] and
+///   bound to the collection owner, the query and the sort keys: unpadded base64url of
+///   `version ‖ tag ‖ ciphertext`, where the tag is HMAC-SHA-256 over the binding and the
+///   plaintext (caller nonce, expiry, position) and the ciphertext is the plaintext XORed with
+///   HMAC-SHA-256(tag ‖ counter) blocks (an SIV construction: the sort values are not readable
+///   and a repeated nonce reveals only equal positions). A cookie that was altered, truncated,
+///   made with another key, for another owner, query or sort order, or resumed at or after its
+///   expiry is [`InvalidCookie`](CrestError::InvalidCookie). Resuming finds the first result
 ///   after that position in the sort order, so over the same items the pages partition the
 ///   matching results exactly, ties included; if items were added or removed in between,
 ///   results sorted strictly after the last one's sort values are neither skipped nor
 ///   repeated (only ties of the last result can shift — add `_id` as a final sort key to rule
-///   that out). The page size may change between pages. `cookie_key` should be at least 32
-///   random bytes held by the server.
+///   that out). The page size may change between pages.
 /// - **Totals**: `NONE` gives -1 for `totalPagedResults` and `remainingPagedResults`;
 ///   `ESTIMATE` and `EXACT` give the number of matching results and the number after this
 ///   page.
 ///
 /// ```
-/// use mfa_devices::crest::{query_with, QueryRequest};
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::crest::{query_with, CookieKey, CrestError, Paging, QueryRequest};
 /// let items = [serde_json::json!({"n": 3}), serde_json::json!({"n": 1}),
 ///              serde_json::json!({"n": 2})];
 /// let req = QueryRequest::from_query_pairs([("_queryFilter", "true"),
 ///     ("_sortKeys", "n"), ("_pageSize", "2")]).unwrap();
-/// let key = [7u8; 32];
-/// let page1 = query_with(&items, &req, &key, |_, _| true).unwrap();
+/// let key = CookieKey::from([7u8; 32]);
+/// let now = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+/// let paging = Paging::new(&key, "users/u1/devices", now, [1; 16]);
+/// let page1 = query_with(&items, &req, &paging, |_, _| true).unwrap();
 /// assert_eq!(page1.result, [&items[1], &items[2]]);
 /// let mut next = req.clone();
 /// next.paged_results_cookie = page1.paged_results_cookie;
-/// let page2 = query_with(&items, &next, &key, |_, _| true).unwrap();
+/// let later = Paging::new(&key, "users/u1/devices", now + TimeDelta::minutes(1), [2; 16]);
+/// let page2 = query_with(&items, &next, &later, |_, _| true).unwrap();
 /// assert_eq!(page2.result, [&items[0]]);
 /// assert_eq!(page2.paged_results_cookie, None);
+/// // Another user's collection, or too late: refused.
+/// let other = Paging::new(&key, "users/u2/devices", now, [3; 16]);
+/// assert!(matches!(query_with(&items, &next, &other, |_, _| true),
+///                  Err(CrestError::InvalidCookie(_))));
+/// let expired = Paging::new(&key, "users/u1/devices", now + TimeDelta::hours(1), [4; 16]);
+/// assert!(matches!(query_with(&items, &next, &expired, |_, _| true),
+///                  Err(CrestError::InvalidCookie(_))));
 /// ```
 pub fn query_with<'a, T, F>(
     items: &'a [T],
     request: &QueryRequest,
-    cookie_key: &[u8],
+    paging: &Paging<'_>,
     mut matches: F,
 ) -> Result<QueryResponse<&'a T>, CrestError>
 where
@@ -763,7 +1038,7 @@ where
     }
     let sort = &request.sort_keys;
     let start_position = match &request.paged_results_cookie {
-        Some(c) => Some(decode_cookie(cookie_key, request, c)?),
+        Some(c) => Some(decode_cookie(paging, request, c)?),
         None => None,
     };
     let mut entries: Vec<Entry<'a, T>> = items
@@ -796,7 +1071,7 @@ where
     };
     let cookie = match entries.get(..end).and_then(<[_]>::last) {
         Some(last) if end < total && request.page_size > 0 => {
-            Some(encode_cookie(cookie_key, request, &last.keys, last.index)?)
+            Some(encode_cookie(paging, request, &last.keys, last.index)?)
         }
         _ => None,
     };
@@ -835,7 +1110,7 @@ where
 /// paging, cookies and totals.
 ///
 /// ```
-/// use mfa_devices::crest::{query, OathDevice, QueryRequest};
+/// use mfa_devices::crest::{query, CookieKey, OathDevice, Paging, QueryRequest};
 /// let devices: Vec<OathDevice> = (1..=3).map(|i| serde_json::from_value(serde_json::json!({
 ///     "_id": format!("id-{i}"), "_rev": "1", "deviceName": format!("Phone {i}"),
 ///     "uuid": format!("id-{i}"), "deviceManagementStatus": false})).unwrap()).collect();
@@ -844,7 +1119,9 @@ where
 ///     ("_sortKeys", "-deviceName"),
 ///     ("_totalPagedResultsPolicy", "EXACT"),
 /// ]).unwrap();
-/// let page = query(&devices, &req, b"server-side paging key, 32 bytes").unwrap();
+/// let key = CookieKey::new(b"server-side paging key, 32 bytes").unwrap();
+/// let now = chrono::DateTime::from_timestamp(1_740_830_400, 0).unwrap();
+/// let page = query(&devices, &req, &Paging::new(&key, "users/u1/oath", now, [0; 16])).unwrap();
 /// let names: Vec<&str> = page.result.iter().map(|d| d.device_name.as_str()).collect();
 /// assert_eq!(names, ["Phone 3", "Phone 1"]);
 /// assert_eq!(page.total_paged_results, 2);
@@ -852,7 +1129,7 @@ where
 pub fn query<'a, T>(
     items: &'a [T],
     request: &QueryRequest,
-    cookie_key: &[u8],
+    paging: &Paging<'_>,
 ) -> Result<QueryResponse<&'a T>, CrestError>
 where
     T: Resource + QueryItem,
@@ -862,5 +1139,5 @@ where
         QueryKind::Id(_) => return Err(CrestError::UnsupportedQuery("_queryId")),
         QueryKind::Expression(_) => return Err(CrestError::UnsupportedQuery("_queryExpression")),
     };
-    query_with(items, request, cookie_key, |_, item| compiled.matches(item))
+    query_with(items, request, paging, |_, item| compiled.matches(item))
 }

@@ -140,23 +140,27 @@ impl Realm {
     /// (`https://<tenant-env-fqdn>/am`):
     /// `/json/realms/root/realms/alpha/users/{id}/devices/2fa/{category}`.
     ///
-    /// The user id is percent-encoded (every byte outside `[A-Za-z0-9-._~]`); an empty id is an
-    /// error.
+    /// The user id is percent-encoded (every byte outside `[A-Za-z0-9-._~]`); an empty id is
+    /// [`EmptyPathSegment`](CrestError::EmptyPathSegment), and an id of exactly `.` or `..` is
+    /// [`DotPathSegment`](CrestError::DotPathSegment) — **decision**: refused rather than
+    /// written, because a dot segment is removed or resolved to the parent by URL
+    /// normalization (RFC 3986 §5.2.4) and `%2E` is equivalent to `.`, so no spelling of it
+    /// names the user.
     ///
     /// ```
-    /// use mfa_devices::crest::{DeviceCategory, Realm};
+    /// use mfa_devices::crest::{CrestError, DeviceCategory, Realm};
     /// assert_eq!(Realm::root().devices_path("a b", DeviceCategory::Binding).unwrap(),
     ///            "/json/realms/root/users/a%20b/devices/2fa/binding");
     /// assert!(Realm::root().devices_path("", DeviceCategory::Push).is_err());
+    /// assert_eq!(Realm::root().devices_path("..", DeviceCategory::Oath),
+    ///            Err(CrestError::DotPathSegment("user id")));
     /// ```
     pub fn devices_path(
         &self,
         user_id: &str,
         category: DeviceCategory,
     ) -> Result<String, CrestError> {
-        if user_id.is_empty() {
-            return Err(CrestError::EmptyPathSegment("user id"));
-        }
+        check_segment(user_id, "user id")?;
         let mut out = format!("/json{self}/users/");
         percent_encode(user_id, &mut out);
         out.push_str("/devices/2fa/");
@@ -165,13 +169,16 @@ impl Realm {
     }
 
     /// The path of one device (by its `uuid`): the [`devices_path`](Self::devices_path) plus
-    /// `/{uuid}` — the target of delete, rename and the `reset` action.
+    /// `/{uuid}` — the target of delete, rename and the `reset` action. The uuid follows the
+    /// user id's rules (percent-encoded; empty, `.` and `..` refused).
     ///
     /// ```
-    /// use mfa_devices::crest::{DeviceCategory, Realm};
+    /// use mfa_devices::crest::{CrestError, DeviceCategory, Realm};
     /// let r = Realm::from_hierarchy("alpha").unwrap();
     /// assert_eq!(r.device_path("u1", DeviceCategory::WebAuthn, "ff1d").unwrap(),
     ///            "/json/realms/root/realms/alpha/users/u1/devices/2fa/webauthn/ff1d");
+    /// assert_eq!(r.device_path("u1", DeviceCategory::Oath, "."),
+    ///            Err(CrestError::DotPathSegment("device uuid")));
     /// ```
     pub fn device_path(
         &self,
@@ -179,13 +186,20 @@ impl Realm {
         category: DeviceCategory,
         uuid: &str,
     ) -> Result<String, CrestError> {
-        if uuid.is_empty() {
-            return Err(CrestError::EmptyPathSegment("device uuid"));
-        }
+        check_segment(uuid, "device uuid")?;
         let mut out = self.devices_path(user_id, category)?;
         out.push('/');
         percent_encode(uuid, &mut out);
         Ok(out)
+    }
+}
+
+/// An id that can be one path segment: not empty, not a dot segment.
+fn check_segment(id: &str, what: &'static str) -> Result<(), CrestError> {
+    match id {
+        "" => Err(CrestError::EmptyPathSegment(what)),
+        "." | ".." => Err(CrestError::DotPathSegment(what)),
+        _ => Ok(()),
     }
 }
 

@@ -5,9 +5,12 @@ use std::fmt::Write as _;
 
 use serde_json::Number;
 
-use super::parse::{MAX_DEPTH, is_extended_operator};
+use super::parse::is_extended_operator;
 use crate::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
-use crate::filter::{Filter, FilterError, FilterErrorKind};
+use crate::filter::{Filter, FilterError, FilterErrorKind, ParseOptions};
+
+/// The deepest nesting rendered: the most any [`ParseOptions`] lets the parser accept.
+const MAX_DEPTH: usize = ParseOptions::DEPTH_CEILING;
 
 fn unsupported(what: impl Into<String>, out: &str) -> FilterError {
     FilterError::new(FilterErrorKind::Unsupported(what.into()), out.len())

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::ids::IdRef;
 use super::model::{DeviceStatus, DeviceType, Notification, RelyingParty};
-use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE, inner};
+use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE, echo, inner};
 
 /// The longest nickname PingOne accepts, in characters (not bytes).
 pub const MAX_NICKNAME_CHARS: usize = 100;
@@ -144,7 +144,10 @@ impl NewDevice {
             details.push(
                 invalid(
                     "type",
-                    format!("'{t}' is not a device type that can be created"),
+                    format!(
+                        "'{}' is not a device type that can be created",
+                        echo(t.as_str())
+                    ),
                 )
                 .with_inner(inner::ALLOWED_VALUES, allowed),
             );
@@ -156,8 +159,11 @@ impl NewDevice {
                 DeviceStatus::Active | DeviceStatus::ActivationRequired
             ) {
                 details.push(
-                    invalid("status", format!("'{status}' is not a valid status"))
-                        .with_inner(inner::ALLOWED_VALUES, vec!["ACTIVE", "ACTIVATION_REQUIRED"]),
+                    invalid(
+                        "status",
+                        format!("'{}' is not a valid status", echo(status.as_str())),
+                    )
+                    .with_inner(inner::ALLOWED_VALUES, vec!["ACTIVE", "ACTIVATION_REQUIRED"]),
                 );
             }
         }
@@ -193,7 +199,7 @@ impl NewDevice {
             )),
             (Some(email), true) if !is_valid_email(email) => details.push(invalid(
                 "email",
-                format!("'{email}' is not a valid email address"),
+                format!("'{}' is not a valid email address", echo(email)),
             )),
             (Some(_), false) => details.push(invalid(
                 "email",
@@ -212,7 +218,8 @@ impl NewDevice {
                 invalid(
                     "phone",
                     format!(
-                        "'{phone}' is not a valid phone number: '+', a 1-3 digit country code and a 4-14 digit number"
+                        "'{}' is not a valid phone number: '+', a 1-3 digit country code and a 4-14 digit number",
+                        echo(phone)
                     ),
                 )
                 .with_inner(inner::ALLOWED_PATTERN, PHONE_PATTERN),
@@ -236,7 +243,10 @@ impl NewDevice {
                 details.push(
                     invalid(
                         "extension",
-                        format!("'{ext}' is not a valid extension: only digits, ',', '#' and '*'"),
+                        format!(
+                            "'{}' is not a valid extension: only digits, ',', '#' and '*'",
+                            echo(ext)
+                        ),
                     )
                     .with_inner(inner::ALLOWED_PATTERN, "^[0-9,#*]+$"),
                 );
@@ -277,7 +287,7 @@ impl NewDevice {
                 if !is_valid_rp_id(id) {
                     details.push(invalid(
                         "rp.id",
-                        format!("'{id}' is not a lower-case domain name"),
+                        format!("'{}' is not a lower-case domain name", echo(id)),
                     ));
                 }
             }

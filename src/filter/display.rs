@@ -157,6 +157,16 @@ pub(crate) fn check_scim(e: &Expr) -> Result<(), FilterError> {
         }
         Expr::ValuePath(p, inner) => {
             check_path(p)?;
+            if p.segments.len() > 1 {
+                return unsupported(format!(
+                    "the value path on the sub-attribute '{p}' (the SCIM parser refuses it)"
+                ));
+            }
+            if has_value_path(inner) {
+                return unsupported(format!(
+                    "a value path nested inside the value path '{p}[…]' (RFC 7644 errata 4690)"
+                ));
+            }
             check_scim(inner)
         }
         Expr::Not(x) => check_scim(x),
@@ -166,6 +176,16 @@ pub(crate) fn check_scim(e: &Expr) -> Result<(), FilterError> {
             }
             xs.iter().try_for_each(check_scim)
         }
+    }
+}
+
+/// Whether a value path occurs anywhere in `e`.
+fn has_value_path(e: &Expr) -> bool {
+    match e {
+        Expr::ValuePath(..) => true,
+        Expr::Not(x) => has_value_path(x),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(has_value_path),
+        Expr::Literal(_) | Expr::Present(_) | Expr::Compare(..) => false,
     }
 }
 

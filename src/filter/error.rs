@@ -27,6 +27,12 @@ pub enum FilterErrorKind {
         /// The configured maximum depth.
         max: usize,
     },
+    /// A value path where none may stand: inside another value path's filter
+    /// (`emails[type eq "work" and emails[type eq "home"]]`, refused by RFC 7644 errata 4690 and
+    /// Ping's SCIM 2 SDK), or on a sub-attribute (`emails.type[type eq "work"]`, which has no
+    /// meaning: a value filter selects elements of a multi-valued complex attribute). The text
+    /// says which; the offset is the `[`.
+    InvalidValuePath(&'static str),
     /// The construct is valid in one filter language but has no equivalent in the target one
     /// (e.g. a CREST extended operator rendered as SCIM, a SCIM value path rendered as CREST).
     Unsupported(String),
@@ -49,6 +55,7 @@ impl FilterErrorKind {
             Self::InvalidNumber => "InvalidNumber",
             Self::TooLong { .. } => "TooLong",
             Self::TooDeep { .. } => "TooDeep",
+            Self::InvalidValuePath(_) => "InvalidValuePath",
             Self::Unsupported(_) => "Unsupported",
         }
     }
@@ -104,6 +111,9 @@ impl fmt::Display for FilterError {
                     f,
                     "filter nests deeper than the maximum of {max} at byte {at}"
                 )
+            }
+            FilterErrorKind::InvalidValuePath(why) => {
+                write!(f, "invalid value path at byte {at}: {why}")
             }
             FilterErrorKind::Unsupported(what) => {
                 write!(

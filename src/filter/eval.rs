@@ -259,19 +259,7 @@ fn text(s: &str, op: Op, l: &StrLit<'_>, exact: bool) -> bool {
                     .all(|c| hay.next() == Some(c))
             }
         }
-        Op::Co => {
-            if ascii {
-                let n = lit.as_bytes();
-                n.is_empty()
-                    || s.as_bytes()
-                        .windows(n.len())
-                        .any(|w| w.eq_ignore_ascii_case(n))
-            } else {
-                lit.is_empty()
-                    || s.char_indices()
-                        .any(|(i, _)| s.get(i..).is_some_and(|rest| starts_with_lower(rest, lit)))
-            }
-        }
+        Op::Co => contains_ci(s, lit, ascii),
         Op::Gt | Op::Ge | Op::Lt | Op::Le => {
             let o = if ascii {
                 s.bytes()
@@ -283,6 +271,136 @@ fn text(s: &str, op: Op, l: &StrLit<'_>, exact: bool) -> bool {
             op.accepts(o)
         }
     }
+}
+
+/// Up to this many byte pairs (|attribute| × |literal|), case-insensitive `co` compares in
+/// place, without allocating; above it, it folds both once and searches linearly. Either way a
+/// comparison costs O(|attribute| + |literal|) (the in-place product is bounded by this
+/// constant).
+const CO_IN_PLACE_PAIRS: usize = 4096;
+
+/// Case-insensitive `co`: whether the lowercased `lit` occurs in the lowercased `s`, starting
+/// where a character of `s` starts (`ascii`: both are ASCII).
+fn contains_ci(s: &str, lit: &str, ascii: bool) -> bool {
+    if lit.is_empty() {
+        return true;
+    }
+    if ascii && lit.len() > s.len() {
+        return false;
+    }
+    if s.len().saturating_mul(lit.len()) <= CO_IN_PLACE_PAIRS {
+        return if ascii {
+            let n = lit.as_bytes();
+            s.as_bytes().windows(n.len()).any(|w| {
+                co_work(w.len());
+                w.eq_ignore_ascii_case(n)
+            })
+        } else {
+            s.char_indices().any(|(i, _)| {
+                co_work(lit.len());
+                s.get(i..).is_some_and(|rest| starts_with_lower(rest, lit))
+            })
+        };
+    }
+    contains_folded(s, lit)
+}
+
+/// [`contains_ci`] by folding both texts once and searching with [`kmp_contains`]: linear.
+fn contains_folded(s: &str, lit: &str) -> bool {
+    let mut needle = Vec::with_capacity(lit.len());
+    fold(lit, &mut needle, None);
+    if needle.is_empty() {
+        return true;
+    }
+    let mut hay = Vec::with_capacity(s.len());
+    if s.is_ascii() {
+        fold(s, &mut hay, None);
+        kmp_contains(&hay, &needle, |_| true)
+    } else {
+        let mut starts = Vec::with_capacity(s.len());
+        fold(s, &mut hay, Some(&mut starts));
+        kmp_contains(&hay, &needle, |at| starts.get(at).copied().unwrap_or(false))
+    }
+}
+
+/// Appends the per-character lowercase of `s` (UTF-8) to `out`; with `starts`, marks which
+/// bytes of `out` begin the lowercase of a character of `s` (a match may only start there).
+fn fold(s: &str, out: &mut Vec<u8>, mut starts: Option<&mut Vec<bool>>) {
+    co_work(s.len());
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+        if let Some(st) = starts {
+            st.resize(out.len(), true);
+        }
+        return;
+    }
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        let first = out.len();
+        for l in c.to_lowercase() {
+            out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+        }
+        if let Some(st) = starts.as_mut() {
+            st.resize(out.len(), false);
+            if let Some(x) = st.get_mut(first) {
+                *x = true;
+            }
+        }
+    }
+}
+
+/// Knuth–Morris–Pratt: whether `needle` (non-empty) occurs in `hay` at an offset `ok_start`
+/// accepts. At most 2·|hay| + 2·|needle| byte comparisons, whatever the input.
+fn kmp_contains(hay: &[u8], needle: &[u8], ok_start: impl Fn(usize) -> bool) -> bool {
+    let m = needle.len();
+    // fail[i]: the length of the longest proper border of needle[..=i].
+    let mut fail = vec![0usize; m];
+    let mut k = 0usize;
+    for (i, &c) in needle.iter().enumerate().skip(1) {
+        while k > 0 && needle.get(k) != Some(&c) {
+            co_work(1);
+            k = fail.get(k - 1).copied().unwrap_or(0);
+        }
+        co_work(1);
+        if needle.get(k) == Some(&c) {
+            k += 1;
+        }
+        if let Some(f) = fail.get_mut(i) {
+            *f = k;
+        }
+    }
+    let mut q = 0usize;
+    for (i, &c) in hay.iter().enumerate() {
+        while q > 0 && needle.get(q) != Some(&c) {
+            co_work(1);
+            q = fail.get(q - 1).copied().unwrap_or(0);
+        }
+        co_work(1);
+        if needle.get(q) == Some(&c) {
+            q += 1;
+        }
+        if q == m {
+            if ok_start(i + 1 - m) {
+                return true;
+            }
+            q = fail.get(q - 1).copied().unwrap_or(0);
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only: the work `co` did (bytes folded plus byte comparisons), for the scaling test.
+    static CO_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` units of `co` work (test builds only).
+#[inline(always)]
+fn co_work(n: usize) {
+    #[cfg(test)]
+    CO_WORK.with(|w| w.set(w.get().saturating_add(n as u64)));
+    let _ = n;
 }
 
 fn lower(s: &str) -> impl Iterator<Item = char> + '_ {
@@ -370,5 +488,63 @@ pub(crate) fn eval<R: Resource + ?Sized>(e: &Expr, r: &R) -> bool {
         Expr::Not(x) => !eval(x, r),
         Expr::And(xs) => xs.iter().all(|x| eval(x, r)),
         Expr::Or(xs) => xs.iter().any(|x| eval(x, r)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `co` work for one comparison of `hay` with `needle`, case-insensitively.
+    fn co_cost(hay: &str, needle: &str) -> (bool, u64) {
+        CO_WORK.with(|w| w.set(0));
+        let found = text(hay, Op::Co, &StrLit::new(needle), false);
+        (found, CO_WORK.with(std::cell::Cell::get))
+    }
+
+    /// Issue 12, point 9: case-insensitive `co` costs O(|attribute| + |literal|), not their
+    /// product. The worst case for a naive search (`aaa…a` against `aa…ab`, which almost
+    /// matches at every position) is scaled 10× and 100× in both lengths; the work counted
+    /// (bytes folded plus byte comparisons) must grow about as the input (≤ 15× and ≤ 150×),
+    /// where a quadratic search grows 100× and 10,000×. ASCII and non-ASCII text both.
+    /// The folded linear search agrees with the in-place search (a match starts where a
+    /// character starts; it may end inside a character's multi-character lowercase).
+    #[test]
+    fn folded_co_agrees_with_in_place_co() {
+        use proptest::prelude::*;
+        let text = "[aAbB\u{130}i\u{307}\u{df}sS\u{212a}kK\u{3a3}\u{3c3}\u{3c2}\u{c9}\u{e9}]{0,12}";
+        proptest!(ProptestConfig::with_cases(2000), |(s in text, lit in "[aAbB\u{130}i\u{307}\u{df}sSkK\u{3a3}\u{3c3}\u{e9}]{0,4}")| {
+            let reference = lit.is_empty()
+                || s.char_indices()
+                    .any(|(i, _)| s.get(i..).is_some_and(|rest| starts_with_lower(rest, &lit)));
+            prop_assert_eq!(contains_folded(&s, &lit), reference, "{:?} co {:?}", s, lit);
+            prop_assert_eq!(contains_ci(&s, &lit, s.is_ascii() && lit.is_ascii()), reference);
+        });
+        // A match may not start inside the lowercase of 'İ' (i + U+0307).
+        assert!(!contains_folded("\u{130}x", "\u{307}x"));
+        assert!(contains_folded("\u{130}x", "i"));
+    }
+
+    #[test]
+    fn point_09_co_is_linear() {
+        for (unit, miss) in [("a", "b"), ("é", "ß")] {
+            let cost = |k: usize| {
+                let hay = unit.repeat(1000 * k);
+                let needle = format!("{}{miss}", unit.to_uppercase().repeat(100 * k));
+                let (found, work) = co_cost(&hay, &needle);
+                assert!(!found);
+                // And the same needle does occur once appended.
+                let (found, _) = co_cost(&format!("{hay}{needle}"), &needle);
+                assert!(found);
+                work
+            };
+            let (w1, w10, w100) = (cost(1), cost(10), cost(100));
+            assert!(
+                w10 <= 15 * w1 && w100 <= 150 * w1,
+                "{unit:?}: work {w1}, {w10} (x{}), {w100} (x{})",
+                w10 / w1.max(1),
+                w100 / w1.max(1)
+            );
+        }
     }
 }

@@ -191,7 +191,12 @@ impl Filter {
     ///   `true`, `not`, `and` … are valid names where a name is expected;
     /// - **decision**: the core schema prefix (`urn:ietf:params:scim:schemas:core:2.0:<Type>:`)
     ///   is stripped (RFC 7644 §3.10); an extension URN is kept in [`ast::AttrPath::urn`];
-    /// - value paths `attr[filter]` (also nested); `attr[…].sub` is a PATCH path and is refused;
+    /// - value paths `attr[filter]`; `attr[…].sub` is a PATCH path and is refused; a value path
+    ///   inside another value path's filter (`emails[type eq "work" and emails[value pr]]`) is
+    ///   [`FilterErrorKind::InvalidValuePath`] at the inner `[` (RFC 7644 errata 4690; Ping's
+    ///   SCIM 2 SDK refuses it too), and so — **decision** — is a value path on a sub-attribute
+    ///   (`emails.type[type eq "work"]`): a value filter selects elements of a multi-valued
+    ///   complex attribute, and a sub-attribute has no elements with attributes of their own;
     /// - numbers per JSON (no leading zeros, no `+`, no `.5`); strings per JSON, with `\uXXXX`
     ///   surrogate pairs (a lone surrogate is [`FilterErrorKind::InvalidEscape`]).
     ///
@@ -225,18 +230,48 @@ impl Filter {
 
     /// The filter as SCIM text, or [`FilterErrorKind::Unsupported`] (offset 0) for trees that
     /// have no SCIM syntax: CREST literals and extended operators, paths deeper than
-    /// `name.sub`, names that are not SCIM attribute names. For SCIM trees it is the
-    /// [`Display`](fmt::Display) text.
+    /// `name.sub`, names that are not SCIM attribute names, nested value paths. For SCIM trees
+    /// it is the [`Display`](fmt::Display) text.
+    ///
+    /// The text is guaranteed to parse with the default [`ParseOptions`]: a tree whose SCIM text
+    /// would be longer than 8 KiB or nest deeper than 64 is refused with the error
+    /// [`Filter::parse`] gives on that text ([`FilterErrorKind::TooLong`] /
+    /// [`FilterErrorKind::TooDeep`], offset into the SCIM text). A CREST filter can hit this
+    /// within CREST's own caps: `! /a pr` needs no parentheses in CREST but is `not (a pr)` in
+    /// SCIM, and a control character in a string is one byte in CREST and six (`\u0001`) in SCIM.
     ///
     /// ```
+    /// use mfa_devices::crest::parse_query_filter;
     /// use mfa_devices::filter::{Filter, FilterErrorKind, ast::Expr};
     /// assert_eq!(Filter::parse("a pr").unwrap().to_scim().unwrap(), "a pr");
     /// let e = Filter::from_expr(Expr::Literal(true)).to_scim().unwrap_err();
     /// assert!(matches!(e.kind(), FilterErrorKind::Unsupported(_)));
+    ///
+    /// let deep = format!("{}! /a pr{}", "!(".repeat(64), ")".repeat(64));
+    /// let crest = parse_query_filter(&deep).unwrap(); // depth 64: CREST accepts it
+    /// assert_eq!(crest.to_scim().unwrap_err().kind(), &FilterErrorKind::TooDeep { max: 64 });
     /// ```
     pub fn to_scim(&self) -> Result<String, FilterError> {
+        self.to_scim_with(&ParseOptions::new())
+    }
+
+    /// [`to_scim`](Filter::to_scim) for a reader with other limits: the text is guaranteed to
+    /// parse with `options`.
+    ///
+    /// ```
+    /// use mfa_devices::filter::{Filter, ParseOptions};
+    /// let deep = ParseOptions::new().max_depth(100);
+    /// let f = Filter::parse_with(&format!("{}a pr{}", "not (".repeat(70), ")".repeat(70)), &deep)
+    ///     .unwrap();
+    /// assert!(f.to_scim().is_err());
+    /// assert!(f.to_scim_with(&deep).is_ok());
+    /// ```
+    pub fn to_scim_with(&self, options: &ParseOptions) -> Result<String, FilterError> {
         display::check_scim(&self.expr)?;
-        Ok(self.to_string())
+        let text = self.to_string();
+        // What SCIM cannot read back (too long, too deep) is not a SCIM rendering.
+        parse::parse(&text, options)?;
+        Ok(text)
     }
 
     /// Evaluates the filter against one resource (interpreted; see [`compile`](Filter::compile)

@@ -7,13 +7,14 @@
 //! andExp    = term *(ws1 "and" ws1 term)
 //! term      = "(" ws FILTER ws ")"
 //!           / "not" ws "(" ws FILTER ws ")"
-//!           / attrPath ws "[" ws FILTER ws "]"         ; valuePath
+//!           / ATTRNAME ws "[" ws valFilter ws "]"     ; valuePath (no sub-attribute)
 //!           / attrPath ws1 "pr"
 //!           / attrPath ws1 compareOp ws1 compValue
 //! attrPath  = [URN ":"] ATTRNAME ["." ATTRNAME]
 //! ATTRNAME  = ["$"] ALPHA *(ALPHA / DIGIT / "-" / "_")
 //! compValue = "false" / "null" / "true" / JSON number / JSON string
 //! ws        = *(SP / HTAB / CR / LF)
+//! valFilter = FILTER without a valuePath               ; RFC 7644 errata 4690
 //! ```
 //! Keywords, operators, `true`/`false`/`null`, attribute names and URNs are case-insensitive.
 
@@ -69,7 +70,14 @@ fn expected<'a, T>(at: &'a str, what: &'static str) -> Res<'a, T> {
 
 struct Cx {
     max_depth: usize,
+    /// Set while parsing a value path's filter: a value path may not nest.
+    in_value_path: std::cell::Cell<bool>,
 }
+
+const NESTED_VALUE_PATH: &str =
+    "a value path cannot appear inside another value path's filter (RFC 7644 errata 4690)";
+const SUB_ATTRIBUTE_VALUE_PATH: &str = "a value filter applies to a multi-valued attribute, \
+     not to a sub-attribute; write attr[sub … ] or attr.sub op value";
 
 /// Parses a whole filter.
 pub(crate) fn parse(input: &str, opts: &ParseOptions) -> Result<Expr, FilterError> {
@@ -83,6 +91,7 @@ pub(crate) fn parse(input: &str, opts: &ParseOptions) -> Result<Expr, FilterErro
     }
     let cx = Cx {
         max_depth: opts.max_depth,
+        in_value_path: std::cell::Cell::new(false),
     };
     match (|i| top(i, &cx)).parse(input) {
         Ok((_, e)) => Ok(e),
@@ -242,9 +251,20 @@ fn attr_expr<'a>(i: &'a str, cx: &Cx, depth: usize) -> Res<'a, Expr> {
     let (i, path) = attr_path(i)?;
     let j = ws0(i);
     if j.starts_with('[') {
+        if cx.in_value_path.get() {
+            return fail(j, FilterErrorKind::InvalidValuePath(NESTED_VALUE_PATH));
+        }
+        if path.segments.len() > 1 {
+            return fail(
+                j,
+                FilterErrorKind::InvalidValuePath(SUB_ATTRIBUTE_VALUE_PATH),
+            );
+        }
         let d = deeper(j, cx, depth)?;
         let (k, _) = ch('[').parse(j)?;
+        cx.in_value_path.set(true);
         let (k, inner) = or_expr(ws0(k), cx, d)?;
+        cx.in_value_path.set(false);
         let k = ws0(k);
         return match ch::<_, PErr>(']').parse(k) {
             Ok((k, _)) => Ok((k, Expr::ValuePath(path, Box::new(inner)))),

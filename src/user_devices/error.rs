@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::device::timestamp::format;
 use crate::device::{DeviceId, MAX_NICKNAME_CHARS};
-use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, VALIDATION_MESSAGE, inner};
+use crate::error::{
+    ApiError, DetailCode, ErrorCode, ErrorDetail, MAX_DETAILS, VALIDATION_MESSAGE, echo, inner,
+};
 
 /// What is wrong with one entry of a reorder request (see [`UserDevicesError::InvalidOrder`]).
 ///
@@ -93,7 +95,7 @@ impl OrderViolation {
                 target,
                 format!(
                     "'{}' is not a device id (a UUID)",
-                    text.as_deref().unwrap_or_default()
+                    echo(text.as_deref().unwrap_or_default())
                 ),
             ),
             Self::Duplicate { id, .. } => ErrorDetail::new(
@@ -217,11 +219,14 @@ impl fmt::Display for UserDevicesError {
             ),
             Self::InvalidOrder(violations) => {
                 f.write_str("invalid device order")?;
-                for v in violations {
+                for v in violations.iter().take(MAX_DETAILS) {
                     let d = v.to_detail();
                     write!(f, "; {}: {}", v.target(), d.message)?;
                 }
-                Ok(())
+                match violations.len().saturating_sub(MAX_DETAILS) {
+                    0 => Ok(()),
+                    more => write!(f, "; and {more} more"),
+                }
             }
             Self::AlreadyActive(id) => write!(f, "device {id} is already ACTIVE"),
             Self::NotActive(id) => write!(f, "device {id} is not ACTIVE"),
@@ -304,7 +309,7 @@ impl From<UserDevicesError> for ApiError {
             ),
             UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
-                violations.iter().map(OrderViolation::to_detail).collect(),
+                violations.iter().map(OrderViolation::to_detail),
             ),
             UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)

@@ -1443,3 +1443,68 @@ fn point_14_lenient_input_is_refused_as_documented() {
         );
     }
 }
+
+/// Issue 12, point 10: error bodies are bounded whatever the request held. Details are capped
+/// (100, then one "and N more" summary) and echoed input is cut: a reorder body of 100,000
+/// malformed entries, a decided reorder of 100,000 unknown ids, a 1 MB media type, phone,
+/// email or device type each give a body of a few KiB (before: 117 MB for a 2 MB body, 14 MB
+/// for 100,000 ids, 1 MB out for 1 MB in).
+#[test]
+fn point_10_error_bodies_are_bounded() {
+    const BOUND: usize = 32 * 1024;
+    let body_len = |e: &ApiError| serde_json::to_string(e).unwrap().len();
+    let coll = RequestTarget::Devices { new_id: id(1) };
+    let mega = "9".repeat(1 << 20);
+
+    // A reorder body of malformed entries, and one of ids that are not UUIDs.
+    let malformed = format!("{{\"order\":[{}1]}}", "1,".repeat(100_000));
+    let texts = format!(
+        "{{\"order\":[{}{{\"id\":\"x\"}}]}}",
+        format!("{{\"id\":\"{}\"}},", "z".repeat(1000)).repeat(2000)
+    );
+    for body in [malformed, texts] {
+        let e =
+            Command::from_request(DEVICES_REORDER_MEDIA_TYPE, coll, body.as_bytes()).unwrap_err();
+        assert!(e.details.len() <= 101, "{} details", e.details.len());
+        assert!(body_len(&e) < BOUND, "{} bytes", body_len(&e));
+        assert!(e.details.last().unwrap().message.contains("more"));
+    }
+
+    // A decided reorder naming 100,000 unknown devices.
+    let u = with_active(&[1, 2]);
+    let order: Vec<DeviceId> = (0..100_000u32)
+        .map(|i| {
+            let mut b = [7u8; 16];
+            b[..4].copy_from_slice(&i.to_be_bytes());
+            DeviceId::from_bytes(b)
+        })
+        .collect();
+    let err = refused(&u, Command::Reorder { order }, t0());
+    assert!(
+        err.to_string().len() < BOUND,
+        "Display: {} bytes",
+        err.to_string().len()
+    );
+    let e = ApiError::from(err);
+    assert!(e.details.len() <= 101, "{} details", e.details.len());
+    assert!(body_len(&e) < BOUND, "{} bytes", body_len(&e));
+
+    // Echoed input: media type, phone, email, device type.
+    let e = Command::from_request(&format!("application/{mega}"), coll, b"{}").unwrap_err();
+    assert!(body_len(&e) < 1024, "media type: {} bytes", body_len(&e));
+    let sms = NewDevice {
+        phone: Some(format!("+1{mega}x")),
+        ..NewDevice::new(DeviceType::Sms)
+    };
+    let email = NewDevice {
+        email: Some(format!("{mega}@")),
+        ..NewDevice::new(DeviceType::Email)
+    };
+    for d in [sms, email] {
+        let e = d.validate().unwrap_err();
+        assert!(body_len(&e) < 1024, "{} bytes", body_len(&e));
+    }
+    let json = format!("{{\"type\":\"{mega}\"}}");
+    let e = Command::from_request(APPLICATION_JSON, coll, json.as_bytes()).unwrap_err();
+    assert!(body_len(&e) < 2048, "type: {} bytes", body_len(&e));
+}

@@ -102,3 +102,44 @@ fn conformance_table() {
         "table too small: {valid} valid, {invalid} invalid"
     );
 }
+
+/// Issue 12, point 15: a value path inside a value path's filter (RFC 7644 errata 4690; Ping's
+/// SCIM 2 SDK refuses it) and a value path on a sub-attribute (no meaning) are refused at the
+/// inner `[`, however they are spelled; a value path on a plain attribute still parses, and
+/// `to_scim` never renders what the parser refuses.
+#[test]
+fn point_15_nested_and_sub_attribute_value_paths_are_refused() {
+    for (input, offset) in [
+        ("userName[userName[bar pr]]", 17),
+        (r#"emails[type eq "work" and emails[type eq "home"]]"#, 32),
+        ("x[y[z pr]]", 3),
+        ("a[not (b[c pr])]", 8),
+        ("a[b pr or (c[d pr])]", 12),
+        (r#"emails.type[type eq "work"]"#, 11),
+        ("urn:x:y:emails.value [a pr]", 21),
+    ] {
+        let e = Filter::parse(input).expect_err(input);
+        assert_eq!(
+            (e.kind().name(), e.offset()),
+            ("InvalidValuePath", offset),
+            "{input}: {e}"
+        );
+    }
+    for ok in [
+        r#"emails[type eq "work" and value co "@example.com"]"#,
+        "a[b pr] and c[d pr]",
+        "not (a[b pr])",
+    ] {
+        assert!(Filter::parse(ok).is_ok(), "{ok}");
+    }
+    // Hand-built trees the parser refuses have no SCIM text either.
+    let vp = |p: &[&str], e: Expr| Expr::ValuePath(AttrPath::new(p.to_vec()), Box::new(e));
+    let pr = Expr::Present(AttrPath::new(["z"]));
+    for e in [
+        vp(&["x"], vp(&["y"], pr.clone())),
+        vp(&["emails", "type"], pr.clone()),
+        vp(&["x"], Expr::Not(Box::new(vp(&["y"], pr)))),
+    ] {
+        assert!(Filter::from_expr(e.clone()).to_scim().is_err(), "{e:?}");
+    }
+}

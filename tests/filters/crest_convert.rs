@@ -191,12 +191,21 @@ fn query_evaluates_crest_filters_on_typed_devices() {
             pairs.push(("_sortKeys", sort));
         }
         let req = QueryRequest::from_query_pairs(pairs).unwrap();
-        query(&devices, &req, b"key")
-            .unwrap()
-            .result
-            .iter()
-            .map(|d| d.device_name.clone())
-            .collect()
+        query(
+            &devices,
+            &req,
+            &mfa_devices::crest::Paging::new(
+                &mfa_devices::crest::CookieKey::from([7; 32]),
+                "owner",
+                chrono::DateTime::UNIX_EPOCH,
+                [0; 16],
+            ),
+        )
+        .unwrap()
+        .result
+        .iter()
+        .map(|d| d.device_name.clone())
+        .collect()
     };
     assert_eq!(
         names("true", ""),

@@ -1,9 +1,11 @@
 //! The CREST `_queryFilter` parser and renderer against the table in
 //! `tests/fixtures/crest/query_filters.json`, plus depth limits and property tests.
 
-use mfa_devices::crest::{MAX_DEPTH, parse_query_filter, to_query_filter};
+use mfa_devices::crest::{
+    MAX_DEPTH, QueryRequest, parse_query_filter, parse_query_filter_with, to_query_filter,
+};
 use mfa_devices::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
-use mfa_devices::filter::{Filter, FilterErrorKind};
+use mfa_devices::filter::{Filter, FilterErrorKind, ParseOptions};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -125,19 +127,19 @@ fn nested(depth: usize) -> String {
 }
 
 #[test]
-fn depth_limit_is_256_parentheses() {
-    assert_eq!(MAX_DEPTH, 256);
+fn depth_limit_is_64_parentheses_as_for_scim() {
+    assert_eq!(MAX_DEPTH, 64);
     assert_eq!(
-        parse_query_filter(&nested(256)).unwrap().expr(),
+        parse_query_filter(&nested(64)).unwrap().expr(),
         &Expr::Present(AttrPath::new(["a"]))
     );
-    let e = parse_query_filter(&nested(257)).unwrap_err();
-    assert_eq!(e.kind(), &FilterErrorKind::TooDeep { max: 256 });
-    assert_eq!(e.offset(), 256);
+    let e = parse_query_filter(&nested(65)).unwrap_err();
+    assert_eq!(e.kind(), &FilterErrorKind::TooDeep { max: 64 });
+    assert_eq!(e.offset(), 64);
     // Negations nest through parentheses only, and count the same way.
     for nots in [
-        format!("{}/a pr{}", "!(".repeat(256), ")".repeat(256)),
-        format!("{}/a pr{}", "(! ".repeat(256), ")".repeat(256)),
+        format!("{}/a pr{}", "!(".repeat(64), ")".repeat(64)),
+        format!("{}/a pr{}", "(! ".repeat(64), ")".repeat(64)),
     ] {
         let f = parse_query_filter(&nots).unwrap();
         // What parses at the limit renders within it.
@@ -146,33 +148,99 @@ fn depth_limit_is_256_parentheses() {
             f
         );
     }
-    let nots = format!("{}/a pr{}", "!(".repeat(257), ")".repeat(257));
+    let nots = format!("{}/a pr{}", "!(".repeat(65), ")".repeat(65));
     let e = parse_query_filter(&nots).unwrap_err();
     assert_eq!(
         (e.kind(), e.offset()),
-        (&FilterErrorKind::TooDeep { max: 256 }, 2 * 256 + 1)
+        (&FilterErrorKind::TooDeep { max: 64 }, 2 * 64 + 1)
     );
+    // Explicit limits: deeper up to the ceiling, and what parses renders.
+    let opts = ParseOptions::new().max_depth(128).max_length(1 << 16);
+    let f = parse_query_filter_with(&nested(128), &opts).unwrap();
+    assert_eq!(to_query_filter(&f).unwrap(), "/a pr");
+    let deep = format!("{}/a pr{}", "!(".repeat(128), ")".repeat(128));
+    let f = parse_query_filter_with(&deep, &opts).unwrap();
+    assert_eq!(
+        parse_query_filter_with(&to_query_filter(&f).unwrap(), &opts).unwrap(),
+        f
+    );
+}
+
+/// Issue 12, point 11: CREST input has the SCIM parser's documented caps — a `_queryFilter`
+/// over 8 KiB is refused before parsing (a 14 MB filter took 281 MB), `_sortKeys` is capped in
+/// count and length — and a CREST filter that SCIM cannot read back is never rendered as SCIM
+/// text (`to_scim` succeeds only when `Filter::parse` accepts its output).
+#[test]
+fn point_11_crest_input_is_capped_and_scim_rendering_is_checked() {
+    // Length: 100 KB of filter is refused up front, whatever it holds.
+    let long = format!("/deviceName eq \"{}\"", "x".repeat(100_000));
+    let e = parse_query_filter(&long).unwrap_err();
+    assert_eq!((e.kind().name(), e.offset()), ("TooLong", 8192));
+    let chain = vec!["/a eq 1"; 20_000].join(" and ");
+    assert_eq!(
+        parse_query_filter(&chain).unwrap_err().kind().name(),
+        "TooLong"
+    );
+    assert!(QueryRequest::from_query_pairs([("_queryFilter", long.as_str())]).is_err());
+    // _sortKeys: count and length.
+    let many = vec!["a"; 1000].join(",");
+    let long_key = "k".repeat(20_000);
+    for keys in [many.as_str(), long_key.as_str()] {
+        let r = QueryRequest::from_query_pairs([("_queryFilter", "true"), ("_sortKeys", keys)]);
+        assert!(r.is_err(), "{} bytes of _sortKeys accepted", keys.len());
+    }
+    let split: Vec<(&str, &str)> = std::iter::once(("_queryFilter", "true"))
+        .chain(std::iter::repeat_n(("_sortKeys", "a,b"), 500))
+        .collect();
+    assert!(QueryRequest::from_query_pairs(split).is_err());
+    let sixteen = vec!["a"; 16].join(",");
+    assert!(
+        QueryRequest::from_query_pairs([("_queryFilter", "true"), ("_sortKeys", &sixteen)]).is_ok()
+    );
+    // CREST filters SCIM cannot read back: never a SCIM rendering.
+    let ctrl = format!("/a eq \"{}\"", "\u{1}".repeat(2000));
+    for crest in [
+        format!("{}! /a pr{}", "!(".repeat(64), ")".repeat(64)),
+        ctrl,
+    ] {
+        let f = parse_query_filter(&crest).unwrap();
+        if let Ok(scim) = f.to_scim() {
+            assert_eq!(
+                Filter::parse(&scim).map_err(|e| e.to_string()),
+                Ok(f),
+                "to_scim gave text SCIM cannot read"
+            );
+        }
+    }
 }
 
 #[test]
 fn hostile_inputs_error_without_overflowing_the_stack() {
+    // With the length cap lifted, so that the parser itself meets the input.
+    let big = ParseOptions::new()
+        .max_length(1 << 24)
+        .max_depth(usize::MAX);
     let deep = "(".repeat(100_000);
     assert!(matches!(
-        parse_query_filter(&deep).unwrap_err().kind(),
+        parse_query_filter_with(&deep, &big).unwrap_err().kind(),
         FilterErrorKind::TooDeep { .. }
     ));
+    assert!(matches!(
+        parse_query_filter(&deep).unwrap_err().kind(),
+        FilterErrorKind::TooLong { .. }
+    ));
     let bangs = "!(".repeat(100_000);
-    assert!(parse_query_filter(&bangs).is_err());
+    assert!(parse_query_filter_with(&bangs, &big).is_err());
     // 100,000 operands in one chain are one flat node.
     let chain = vec!["/a eq 1"; 100_000].join(" and ");
-    match parse_query_filter(&chain).unwrap().expr() {
+    match parse_query_filter_with(&chain, &big).unwrap().expr() {
         Expr::And(ops) => assert_eq!(ops.len(), 100_000),
         other => panic!("{other:?}"),
     }
     let chain = vec!["(/a eq 1 or /b pr)"; 50_000].join(" and ");
-    let f = parse_query_filter(&chain).unwrap();
+    let f = parse_query_filter_with(&chain, &big).unwrap();
     assert_eq!(
-        parse_query_filter(&to_query_filter(&f).unwrap()).unwrap(),
+        parse_query_filter_with(&to_query_filter(&f).unwrap(), &big).unwrap(),
         f
     );
 }
@@ -221,11 +289,16 @@ fn rendering_refuses_what_crest_cannot_say() {
     assert_eq!(err.offset(), "true or /status ".len());
     // Too deep to read back: refused instead of rendered.
     let mut e = Expr::Literal(true);
-    for _ in 0..258 {
+    for _ in 0..130 {
         e = Expr::Not(Box::new(e));
     }
     let err = to_query_filter(&Filter::from_expr(e)).unwrap_err();
-    assert_eq!(err.kind(), &FilterErrorKind::TooDeep { max: 256 });
+    assert_eq!(
+        err.kind(),
+        &FilterErrorKind::TooDeep {
+            max: ParseOptions::DEPTH_CEILING
+        }
+    );
 }
 
 #[test]

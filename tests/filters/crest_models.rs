@@ -28,7 +28,17 @@ where
     let response: QueryResponse<T> = serde_json::from_value(seed.clone()).unwrap();
     assert_eq!(serde_json::to_value(&response).unwrap(), seed, "{name}");
     let req = QueryRequest::from_query_pairs([("_queryFilter", "true")]).unwrap();
-    let out = query(&response.result, &req, b"k").unwrap();
+    let out = query(
+        &response.result,
+        &req,
+        &mfa_devices::crest::Paging::new(
+            &mfa_devices::crest::CookieKey::from([7; 32]),
+            "owner",
+            chrono::DateTime::UNIX_EPOCH,
+            [0; 16],
+        ),
+    )
+    .unwrap();
     assert_eq!(serde_json::to_value(&out).unwrap(), seed, "{name}");
     // Field order too: the text CREST writes, modulo whitespace.
     let text = serde_json::to_string(&out).unwrap();
@@ -175,6 +185,40 @@ fn device_paths_percent_encode_ids() {
         r.device_path("u", DeviceCategory::Push, ""),
         Err(CrestError::EmptyPathSegment("device uuid"))
     );
+}
+
+/// Issue 12, point 7: an id of `.` or `..` would be a dot segment in the endpoint path
+/// (`…/users/../devices/2fa/oath`), which URL normalization resolves to another resource. Every
+/// path builder refuses it with a 404-class error; ids that merely contain dots still work.
+#[test]
+fn point_07_path_builders_refuse_dot_segments() {
+    let r = Realm::from_hierarchy("alpha").unwrap();
+    let is_dot = |s: &str| s == "." || s == "..";
+    for dot in [".", ".."] {
+        for cat in [
+            DeviceCategory::Oath,
+            DeviceCategory::Push,
+            DeviceCategory::WebAuthn,
+            DeviceCategory::Binding,
+        ] {
+            let user = r.devices_path(dot, cat);
+            assert!(user.is_err(), "user id {dot:?} gave {user:?}");
+            let device = r.device_path("u1", cat, dot);
+            assert!(device.is_err(), "uuid {dot:?} gave {device:?}");
+            let both = r.device_path(dot, cat, dot);
+            assert!(both.is_err(), "{both:?}");
+            for e in [user, device, both] {
+                let e = e.unwrap_err();
+                assert_eq!(e.http_status(), 404);
+                assert!(e.to_string().contains("dot segment"), "{e}");
+            }
+        }
+    }
+    // Dots inside an id are ordinary characters: never a whole segment of `.`/`..`.
+    for id in ["...", ".a", "a..", "a.b", ". ", "%2E"] {
+        let p = r.device_path(id, DeviceCategory::Oath, id).unwrap();
+        assert!(!p.split('/').any(is_dot), "{p}");
+    }
 }
 
 #[test]
@@ -327,7 +371,12 @@ fn errors_render_as_crest_and_pingone_bodies() {
     let unsupported = query_with(
         &[serde_json::json!(1)],
         &QueryRequest::from_query_pairs([("_queryId", "query-all-ids")]).unwrap(),
-        b"k",
+        &mfa_devices::crest::Paging::new(
+            &mfa_devices::crest::CookieKey::from([7; 32]),
+            "owner",
+            chrono::DateTime::UNIX_EPOCH,
+            [0; 16],
+        ),
         |_, _| true,
     )
     .unwrap_err();

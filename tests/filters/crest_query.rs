@@ -3,14 +3,29 @@
 
 use std::cmp::Ordering;
 
+use std::sync::LazyLock;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::crest::{
-    CrestError, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy, query_with,
+    CookieKey, CrestError, Paging, QueryRequest, QueryResponse, SortKey, TotalPagedResultsPolicy,
+    query_with,
 };
 use mfa_devices::filter::Filter;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+static KEY: LazyLock<CookieKey> =
+    LazyLock::new(|| CookieKey::new(b"0123456789abcdef0123456789abcdef").unwrap());
+const OWNER: &str = "/json/realms/root/users/u1/devices/2fa/oath";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap()
+}
+
+/// The paging context of the tests: one key, one owner, one time.
+fn paging() -> Paging<'static> {
+    Paging::new(&KEY, OWNER, t0(), [0x11; 16])
+}
 
 /// The predicate standing in for the filter: items carry `keep`.
 fn keep(_: &Filter, v: &Value) -> bool {
@@ -18,7 +33,7 @@ fn keep(_: &Filter, v: &Value) -> bool {
 }
 
 fn run<'a>(items: &'a [Value], req: &QueryRequest) -> QueryResponse<&'a Value> {
-    query_with(items, req, KEY, keep).unwrap()
+    query_with(items, req, &paging(), keep).unwrap()
 }
 
 /// Reference order: null/absent < numbers < strings (the value kinds generated below).
@@ -188,7 +203,7 @@ proptest! {
             prop_assume!(chars[i] != replacement);
             chars[i] = replacement;
             req.paged_results_cookie = Some(chars.into_iter().collect());
-            let err = query_with(&items, &req, KEY, keep).unwrap_err();
+            let err = query_with(&items, &req, &paging(), keep).unwrap_err();
             prop_assert!(matches!(err, CrestError::InvalidCookie(_)), "{:?}", err);
         }
     }
@@ -206,14 +221,19 @@ fn cookies_are_bound_to_key_query_and_sort_order() {
     assert_eq!(ids(&run(&items, &next)), [4, 1]);
     // Another key.
     assert!(matches!(
-        query_with(&items, &next, b"another key", keep),
+        query_with(
+            &items,
+            &next,
+            &Paging::new(&CookieKey::from([9; 32]), OWNER, t0(), [0x11; 16]),
+            keep
+        ),
         Err(CrestError::InvalidCookie(_))
     ));
     // Another sort order.
     let mut other = next.clone();
     other.sort_keys = vec![SortKey::descending("a").unwrap()];
     assert!(matches!(
-        query_with(&items, &other, KEY, keep),
+        query_with(&items, &other, &paging(), keep),
         Err(CrestError::InvalidCookie(_))
     ));
     // Another filter.
@@ -221,7 +241,7 @@ fn cookies_are_bound_to_key_query_and_sort_order() {
     other.sort_keys = next.sort_keys.clone();
     other.paged_results_cookie = Some(cookie.clone());
     assert!(matches!(
-        query_with(&items, &other, KEY, keep),
+        query_with(&items, &other, &paging(), keep),
         Err(CrestError::InvalidCookie(_))
     ));
     // Truncated, empty-ish, not base64url.
@@ -230,7 +250,7 @@ fn cookies_are_bound_to_key_query_and_sort_order() {
         r.paged_results_cookie = Some(bad.to_owned());
         assert!(
             matches!(
-                query_with(&items, &r, KEY, keep),
+                query_with(&items, &r, &paging(), keep),
                 Err(CrestError::InvalidCookie(_))
             ),
             "{bad}"
@@ -240,7 +260,7 @@ fn cookies_are_bound_to_key_query_and_sort_order() {
     let mut r = next.clone();
     r.paged_results_offset = 1;
     assert_eq!(
-        query_with(&items, &r, KEY, keep).unwrap_err(),
+        query_with(&items, &r, &paging(), keep).unwrap_err(),
         CrestError::OffsetWithCookie
     );
 }
@@ -315,4 +335,80 @@ fn sort_order_covers_every_json_kind() {
     let r = run(&items, &request(vec![SortKey::descending("v").unwrap()], 0));
     assert_eq!(r.result[0]["v"], json!({"k": 1}));
     assert_eq!(r.result[11]["id"], 7);
+}
+
+/// Issue 12, point 8: paging cookies. The key is at least 32 bytes (an empty key made cookies
+/// forgeable) and never shown by `Debug`; the cookie does not show the sort-key values; a
+/// cookie resumes only the same owner's list, the same query and sort keys, and only before
+/// its caller-set expiry; fresh nonces make cookies for the same position differ.
+#[test]
+fn point_08_cookies_need_a_strong_key_are_opaque_bound_to_the_owner_and_expire() {
+    use data_encoding::BASE64URL_NOPAD;
+    // Keys: short ones are refused, Debug is redacted.
+    for short in [&b""[..], b"k", &[0u8; 31]] {
+        assert_eq!(CookieKey::new(short).unwrap_err().length, short.len());
+    }
+    assert_eq!(format!("{:?}", *KEY), "CookieKey(<redacted>)");
+    assert!(!format!("{:?}", paging()).contains("0123"));
+
+    let marker = "SECRET-SORT-VALUE";
+    let items: Vec<Value> = (0..6)
+        .map(|i| json!({"id": i, "keep": true, "name": format!("{marker}-{i}")}))
+        .collect();
+    let req = request(vec![SortKey::ascending("name").unwrap()], 2);
+    let page1 = query_with(&items, &req, &paging(), keep).unwrap();
+    let cookie = page1.paged_results_cookie.unwrap();
+    // Opaque: neither the text nor its decoded bytes show the sort value.
+    let raw = BASE64URL_NOPAD.decode(cookie.as_bytes()).unwrap();
+    assert!(!cookie.contains(marker));
+    assert!(!String::from_utf8_lossy(&raw).contains(marker));
+    assert!(!String::from_utf8_lossy(&raw).contains("SECRET"));
+    // Fresh nonce, same position: a different cookie.
+    let again = query_with(
+        &items,
+        &req,
+        &Paging::new(&KEY, OWNER, t0(), [0x22; 16]),
+        keep,
+    )
+    .unwrap();
+    assert_ne!(again.paged_results_cookie.as_deref(), Some(cookie.as_str()));
+
+    let mut next = req.clone();
+    next.paged_results_cookie = Some(cookie.clone());
+    let resume = |p: &Paging<'_>| query_with(&items, &next, p, keep);
+    // The same owner, within the lifetime: resumes.
+    let later = t0() + TimeDelta::minutes(29);
+    assert_eq!(
+        ids(&resume(&Paging::new(&KEY, OWNER, later, [3; 16])).unwrap()),
+        [2, 3]
+    );
+    // Another user's collection: refused.
+    let other_owner = "/json/realms/root/users/u2/devices/2fa/oath";
+    assert!(matches!(
+        resume(&Paging::new(&KEY, other_owner, t0(), [3; 16])),
+        Err(CrestError::InvalidCookie(_))
+    ));
+    // Expired (default lifetime 30 minutes), and a caller-set lifetime.
+    let expired = t0() + TimeDelta::minutes(30);
+    assert!(matches!(
+        resume(&Paging::new(&KEY, OWNER, expired, [3; 16])),
+        Err(CrestError::InvalidCookie("it has expired"))
+    ));
+    let short = Paging::new(&KEY, OWNER, t0(), [4; 16]).lifetime(TimeDelta::seconds(10));
+    let c = query_with(&items, &req, &short, keep)
+        .unwrap()
+        .paged_results_cookie;
+    let mut n = req.clone();
+    n.paged_results_cookie = c;
+    let at = |secs| Paging::new(&KEY, OWNER, t0() + TimeDelta::seconds(secs), [5; 16]);
+    assert!(query_with(&items, &n, &at(9), keep).is_ok());
+    assert!(query_with(&items, &n, &at(10), keep).is_err());
+    // Forged: a cookie built without the key (the old format: position then an HMAC under an
+    // empty key) is refused.
+    let forged = BASE64URL_NOPAD.encode(&[br#"[["x"],5]"#.as_slice(), &[0u8; 32]].concat());
+    next.paged_results_cookie = Some(forged);
+    assert!(matches!(
+        query_with(&items, &next, &paging(), keep),
+        Err(CrestError::InvalidCookie(_))
+    ));
 }
