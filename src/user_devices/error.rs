@@ -307,10 +307,15 @@ impl From<UserDevicesError> for ApiError {
                 ErrorDetail::new(DetailCode::LimitExceeded, "maxAllowedDevices", message)
                     .with_inner(inner::MAXIMUM_ALLOWED, maximum),
             ),
+            // Details for the first MAX_DETAILS only; the rest are counted, not built.
             UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
-                violations.iter().map(OrderViolation::to_detail),
-            ),
+                violations
+                    .iter()
+                    .take(MAX_DETAILS)
+                    .map(OrderViolation::to_detail),
+            )
+            .with_omitted_details(violations.len().saturating_sub(MAX_DETAILS)),
             UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)
             }
