@@ -6,10 +6,9 @@ use std::hint::black_box;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfa_devices::api_base::ApiBase;
-use mfa_devices::authn::{
-    DeviceAuthentication, DeviceSnapshot, FlowPolicy, MobileApp, SelectDevice, SelectionMode,
-};
+use mfa_devices::authn::{DeviceAuthentication, DeviceSnapshot, SelectDevice};
 use mfa_devices::device::*;
+use mfa_devices::policy::resolved::{FlowPolicy, MobileApp, SelectionMode};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap()

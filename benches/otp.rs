@@ -4,7 +4,8 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use mfa_devices::otp::{Algorithm, FailureRule, OtpChallenge, Totp, hotp};
+use mfa_devices::lock::FailureRule;
+use mfa_devices::otp::{Algorithm, OtpChallenge, Totp, hotp};
 
 const SEED_SHA1: &[u8] = b"12345678901234567890";
 const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";

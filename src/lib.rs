@@ -19,6 +19,7 @@
 //! | [`otp`] | HOTP/TOTP, OTP challenges and the push limiter |
 //! | [`authn`] | the device authentication flow (select device, OTP check, NO_USABLE_DEVICES) |
 //! | [`crest`] | PingOne Advanced Identity Cloud: CREST `_queryFilter`, device categories, paging |
+//! | `http` | feature `http`: `ApiError` as an `http::Response`, `Command`/`Action` from an `http::Request`, `If-Match` lines |
 //!
 //! The modules form layers (each uses only modules below it); the map and the rule for which
 //! functions return their module's error and which return [`ApiError`](error::ApiError) directly
@@ -34,8 +35,9 @@
 //! use mfa_devices::api_base::ApiBase;
 //! use mfa_devices::device::{DeviceId, EnvironmentId, NewDevice, UserId};
 //! use mfa_devices::error::ApiError;
-//! use mfa_devices::filter::schema::DEVICES;
+//! use mfa_devices::filter::{CompileOptions, schema::DEVICES};
 //! use mfa_devices::user_devices::{Command, UserDevices};
+//! # fn my_jwt_library_verifies(jwt: &str) -> bool { !jwt.ends_with('.') } // unsigned: refused
 //!
 //! let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 //! let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -47,10 +49,18 @@
 //! assert_eq!(events[0].audit_type(), "DEVICE.CREATED");
 //! assert_eq!(devices.default_device().map(|d| d.id), Some(DeviceId::from_bytes([3; 16])));
 //!
-//! // GET …/devices?filter=type eq "SMS"&expand=order
-//! let filter = DEVICES.parse(r#"type eq "SMS""#)?.compile();
+//! // GET …/devices?filter=type eq "SMS"&expand=order — compiled with the schema and the
+//! // verifier of PingOne Mobile SDK payloads (`mobilePayload eq "<jwt>"`): the server checks the
+//! // JWT's signature with its key; without a verifier a mobilePayload filter is refused.
+//! let verify = |jwt: &str| my_jwt_library_verifies(jwt);
+//! let options = CompileOptions::new().schema(&DEVICES).verifier(&verify);
+//! let filter = DEVICES.parse(r#"type eq "SMS""#)?.compile_checked(&options)?;
 //! let list = devices.render_list(&ApiBase::new("https://api.pingone.eu/v1"), true, now, |d| filter.matches(d));
 //! assert_eq!(list["count"], 1);
+//! let forged = DEVICES.parse(r#"mobilePayload eq "e30.eyJkdmMiOiIwMzAzMDMwMy0wMzAzLTAzMDMtMDMwMy0wMzAzMDMwMzAzMDMifQ.""#)?;
+//! assert!(forged.compile_checked::<mfa_devices::device::Device>(&CompileOptions::new().schema(&DEVICES)).is_err());
+//! let forged = forged.compile_checked(&options)?;
+//! assert_eq!(devices.render_list(&ApiBase::new("https://api.pingone.eu/v1"), false, now, |d| forged.matches(d))["count"], 0);
 //!
 //! // A filter PingOne's devices collection does not allow is a 400 INVALID_DATA / INVALID_FILTER.
 //! let refused: ApiError = DEVICES.parse(r#"nickname co "x""#).unwrap_err();
@@ -79,6 +89,8 @@ pub mod crest;
 pub mod device;
 pub mod error;
 pub mod filter;
+#[cfg(feature = "http")]
+pub mod http;
 mod json;
 pub mod lock;
 mod macros;
@@ -100,12 +112,13 @@ mod layer_map {
         ("api_base", &[]),
         ("json", &[]),
         ("error", &["macros"]),
+        ("json", &[]),
         ("device", &["api_base", "error", "json", "macros"]),
-        ("policy", &["error", "macros"]),
+        ("lock", &["device"]),
         ("filter", &["device", "error"]),
-        ("otp", &["device", "error", "policy"]),
+        ("policy", &["device", "error", "lock", "macros"]),
+        ("otp", &["error", "lock", "policy"]),
         ("crest", &["error", "filter"]),
-        ("lock", &["device", "otp"]),
         (
             "user_devices",
             &["api_base", "device", "error", "json", "lock", "media_type"],
@@ -117,6 +130,7 @@ mod layer_map {
                 "device",
                 "error",
                 "json",
+                "lock",
                 "macros",
                 "media_type",
                 "otp",
@@ -124,6 +138,7 @@ mod layer_map {
                 "user_devices",
             ],
         ),
+        ("http", &["authn", "error", "user_devices"]),
     ];
 
     fn sources(path: &Path, out: &mut Vec<PathBuf>) {

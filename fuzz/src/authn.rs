@@ -4,14 +4,16 @@ use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::DeviceRecord;
 use mfa_devices::authn::{
     Action, AuthenticationStatus, CheckAssertion, Compatibility, DEVICE_SELECT_MEDIA_TYPE,
-    DeviceAuthentication, DeviceSnapshot, FailureCode, FailureLimit, FlowPolicy, MobileApp,
-    Outcome, SelectDevice, SelectionMode,
+    DeviceAuthentication, DeviceAuthenticationBody, DeviceSnapshot, FailureCode, Outcome,
+    SelectDevice,
 };
 use mfa_devices::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId,
     LockReason, LockState, MobileApplication, UserId, timestamp,
 };
 use mfa_devices::error::ApiError;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
+use mfa_devices::policy::resolved::{FlowPolicy, MobileApp, SelectionMode};
 use mfa_devices::user_devices::{Command, UserDevices};
 
 /// Reads bytes as numbers; zeros once exhausted.
@@ -161,10 +163,11 @@ fn scenario(b: &mut Bytes<'_>) -> (DeviceSnapshot, FlowPolicy) {
         _ => SelectionMode::AlwaysDisplayDevices,
     };
     let limits = b.u8();
-    let limit = FailureLimit::new(
-        u32::from(limits % 4),
+    let limit = FailureRule::new(
+        u32::from(limits % 4).max(1),
         TimeDelta::minutes(i64::from(limits >> 6)),
-    );
+    )
+    .unwrap_or_default();
     policy.email.failure = limit;
     policy.sms.failure = limit;
     policy.totp.failure = limit;
@@ -257,7 +260,7 @@ fn check_invariants(
         AuthenticationStatus::KNOWN.contains(&status),
         "unknown status {status}"
     );
-    let compat = flow.compatibility.as_ref();
+    let compat = flow.compatibility();
     let usable: Vec<DeviceId> = flow
         .devices()
         .iter()
@@ -285,7 +288,7 @@ fn check_invariants(
         _ => {}
     }
     if changed {
-        if let Some(error) = &flow.error {
+        if let Some(error) = flow.error() {
             assert_eq!(status, AuthenticationStatus::Failed);
             if error.code == FailureCode::NoUsableDevices {
                 assert!(usable.is_empty(), "FAILED with usable devices");
@@ -300,15 +303,14 @@ fn check_invariants(
                 | AuthenticationStatus::PushConfirmationTimedOut
         ) {
             let listed: Vec<DeviceId> = flow
-                .embedded
-                .as_ref()
+                .embedded()
                 .map(|e| e.devices.iter().map(|d| d.id).collect())
                 .unwrap_or_default();
             assert_eq!(listed, usable, "_embedded.devices");
         }
     }
     if status == AuthenticationStatus::Failed {
-        assert!(flow.error.is_some());
+        assert!(flow.error().is_some());
     }
     if !changed {
         return;
@@ -318,7 +320,7 @@ fn check_invariants(
     let json = flow.to_json(&base);
     let links = json["_links"].as_object().expect("links");
     assert_eq!(links.len(), status.link_relations().len());
-    let again: DeviceAuthentication = serde_json::from_value(json.clone()).expect("reads back");
+    let again: DeviceAuthenticationBody = serde_json::from_value(json.clone()).expect("reads back");
     assert_eq!(again.to_json(&base), json);
     // Storage: the flow with its private state reads back equal.
     let stored = serde_json::to_string(&flow.to_stored()).expect("stored form");
@@ -553,9 +555,12 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
                     let command = match change % 8 {
                         0 | 4 => Command::RecordPushRejected {
                             id,
-                            limit: 1,
-                            time_period: TimeDelta::minutes(1),
-                            lock_duration: TimeDelta::seconds(i64::from(change.max(1))),
+                            rule: PushLimitRule::new(
+                                1,
+                                TimeDelta::minutes(1),
+                                TimeDelta::seconds(i64::from(change.max(1))),
+                            )
+                            .unwrap_or_default(),
                         },
                         1 => Command::Block { id },
                         5 => Command::Unblock { id },
@@ -569,7 +574,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             }
             12 => {
                 // The aggregate changed a device meanwhile: lock, block, unlock or delete it.
-                let mut fresh = DeviceSnapshot::new(flow.environment.id, flow.user.id);
+                let mut fresh = DeviceSnapshot::new(flow.environment_id(), flow.user_id());
                 fresh.devices = flow.devices().to_vec();
                 let pick = usize::from(b.u8());
                 let change = b.u8();
@@ -621,7 +626,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             flow.sync_with(u, now);
             check_mirror(&flow, u, now, &[]);
         }
-        check_invariants(&flow, &policy, now, flow.updated_at == stamp);
+        check_invariants(&flow, &policy, now, flow.updated_at() == stamp);
         statuses.push(flow.status());
     }
     statuses

@@ -26,18 +26,21 @@ mod order;
 pub use order::*;
 mod policy;
 pub use policy::*;
+mod sql;
+pub use sql::*;
 
 /// A fuzz body: takes the fuzzer's bytes, panics when an invariant breaks.
 pub type Body = fn(&[u8]);
 
 /// The fuzz targets by name (the `fuzz/seeds/<name>/` directory and the `cargo fuzz` target),
 /// each with its body.
-pub const TARGETS: [(&str, Body); 7] = [
+pub const TARGETS: [(&str, Body); 8] = [
     ("authn_flow", authn_flow),
     ("crest_parse", crest_parse),
     ("device_json", device_json),
     ("filter_eval", filter_eval),
     ("filter_parse", filter_parse),
+    ("filter_sql", filter_sql),
     ("order_commands", order_commands),
     ("policy_json", policy_json),
 ];

@@ -17,9 +17,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use mfa_devices::api_base::ApiBase;
-use mfa_devices::authn::{Action, AuthenticationStatus, DeviceAuthentication, OtpSource};
+use mfa_devices::authn::{
+    Action, AuthenticationStatus, DeviceAuthentication, OtpSource, StoredFlow,
+};
 use mfa_devices::device::{EnvironmentId, UserId};
 use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use mfa_devices::user_devices::etag;
 use rand::RngCore;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -79,16 +82,19 @@ fn row(
     flow: &DeviceAuthentication,
     version: u64,
     now: DateTime<Utc>,
-) -> FlowRow {
-    FlowRow {
+) -> Result<FlowRow, Failure> {
+    // The flow's typed, versioned stored form (no passcode in clear).
+    let stored = serde_json::to_string(&flow.to_stored())
+        .map_err(|e| StoreError::Corrupt(format!("device authentication {}: {e}", flow.id())))?;
+    Ok(FlowRow {
         environment: env.to_string(),
-        id: flow.id.to_string(),
-        user: flow.user.id.to_string(),
+        id: flow.id().to_string(),
+        user: flow.user_id().to_string(),
         version,
         status: flow.status().as_str().to_owned(),
-        flow: flow.to_stored().to_string(),
+        flow: stored,
         now,
-    }
+    })
 }
 
 async fn create(
@@ -128,7 +134,7 @@ async fn create(
     let mut flow = DeviceAuthentication::start(&user_devices, &policy, Uuid::new_v4(), now)
         .map_err(ApiError::from)?;
     issue_if_needed(&mut flow, now)?;
-    state.store.insert_flow(row(&env, &flow, 1, now)).await?;
+    state.store.insert_flow(row(&env, &flow, 1, now)?).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &flow.to_json(&auth_base(&state)),
@@ -151,9 +157,9 @@ async fn load(
         .load_flow(&env.to_string(), &id.to_string())
         .await?
         .ok_or_else(not_found)?;
-    let value: serde_json::Value = serde_json::from_str(&stored)
+    let stored: StoredFlow = serde_json::from_str(&stored)
         .map_err(|e| StoreError::Corrupt(format!("device authentication {id}: {e}")))?;
-    let flow = DeviceAuthentication::from_stored(value)
+    let flow = DeviceAuthentication::from_stored(stored)
         .map_err(|e| StoreError::Corrupt(format!("device authentication {id}: {e}")))?;
     Ok((version, flow))
 }
@@ -184,8 +190,15 @@ async fn act(
     // version compare-and-swap.
     let _serialised = state.lock_flow(&env, &id).await;
     let (version, mut flow) = load(&state, &env, &id).await?;
-    let user = flow.user.id;
+    let user = flow.user_id();
     let now = Utc::now();
+    // Decide on the user's devices as they are now (a device blocked, deleted or locked
+    // meanwhile; failures counted by another flow): a loaded flow refuses checks until synced.
+    let loaded = devices::load(state.store.as_ref(), env, user).await?;
+    flow.sync_with(&loaded, now);
+    // The records are written only if nobody changed the devices since: the count that
+    // decided is the one they are recorded on (a lost race answers 412; the client retries).
+    let precondition = etag(loaded.revision());
     let answer: Result<(), ApiError> = match action {
         Action::Select(request) => {
             flow.select(request, now).map_err(ApiError::from)?;
@@ -195,9 +208,18 @@ async fn act(
         Action::CheckOtp(check) => {
             let outcome = flow.check_otp(&check.otp, now).map_err(ApiError::from)?;
             // Record on the user's devices first (each its own transaction), then mirror.
+            let mut precondition = Some(precondition);
             for record in &outcome.records {
-                devices::execute(&state, env, user, record.to_command(), None, &transaction)
-                    .await?;
+                let (after, _, _) = devices::execute(
+                    &state,
+                    env,
+                    user,
+                    record.to_command(),
+                    precondition.as_deref(),
+                    &transaction,
+                )
+                .await?;
+                precondition = Some(etag(after.revision()));
             }
             if !outcome.records.is_empty() {
                 let current = devices::load(state.store.as_ref(), env, user).await?;
@@ -217,7 +239,7 @@ async fn act(
     };
     match state
         .store
-        .update_flow(row(&env, &flow, version + 1, now))
+        .update_flow(row(&env, &flow, version + 1, now)?)
         .await
     {
         Ok(()) => {}

@@ -9,6 +9,7 @@ use super::wire::AuthenticationStatus;
 use crate::device::DeviceId;
 use crate::device::timestamp;
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::policy::PolicyError;
 
 /// Why a step of a device authentication was refused (or, for the OTP / assertion outcomes,
 /// what to answer). Reading the request itself ([`Action::from_request`](super::Action::from_request),
@@ -26,7 +27,7 @@ use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 /// | [`OtpExpired`](Self::OtpExpired) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, message says it expired |
 /// | [`OtpNotIssued`](Self::OtpNotIssued) | 400 | `REQUEST_FAILED` | — |
 /// | [`AssertionRejected`](Self::AssertionRejected) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
-/// | [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
+/// | [`UnusablePolicy`](Self::UnusablePolicy), [`UnsupportedStoredVersion`](Self::UnsupportedStoredVersion), [`NotSynced`](Self::NotSynced), [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
 ///
 /// ```
 /// use mfa_devices::authn::{AuthenticationStatus, FlowError};
@@ -78,9 +79,27 @@ pub enum FlowError {
         /// When the device's lock ends, when this failure locked it.
         locked_until: Option<DateTime<Utc>>,
     },
-    /// The server gave the flow something it cannot use (a policy value, too little
-    /// randomness). A server bug, answered with 500.
+    /// The device authentication policy cannot be used (a value at the path the error
+    /// names); the server's configuration, answered with 500.
+    UnusablePolicy(PolicyError),
+    /// A [`StoredFlow`](super::StoredFlow) of a version this crate does not read (written by a
+    /// newer release); answered with 500.
+    UnsupportedStoredVersion(u32),
+    /// A check or push answer on a flow loaded with
+    /// [`from_stored`](super::DeviceAuthentication::from_stored) but not yet
+    /// [`sync_with`](super::DeviceAuthentication::sync_with)ed with the user's devices: it
+    /// would decide on devices and failure counts that may be stale (a device blocked, deleted or
+    /// locked meanwhile, failures counted by another flow). A server bug, answered with 500.
+    NotSynced,
+    /// The server gave the flow something it cannot use (too little randomness, a passcode
+    /// check of the wrong kind). A server bug, answered with 500.
     Internal(String),
+}
+
+impl From<PolicyError> for FlowError {
+    fn from(e: PolicyError) -> Self {
+        Self::UnusablePolicy(e)
+    }
 }
 
 impl fmt::Display for FlowError {
@@ -128,6 +147,17 @@ impl fmt::Display for FlowError {
             } => write!(
                 f,
                 "the assertion was not verified ({remaining_attempts} attempts remaining)"
+            ),
+            Self::UnusablePolicy(e) => {
+                write!(f, "the device authentication policy cannot be used: {e}")
+            }
+            Self::UnsupportedStoredVersion(v) => write!(
+                f,
+                "the stored device authentication has version {v}; this release reads versions 1 to {}",
+                super::StoredFlow::CURRENT_VERSION
+            ),
+            Self::NotSynced => f.write_str(
+                "the device authentication was not synced with the user's devices since it was loaded (call sync_with first)",
             ),
             Self::Internal(m) => write!(f, "the device authentication could not proceed: {m}"),
         }
@@ -180,7 +210,10 @@ impl From<FlowError> for ApiError {
                 }
                 ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
             }
-            FlowError::Internal(_) => {
+            FlowError::UnusablePolicy(_)
+            | FlowError::UnsupportedStoredVersion(_)
+            | FlowError::NotSynced
+            | FlowError::Internal(_) => {
                 ApiError::new(crate::error::ErrorCode::UnexpectedError, message)
             }
         }

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::body::DeviceAuthenticationBody;
 use super::error::FlowError;
-use super::rules::{FailureLimit, FlowPolicy, PushLimit, SelectionMode, Unusable, usability};
+use super::rules::{Unusable, usability};
+use super::stored::SealedPasscode;
 use super::wire::{
     AuthenticationStatus, CancelPush, CheckAssertion, Compatibility, DeviceView, Embedded,
     FailureCode, FlowFailure, SelectDevice,
@@ -20,7 +21,9 @@ use crate::device::{
     Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, IdRef, LockReason, LockState,
     TestOtp, UserId,
 };
-use crate::otp::{FailureRule, OtpChallenge, OtpCheck};
+use crate::lock::{FailureRule, PushLimitRule, millis};
+use crate::otp::OtpChallenge;
+use crate::policy::resolved::{FlowPolicy, SelectionMode};
 
 /// The user's devices as the flow sees them when it starts: every device in the aggregate's
 /// list order, and the user's device order (`expand=order`; empty for an unordered user, who
@@ -81,34 +84,37 @@ impl ApiBase {
 /// What the server must record on the user's device aggregate after an action, because the
 /// aggregate alone owns lock state (the flow mirrors a lock it causes in its own snapshot).
 ///
-/// **The round trip**: the server calls the flow (`check_otp`, `push_denied`, `expire`, …),
-/// executes every returned record on the aggregate as the matching `user_devices::Command` (an
-/// [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the policy's count and
-/// cool-down, an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
+/// **The round trip** (see the [module documentation](super)): the server loads the aggregate
+/// and the flow, [`sync_with`](DeviceAuthentication::sync_with)s the flow (a loaded flow
+/// refuses checks until then), calls the flow (`check_otp`, `push_denied`, `expire`, …),
+/// executes every returned record on the aggregate as the matching `user_devices::Command`
+/// (an [`OtpFailure`](Self::OtpFailure) is `RecordOtpFailure` with the method's failure rule,
+/// an [`OtpSuccess`](Self::OtpSuccess) is `RecordOtpSuccess`, a
 /// [`PushFailure`](Self::PushFailure) is `RecordPushRejected` with the application's push
-/// limit), then persists both the flow and the aggregate. The flow starts from the aggregate's
-/// failure counters ([`DeviceSnapshot::otp_failures`]) and counts as it does, so both agree on
-/// when a device locks.
+/// limit) under the revision it loaded, then persists both. The failure count that decides is
+/// the aggregate's ([`DeviceSnapshot::otp_failures`], taken at every sync), counted by the
+/// same rule ([`FailureRule::record`]), so both agree on when a device locks.
 ///
 /// ```
-/// use chrono::{DateTime, TimeDelta, Utc};
-/// use mfa_devices::authn::{DeviceRecord, FailureLimit};
+/// use chrono::{DateTime, Utc};
+/// use mfa_devices::authn::DeviceRecord;
 /// use mfa_devices::device::DeviceId;
+/// use mfa_devices::lock::FailureRule;
 /// let r = DeviceRecord::OtpFailure { device: DeviceId::from_bytes([1; 16]),
-///     at: DateTime::<Utc>::UNIX_EPOCH, limit: FailureLimit::new(3, TimeDelta::minutes(2)) };
+///     at: DateTime::<Utc>::UNIX_EPOCH, rule: FailureRule::DEFAULT_AUTHENTICATOR };
 /// assert_eq!(r.device(), DeviceId::from_bytes([1; 16]));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DeviceRecord {
     /// A wrong passcode (or a failed FIDO2 assertion: PingOne's lock reasons are only OTP and
-    /// PUSH) at `at`; reaching `limit.count` locks the device for `limit.cool_down`.
+    /// PUSH) at `at`; reaching the rule's count locks the device for its cool-down.
     OtpFailure {
         /// The device.
         device: DeviceId,
         /// When.
         at: DateTime<Utc>,
-        /// The method's failure limit from the policy.
-        limit: FailureLimit,
+        /// The method's failure rule from the policy.
+        rule: FailureRule,
     },
     /// A right passcode or a verified assertion: the device's failure counter restarts.
     OtpSuccess {
@@ -126,7 +132,7 @@ pub enum DeviceRecord {
         /// Declined or ignored.
         kind: PushFailureKind,
         /// The application's push limit.
-        limit: PushLimit,
+        rule: PushLimitRule,
     },
 }
 
@@ -235,24 +241,6 @@ impl std::fmt::Debug for IssuedOtp {
     }
 }
 
-/// An issued passcode as the flow keeps it (the OTP engine checks it, rebuilt with the
-/// device's failure counter). `Debug` never prints the code.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SentCode {
-    code: String,
-    expires_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for SentCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SentCode")
-            .field("code", &"<redacted>")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(
     tag = "awaiting",
@@ -264,7 +252,7 @@ enum Pending {
     Nothing,
     Sent {
         device: DeviceId,
-        code: Option<SentCode>,
+        code: Option<SealedPasscode>,
         test_mode: bool,
     },
     Authenticator {
@@ -273,33 +261,46 @@ enum Pending {
     Push {
         device: DeviceId,
         started_at: DateTime<Utc>,
-        #[serde(with = "super::rules::millis")]
+        #[serde(with = "millis")]
         timeout: TimeDelta,
-        limit: PushLimit,
+        #[serde(rename = "limit")]
+        rule: PushLimitRule,
     },
     Assertion {
         device: DeviceId,
     },
 }
 
+/// The flow's private state; serialized only inside a [`StoredFlow`](super::StoredFlow).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct FlowState {
+pub(super) struct FlowState {
     devices: Vec<Device>,
     policy: FlowPolicy,
     pending: Pending,
     otp_failures: BTreeMap<DeviceId, u32>,
 }
 
-/// A device authentication (`deviceAuthentications/{id}`): the resource body, and the state
-/// machine that drives it.
+/// A device authentication (`deviceAuthentications/{id}`): the state machine that drives one
+/// authentication, and the resource it shows.
 ///
-/// `serde` reads and writes the body exactly as PingOne writes it, without `_links` (which
-/// [`to_json`](Self::to_json) renders from the status and a base URL; `_links` is dropped when
-/// reading). Unknown properties are kept in [`extra`](Self::extra). The flow's private state —
-/// the device snapshot, the policy, the pending passcode or push — is not part of the body: a
-/// flow read from JSON can be inspected and rendered, and every action on it is refused as for
-/// an unknown device.
+/// Its state — the resource ([`body`](Self::body), rendered with [`to_json`](Self::to_json)),
+/// the device snapshot, the resolved policy, the pending passcode or push, the failure
+/// counters — is private and changes only through the actions below. It is deliberately
+/// **not** `Serialize`/`Deserialize`: a flow is persisted between requests only as its typed,
+/// versioned [`StoredFlow`](super::StoredFlow) ([`to_stored`](Self::to_stored) /
+/// [`from_stored`](Self::from_stored)), which keeps all of it (a serde copy of the body alone
+/// would lose the state and refuse every action after reloading).
+///
+/// ```compile_fail
+/// fn storable<T: serde::Serialize>() {}
+/// storable::<mfa_devices::authn::DeviceAuthentication>(); // store `to_stored()` instead
+/// ```
+///
+/// ```compile_fail
+/// fn loadable<T: serde::de::DeserializeOwned>() {}
+/// loadable::<mfa_devices::authn::DeviceAuthentication>(); // load a `StoredFlow` instead
+/// ```
 ///
 /// Statuses and transitions ([MFA Device Authentications](https://developer.pingidentity.com/pingone-api/mfa/mfa-authentication/mfa-device-authentications.html);
 /// the crate's decisions are listed in the [module docs](crate::authn)):
@@ -317,6 +318,7 @@ struct FlowState {
 /// use chrono::{TimeZone, Utc};
 /// use mfa_devices::api_base::ApiBase;
 /// use mfa_devices::authn::*;
+/// use mfa_devices::policy::resolved::*;
 /// use mfa_devices::device::*;
 /// let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -340,59 +342,28 @@ struct FlowState {
 /// let json = flow.to_json(&ApiBase::new("https://auth.pingone.com"));
 /// assert_eq!(json["_embedded"]["devices"][0]["email"], "j****@pingidentity.com");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceAuthentication {
-    #[serde(rename = "_links", default, skip_serializing)]
-    links_read: IgnoredAny,
-    /// `_embedded`: the devices the user can choose from, in list order.
-    #[serde(rename = "_embedded", default, skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<Embedded>,
-    /// The flow's id.
-    pub id: Uuid,
-    /// `environment.id`.
-    pub environment: IdRef<EnvironmentId>,
-    /// The status.
-    pub status: AuthenticationStatus,
-    /// FAILED: why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FlowFailure>,
-    /// `policy.id`: the device authentication policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<IdRef<Uuid>>,
-    /// `selectedDevice.id`: the device in use (in DEVICE_SELECTION_REQUIRED, the one last tried).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selected_device: Option<IdRef<DeviceId>>,
-    /// `user.id`.
-    pub user: IdRef<UserId>,
-    /// The browser's WebAuthn capability, echoed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compatibility: Option<Compatibility>,
-    /// `test.otp`: the passcode sent to a test-mode device.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test: Option<TestOtp>,
-    /// When the flow started.
-    #[serde(with = "timestamp")]
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    #[serde(with = "timestamp")]
-    pub updated_at: DateTime<Utc>,
-    /// Properties this crate does not model (`bypassAllowed`, `userBypassEnabled`,
-    /// `aggregateFido2Devices`, `authenticators`, …), kept verbatim.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-    #[serde(skip)]
+    body: DeviceAuthenticationBody,
     state: FlowState,
+    synced: Synced,
+}
+
+/// Whether the flow's device snapshot was brought up to date with the aggregate since the flow
+/// was loaded ([`DeviceAuthentication::from_stored`]): the checks decide only on a synced flow.
+/// Not part of the flow's value (equality ignores it; a stored flow never holds it).
+#[derive(Debug, Clone, Copy)]
+struct Synced(bool);
+
+impl PartialEq for Synced {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// `t + d`, clamped into the representable range (`timestamp::add_clamped`).
 fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
     timestamp::add_clamped(t, d)
-}
-
-fn failure_rule(limit: FailureLimit) -> Result<FailureRule, FlowError> {
-    FailureRule::new(limit.count, limit.cool_down)
-        .map_err(|e| FlowError::Internal(format!("the failure rule cannot be used: {e}")))
 }
 
 fn test_mode(device: &Device) -> bool {
@@ -434,26 +405,21 @@ impl DeviceAuthentication {
     ) -> Result<Self, FlowError> {
         let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
         let mut flow = Self {
-            links_read: IgnoredAny,
-            embedded: None,
-            id,
-            environment: IdRef::new(snapshot.environment_id),
-            status: AuthenticationStatus::DeviceSelectionRequired,
-            error: None,
-            policy: policy.id.map(IdRef::new),
-            selected_device: None,
-            user: IdRef::new(snapshot.user_id),
-            compatibility: None,
-            test: None,
-            created_at: now,
-            updated_at: now,
-            extra: Map::new(),
+            body: DeviceAuthenticationBody::new(
+                id,
+                snapshot.environment_id,
+                snapshot.user_id,
+                policy.id,
+                now,
+            ),
             state: FlowState {
                 devices: snapshot.devices,
                 policy,
                 pending: Pending::Nothing,
                 otp_failures: snapshot.otp_failures,
             },
+            // Started from the aggregate's state just now.
+            synced: Synced(true),
         };
         let usable = flow.usable_ids(now);
         if usable.is_empty() {
@@ -483,16 +449,126 @@ impl DeviceAuthentication {
         Ok(flow)
     }
 
+    /// The resource the flow shows (render it with [`to_json`](Self::to_json)).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// let flow = start(vec![mk(3, DeviceType::Sms)], FlowPolicy::all_enabled());
+    /// let body = flow.body();
+    /// assert_eq!((body.id, body.status.clone()), (flow.id(), flow.status()));
+    /// ```
+    pub fn body(&self) -> &DeviceAuthenticationBody {
+        &self.body
+    }
+
+    /// The flow's id.
+    pub fn id(&self) -> Uuid {
+        self.body.id
+    }
+
+    /// The environment.
+    pub fn environment_id(&self) -> EnvironmentId {
+        self.body.environment.id
+    }
+
+    /// The user authenticating.
+    pub fn user_id(&self) -> UserId {
+        self.body.user.id
+    }
+
     /// The status.
     ///
     /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
-    /// let flow: DeviceAuthentication = serde_json::from_str(include_str!(
-    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
-    /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// let flow = start(vec![], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
     /// ```
     pub fn status(&self) -> AuthenticationStatus {
-        self.status.clone()
+        self.body.status.clone()
+    }
+
+    /// Why a FAILED flow failed (`error`).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// let flow = start(vec![], FlowPolicy::all_enabled());
+    /// assert_eq!(flow.error().map(|e| e.code.clone()), Some(FailureCode::NoUsableDevices));
+    /// ```
+    pub fn error(&self) -> Option<&FlowFailure> {
+        self.body.error.as_ref()
+    }
+
+    /// `_embedded`: the devices the user can choose from (masked), in list order.
+    pub fn embedded(&self) -> Option<&Embedded> {
+        self.body.embedded.as_ref()
+    }
+
+    /// The browser's WebAuthn capability the flow works with.
+    pub fn compatibility(&self) -> Option<&Compatibility> {
+        self.body.compatibility.as_ref()
+    }
+
+    /// `test.otp`: the passcode of a test-mode device (the body carries it by design).
+    pub fn test_otp(&self) -> Option<&TestOtp> {
+        self.body.test.as_ref()
+    }
+
+    /// When the flow started.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.body.created_at
+    }
+
+    /// When the flow last changed.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.body.updated_at
+    }
+
+    /// The resolved policy the flow runs under.
+    pub fn policy(&self) -> &FlowPolicy {
+        &self.state.policy
+    }
+
+    /// The failure counters the flow works with, per device (continued from the aggregate's).
+    pub fn otp_failures(&self) -> &BTreeMap<DeviceId, u32> {
+        &self.state.otp_failures
     }
 
     /// The selected device's id (in DEVICE_SELECTION_REQUIRED, the one last tried).
@@ -500,6 +576,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -520,7 +597,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.selected_device(), Some(DeviceId::from_bytes([3; 16])));
     /// ```
     pub fn selected_device(&self) -> Option<DeviceId> {
-        self.selected_device.map(|r| r.id)
+        self.body.selected_device.map(|r| r.id)
     }
 
     /// The devices of the flow's snapshot, in list order.
@@ -528,6 +605,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -556,6 +634,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -577,12 +656,12 @@ impl DeviceAuthentication {
     /// assert_eq!(usable, vec![DeviceType::Sms]);
     /// ```
     pub fn usable_devices(&self, now: DateTime<Utc>) -> Vec<&Device> {
-        let now = timestamp::clamp(now).max(self.updated_at);
+        let now = timestamp::clamp(now).max(self.body.updated_at);
         self.state
             .devices
             .iter()
             .filter(|d| {
-                self.usability_of(d, self.compatibility.as_ref(), now)
+                self.usability_of(d, self.body.compatibility.as_ref(), now)
                     .is_ok()
             })
             .collect()
@@ -593,6 +672,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -625,6 +705,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -679,11 +760,11 @@ impl DeviceAuthentication {
     /// expired passcode or push stays expired and `updatedAt` never goes back.
     fn clock(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, FlowError> {
         let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
-        Ok(now.max(self.updated_at))
+        Ok(now.max(self.body.updated_at))
     }
 
     fn touch(&mut self, now: DateTime<Utc>) {
-        self.updated_at = timestamp::truncate_millis(now).max(self.updated_at);
+        self.body.updated_at = timestamp::truncate_millis(now).max(self.body.updated_at);
     }
 
     fn refresh_embedded(&mut self, now: DateTime<Utc>) {
@@ -692,14 +773,19 @@ impl DeviceAuthentication {
             .into_iter()
             .map(DeviceView::of)
             .collect();
-        let extra = self.embedded.take().map(|e| e.extra).unwrap_or_default();
-        self.embedded = Some(Embedded { devices, extra });
+        let extra = self
+            .body
+            .embedded
+            .take()
+            .map(|e| e.extra)
+            .unwrap_or_default();
+        self.body.embedded = Some(Embedded { devices, extra });
     }
 
     fn require_selection(&mut self, now: DateTime<Utc>) {
-        self.status = AuthenticationStatus::DeviceSelectionRequired;
+        self.body.status = AuthenticationStatus::DeviceSelectionRequired;
         self.state.pending = Pending::Nothing;
-        self.test = None;
+        self.body.test = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -710,23 +796,23 @@ impl DeviceAuthentication {
             .devices
             .iter()
             .filter(|d| {
-                self.usability_of(d, self.compatibility.as_ref(), now)
+                self.usability_of(d, self.body.compatibility.as_ref(), now)
                     .is_err_and(|r| r.is_temporary())
             })
             .map(|d| IdRef::new(d.id))
             .collect();
-        self.status = AuthenticationStatus::Failed;
-        self.error = Some(FlowFailure {
+        self.body.status = AuthenticationStatus::Failed;
+        self.body.error = Some(FlowFailure {
             code: FailureCode::NoUsableDevices,
             message: format!(
                 "Couldn't find authenticating device for user: {}",
-                self.user.id
+                self.body.user.id
             ),
             unavailable_devices: unavailable,
             extra: Map::new(),
         });
         self.state.pending = Pending::Nothing;
-        self.test = None;
+        self.body.test = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -749,7 +835,7 @@ impl DeviceAuthentication {
                         device: id,
                         started_at: now,
                         timeout: app.push_timeout,
-                        limit: app.push_limit,
+                        rule: app.push_limit,
                     },
                 ),
                 _ => (
@@ -770,11 +856,11 @@ impl DeviceAuthentication {
                 },
             ),
         };
-        self.status = status;
+        self.body.status = status;
         self.state.pending = pending;
-        self.selected_device = Some(IdRef::new(id));
-        self.error = None;
-        self.test = None;
+        self.body.selected_device = Some(IdRef::new(id));
+        self.body.error = None;
+        self.body.test = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -792,6 +878,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -810,18 +897,20 @@ impl DeviceAuthentication {
     /// ```
     pub fn select(&mut self, request: SelectDevice, now: DateTime<Utc>) -> Result<(), FlowError> {
         let now = self.clock(now)?;
-        if !self.status.allows_select() {
+        if !self.body.status.allows_select() {
             return Err(FlowError::NotAllowed {
                 action: "device.select",
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             });
         }
         let id = request.device.id;
         let device = self.device(id).ok_or(FlowError::UnknownDevice(id))?;
-        let compatibility = request.compatibility.or_else(|| self.compatibility.clone());
+        let compatibility = request
+            .compatibility
+            .or_else(|| self.body.compatibility.clone());
         self.usability_of(device, compatibility.as_ref(), now)
             .map_err(|reason| FlowError::UnusableDevice { id, reason })?;
-        self.compatibility = compatibility;
+        self.body.compatibility = compatibility;
         self.enter(id, now);
         Ok(())
     }
@@ -832,9 +921,14 @@ impl DeviceAuthentication {
     /// replaces the code (a resend); wrong passcodes keep counting across resends. For a
     /// test-mode device the body carries the code as `test.otp`.
     ///
+    /// The flow keeps only a salted HMAC-SHA-256 of the code (the salt derived from the same
+    /// random bytes), compared in constant time: neither the flow nor its
+    /// [`StoredFlow`](super::StoredFlow) holds a live passcode in clear.
+    ///
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -860,7 +954,7 @@ impl DeviceAuthentication {
         let now = self.clock(now)?;
         let not_allowed = || FlowError::NotAllowed {
             action: "otp.issue",
-            status: self.status.clone(),
+            status: self.body.status.clone(),
         };
         let Pending::Sent {
             device, test_mode, ..
@@ -878,7 +972,7 @@ impl DeviceAuthentication {
             random,
             settings.otp_length,
             settings.life_time,
-            failure_rule(settings.failure)?,
+            settings.failure,
             now,
         )
         .map_err(|e| FlowError::Internal(format!("the passcode could not be issued: {e}")))?;
@@ -888,14 +982,11 @@ impl DeviceAuthentication {
             expires_at: code.expires_at(),
             test_mode,
         };
-        self.test = code.test_otp(test_mode).map(|t| TestOtp {
+        self.body.test = code.test_otp(test_mode).map(|t| TestOtp {
             otp: Value::String(t.otp),
         });
         if let Pending::Sent { code: slot, .. } = &mut self.state.pending {
-            *slot = Some(SentCode {
-                code: code.code().to_owned(),
-                expires_at: code.expires_at(),
-            });
+            *slot = Some(SealedPasscode::seal(code.code(), random, code.expires_at()));
         }
         self.touch(now);
         Ok(issued)
@@ -917,6 +1008,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -942,39 +1034,26 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let now = self.clock(now)?;
         let Pending::Sent { device, code, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Sent));
         };
         let device = *device;
         let issued = code.as_ref().ok_or(FlowError::OtpNotIssued)?;
-        let limit = self.failure_limit_of(device);
-        // The OTP engine checks (constant-time, expiry, counting) from the device's counter.
-        let mut challenge = OtpChallenge::from_parts(
-            issued.code.clone(),
-            issued.expires_at,
-            failure_rule(limit)?,
-            self.state.otp_failures.get(&device).copied().unwrap_or(0),
-            false,
-        );
-        Ok(match challenge.check(otp, now) {
-            OtpCheck::Valid => self.complete(Some(device), now),
-            OtpCheck::Invalid { .. } => {
-                self.after_failure(device, limit, Some(challenge.failures()), None, now, false)
-            }
-            OtpCheck::Failed { locked_until } => {
-                self.after_failure(device, limit, None, locked_until, now, false)
-            }
-            // Spent cannot happen for a challenge rebuilt unspent; answer it as expired. The
-            // flow records the time it saw the expiry, so a clock that goes back later cannot
-            // revive the passcode (`clock` never goes below `updatedAt`).
-            OtpCheck::Expired | OtpCheck::Spent => {
-                self.touch(now);
-                Outcome {
-                    records: Vec::new(),
-                    result: Err(FlowError::OtpExpired),
-                }
-            }
+        if now >= issued.expires_at() {
+            // The flow records the time it saw the expiry, so a clock that goes back later
+            // cannot revive the passcode (`clock` never goes below `updatedAt`).
+            self.touch(now);
+            return Ok(Outcome {
+                records: Vec::new(),
+                result: Err(FlowError::OtpExpired),
+            });
+        }
+        Ok(if issued.matches(otp) {
+            self.complete(Some(device), now)
+        } else {
+            self.count_failure(device, now, false)
         })
     }
 
@@ -986,6 +1065,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1006,6 +1086,7 @@ impl DeviceAuthentication {
         verify: impl FnOnce(&str) -> bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let now = self.clock(now)?;
         let Pending::Authenticator { device, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Authenticator));
@@ -1029,7 +1110,7 @@ impl DeviceAuthentication {
             ),
             _ => FlowError::NotAllowed {
                 action: "otp.check",
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             },
         }
     }
@@ -1045,6 +1126,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1075,11 +1157,12 @@ impl DeviceAuthentication {
         verified: bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let now = self.clock(now)?;
         let Pending::Assertion { device, .. } = &self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "assertion.check",
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             });
         };
         let device = *device;
@@ -1093,10 +1176,10 @@ impl DeviceAuthentication {
 
     /// COMPLETED; a passcode or assertion success (`Some(device)`) restarts its counter.
     fn complete(&mut self, checked: Option<DeviceId>, now: DateTime<Utc>) -> Outcome {
-        self.status = AuthenticationStatus::Completed;
+        self.body.status = AuthenticationStatus::Completed;
         self.state.pending = Pending::Nothing;
-        self.error = None;
-        self.test = None;
+        self.body.error = None;
+        self.body.test = None;
         self.touch(now);
         let records = checked
             .map(|device| {
@@ -1108,52 +1191,28 @@ impl DeviceAuthentication {
         Outcome::ok(records)
     }
 
-    fn failure_limit_of(&self, device: DeviceId) -> FailureLimit {
+    fn failure_rule_of(&self, device: DeviceId) -> FailureRule {
         self.device(device)
-            .and_then(|d| self.state.policy.failure_limit(&d.device_type))
-            .unwrap_or_else(FailureLimit::default_authenticator)
+            .and_then(|d| self.state.policy.failure_rule(&d.device_type))
+            .unwrap_or(FailureRule::DEFAULT_AUTHENTICATOR)
     }
 
-    /// One more failure of the pending challenge of `device` (checked by the server: an
-    /// authenticator passcode or an assertion), counted as the OTP engine and the aggregate
-    /// count: the count-th failure ends the challenge and locks for the cool-down, if any.
+    /// One more failure of the pending challenge of `device` (a wrong passcode or a failed
+    /// assertion), counted from the device's counter by [`FailureRule::record`] — the rule the
+    /// aggregate applies to the record, so both agree on the count and the lock end.
     fn count_failure(&mut self, device: DeviceId, now: DateTime<Utc>, assertion: bool) -> Outcome {
-        let limit = self.failure_limit_of(device);
-        let failures = self
-            .state
-            .otp_failures
-            .get(&device)
-            .copied()
-            .unwrap_or(0)
-            .saturating_add(1);
-        if failures < limit.count {
-            self.after_failure(device, limit, Some(failures), None, now, assertion)
-        } else {
-            let locked_until = limit.locks().then(|| saturating_add(now, limit.cool_down));
-            self.after_failure(device, limit, None, locked_until, now, assertion)
-        }
-    }
-
-    /// The state after a failure: `Some(failures)` counted so far with attempts left, or
-    /// `None` when the challenge is over (locking until `locked_until`, if any).
-    fn after_failure(
-        &mut self,
-        device: DeviceId,
-        limit: FailureLimit,
-        failures: Option<u32>,
-        locked_until: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-        assertion: bool,
-    ) -> Outcome {
+        let rule = self.failure_rule_of(device);
+        let before = self.state.otp_failures.get(&device).copied().unwrap_or(0);
+        let step = rule.record(before, now);
         let records = vec![DeviceRecord::OtpFailure {
             device,
             at: now,
-            limit,
+            rule,
         }];
         self.touch(now);
-        if let Some(failures) = failures {
-            self.state.otp_failures.insert(device, failures);
-            let remaining_attempts = limit.count.saturating_sub(failures);
+        if !step.limit_reached {
+            self.state.otp_failures.insert(device, step.failures);
+            let remaining_attempts = step.remaining_attempts;
             let result = if assertion {
                 FlowError::AssertionRejected {
                     remaining_attempts,
@@ -1168,6 +1227,7 @@ impl DeviceAuthentication {
             };
         }
         self.state.otp_failures.remove(&device);
+        let locked_until = step.locked_until;
         if let Some(until) = locked_until {
             if let Some(d) = self.state.devices.iter_mut().find(|d| d.id == device) {
                 d.lock = Some(LockState::locked(until, LockReason::Otp));
@@ -1199,6 +1259,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1229,7 +1290,7 @@ impl DeviceAuthentication {
             device,
             started_at,
             timeout,
-            limit,
+            rule,
         } = self.state.pending
         else {
             return Vec::new();
@@ -1237,7 +1298,7 @@ impl DeviceAuthentication {
         if now < saturating_add(started_at, timeout) {
             return Vec::new();
         }
-        self.status = AuthenticationStatus::PushConfirmationTimedOut;
+        self.body.status = AuthenticationStatus::PushConfirmationTimedOut;
         self.state.pending = Pending::Nothing;
         self.refresh_embedded(now);
         self.touch(now);
@@ -1245,7 +1306,7 @@ impl DeviceAuthentication {
             device,
             at: now,
             kind: PushFailureKind::Ignored,
-            limit,
+            rule,
         }]
     }
 
@@ -1257,7 +1318,7 @@ impl DeviceAuthentication {
         if !matches!(self.state.pending, Pending::Push { .. }) {
             return Err(FlowError::NotAllowed {
                 action,
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             });
         }
         let records = self.expire(now);
@@ -1268,7 +1329,7 @@ impl DeviceAuthentication {
                 records,
                 result: Err(FlowError::NotAllowed {
                     action,
-                    status: self.status.clone(),
+                    status: self.body.status.clone(),
                 }),
             })
         }
@@ -1281,6 +1342,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1302,6 +1364,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Completed);
     /// ```
     pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let now = self.clock(now)?;
         let outcome = self.push_answer(now, "push.approve")?;
         if !outcome.is_success() {
@@ -1317,6 +1380,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1337,23 +1401,24 @@ impl DeviceAuthentication {
     /// let denied = flow.push_denied(now).unwrap();
     /// assert_eq!(denied.records.len(), 1);
     /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
-    /// assert_eq!(flow.error.unwrap().code, FailureCode::PushDenied);
+    /// assert_eq!(flow.error().unwrap().code, FailureCode::PushDenied);
     /// ```
     pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
         let now = self.clock(now)?;
-        let Pending::Push { device, limit, .. } = self.state.pending else {
+        let Pending::Push { device, rule, .. } = self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "push.deny",
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             });
         };
         let outcome = self.push_answer(now, "push.deny")?;
         if !outcome.is_success() {
             return Ok(outcome);
         }
-        self.status = AuthenticationStatus::Failed;
+        self.body.status = AuthenticationStatus::Failed;
         self.state.pending = Pending::Nothing;
-        self.error = Some(FlowFailure {
+        self.body.error = Some(FlowFailure {
             code: FailureCode::PushDenied,
             message: "The user denied the push notification".into(),
             unavailable_devices: Vec::new(),
@@ -1364,7 +1429,7 @@ impl DeviceAuthentication {
             device,
             at: now,
             kind: PushFailureKind::Declined,
-            limit,
+            rule,
         }]))
     }
 
@@ -1377,9 +1442,14 @@ impl DeviceAuthentication {
     /// same way when nothing is usable any more. Terminal flows are left as they are. Returns
     /// whether the status changed.
     ///
+    /// A flow loaded with [`from_stored`](Self::from_stored) must be synced before its checks
+    /// and push answers decide ([`FlowError::NotSynced`] until then): they then decide on the
+    /// aggregate's current devices and failure counts, never on a stale copy.
+    ///
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1398,10 +1468,11 @@ impl DeviceAuthentication {
         let Ok(now) = self.clock(now) else {
             return false;
         };
-        if self.status.is_terminal() {
+        self.synced = Synced(true);
+        if self.body.status.is_terminal() {
             return false;
         }
-        let before = self.status.clone();
+        let before = self.body.status.clone();
         let fresh: Vec<Device> = self
             .state
             .devices
@@ -1425,7 +1496,7 @@ impl DeviceAuthentication {
             self.refresh_embedded(now);
             self.touch(now);
         }
-        self.status != before
+        self.body.status != before
     }
 
     /// Cancels a pending push (`cancel.push.authentication`, any `reason`) →
@@ -1434,6 +1505,7 @@ impl DeviceAuthentication {
     /// ```
     /// # use chrono::{TimeDelta, TimeZone, Utc};
     /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
     /// # use mfa_devices::device::*;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
@@ -1464,88 +1536,87 @@ impl DeviceAuthentication {
         if !matches!(self.state.pending, Pending::Push { .. }) {
             return Err(FlowError::NotAllowed {
                 action: "push.cancel",
-                status: self.status.clone(),
+                status: self.body.status.clone(),
             });
         }
         self.require_selection(now);
         Ok(())
     }
 
-    /// The flow with its private state (device snapshot, policy, pending passcode or push,
-    /// failure counters), for a server to store between requests:
-    /// `{"resource": <the body>, "state": {…}}`. [`from_stored`](Self::from_stored) reads it
-    /// back to an equal flow. The state holds an issued passcode in clear: store it like a
-    /// session secret. Its shape is this crate's, not PingOne's.
+    /// The resource as PingOne returns it: `_links` for the status (all pointing at the flow,
+    /// `{base}/{envID}/deviceAuthentications/{id}`), then the body
+    /// ([`DeviceAuthenticationBody::to_json`]).
+    ///
+    /// ```
+    /// # use chrono::{TimeDelta, TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// # let mk = |n: u8, t: DeviceType| Device::new(DeviceId::from_bytes([n; 16]), env, user, t, DeviceStatus::Active, now);
+    /// # let start = |devices: Vec<Device>, policy: FlowPolicy| {
+    /// #     let mut s = DeviceSnapshot::new(env, user);
+    /// #     s.order = devices.iter().map(|d| d.id).collect();
+    /// #     s.devices = devices;
+    /// #     DeviceAuthentication::start_with(s, policy, uuid::Uuid::nil(), now).unwrap()
+    /// # };
+    /// let flow = start(vec![mk(3, DeviceType::Sms)], FlowPolicy::all_enabled());
+    /// let json = flow.to_json(&mfa_devices::api_base::ApiBase::new("https://auth.pingone.com"));
+    /// assert_eq!(json["status"], "OTP_REQUIRED");
+    /// assert!(json["_links"]["otp.check"]["href"].as_str().unwrap().ends_with(&flow.id().to_string()));
+    /// ```
+    pub fn to_json(&self, base: &ApiBase) -> Value {
+        self.body.to_json(base)
+    }
+
+    /// The parts a stored form is made of.
+    pub(super) fn parts(&self) -> (&DeviceAuthenticationBody, &FlowState) {
+        (&self.body, &self.state)
+    }
+
+    /// A flow from the parts of a stored form: not synced yet (the user's devices may have
+    /// changed since it was stored).
+    pub(super) fn from_parts(body: DeviceAuthenticationBody, state: FlowState) -> Self {
+        Self {
+            body,
+            state,
+            synced: Synced(false),
+        }
+    }
+
+    /// Whether the flow has been [`sync`](Self::sync)ed with the user's devices since it was
+    /// loaded from a [`StoredFlow`](super::StoredFlow) (a started flow is).
     ///
     /// ```
     /// # use chrono::{TimeZone, Utc};
     /// # use mfa_devices::authn::*;
     /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::FlowPolicy;
     /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-    /// let sms = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Sms, DeviceStatus::Active, now);
+    /// let totp = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Totp, DeviceStatus::Active, now);
     /// let mut snapshot = DeviceSnapshot::new(env, user);
-    /// snapshot.order = vec![sms.id];
-    /// snapshot.devices = vec![sms];
-    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
-    /// let sent = flow.issue_otp(&[5; 12], now).unwrap();
-    /// let stored = serde_json::to_string(&flow.to_stored()).unwrap();
-    /// let mut again = DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
-    /// assert_eq!(again, flow);
-    /// assert!(again.check_otp(&sent.code, now).unwrap().is_success());
+    /// snapshot.order = vec![totp.id];
+    /// snapshot.devices = vec![totp];
+    /// let flow = DeviceAuthentication::start_with(snapshot.clone(), FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// assert!(flow.is_synced());
+    /// let mut loaded = DeviceAuthentication::from_stored(flow.to_stored()).unwrap();
+    /// assert!(!loaded.is_synced());
+    /// assert_eq!(loaded.check_authenticator_otp("1", |_| false, now).unwrap_err(), FlowError::NotSynced);
+    /// loaded.sync(&snapshot, now);      // with the aggregate's current state
+    /// assert!(loaded.check_authenticator_otp("1", |_| false, now).is_ok());
     /// ```
-    pub fn to_stored(&self) -> Value {
-        #[derive(Serialize)]
-        struct Stored<'a> {
-            resource: &'a DeviceAuthentication,
-            state: &'a FlowState,
-        }
-        serde_json::to_value(Stored {
-            resource: self,
-            state: &self.state,
-        })
-        .unwrap_or(Value::Null)
+    pub fn is_synced(&self) -> bool {
+        self.synced.0
     }
 
-    /// Reads what [`to_stored`](Self::to_stored) wrote.
-    pub fn from_stored(stored: Value) -> Result<Self, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Stored {
-            resource: DeviceAuthentication,
-            state: FlowState,
+    fn require_synced(&self) -> Result<(), FlowError> {
+        if self.synced.0 {
+            Ok(())
+        } else {
+            Err(FlowError::NotSynced)
         }
-        let Stored {
-            mut resource,
-            state,
-        } = serde_json::from_value(stored)?;
-        resource.state = state;
-        Ok(resource)
-    }
-
-    /// The resource as PingOne returns it: `_links` for the status (all pointing at the flow,
-    /// `{base}/{envID}/deviceAuthentications/{id}`), then the body.
-    ///
-    /// ```
-    /// use mfa_devices::api_base::ApiBase;
-    /// use mfa_devices::authn::DeviceAuthentication;
-    /// let fixture: serde_json::Value = serde_json::from_str(include_str!(
-    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/device_authentication_otp_required.json"))).unwrap();
-    /// let flow: DeviceAuthentication = serde_json::from_value(fixture.clone()).unwrap();
-    /// assert_eq!(flow.to_json(&ApiBase::new("https://auth.pingone.com")), fixture);
-    /// ```
-    pub fn to_json(&self, base: &ApiBase) -> Value {
-        let href = base.device_authentication(&self.environment.id, &self.id);
-        let mut links = Map::new();
-        for rel in self.status.link_relations() {
-            let mut link = Map::new();
-            link.insert("href".into(), Value::String(href.clone()));
-            links.insert((*rel).to_owned(), Value::Object(link));
-        }
-        let mut out = Map::new();
-        out.insert("_links".into(), Value::Object(links));
-        if let Ok(Value::Object(body)) = serde_json::to_value(self) {
-            out.extend(body);
-        }
-        Value::Object(out)
     }
 }

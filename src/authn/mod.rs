@@ -2,29 +2,42 @@
 //! devices can authenticate, device selection, passcode / push / assertion outcomes, and
 //! `NO_USABLE_DEVICES`.
 //!
-//! - [`DeviceAuthentication`]: the resource (serde body, [`to_json`](DeviceAuthentication::to_json)
-//!   with HAL `_links` per status) and its state machine ([`start`](DeviceAuthentication::start)
+//! - [`DeviceAuthentication`]: the state machine, with private state
+//!   ([`start`](DeviceAuthentication::start)
 //!   from the user's [`UserDevices`](crate::user_devices::UserDevices) and the
 //!   [`DeviceAuthenticationPolicy`](crate::policy::DeviceAuthenticationPolicy),
 //!   [`select`](DeviceAuthentication::select), [`issue_otp`](DeviceAuthentication::issue_otp),
 //!   [`check_otp`](DeviceAuthentication::check_otp), push answers, assertion checks), kept
-//!   between requests with [`to_stored`](DeviceAuthentication::to_stored).
+//!   between requests as a typed, versioned [`StoredFlow`]
+//!   ([`to_stored`](DeviceAuthentication::to_stored) /
+//!   [`from_stored`](DeviceAuthentication::from_stored)); it is not `Serialize`.
+//! - [`DeviceAuthenticationBody`]: the resource as PingOne writes it (serde, and
+//!   [`to_json`](DeviceAuthenticationBody::to_json) with HAL `_links` per status).
 //! - [`usability`] / [`is_usable`]: the usable-device rule, a pure function of a device, the
-//!   [`FlowPolicy`], the browser's [`Compatibility`] and `now`.
+//!   [`FlowPolicy`](crate::policy::resolved::FlowPolicy), the browser's [`Compatibility`] and `now`.
 //! - The request bodies ([`SelectDevice`], [`CheckOtp`], [`CheckAssertion`], [`CancelPush`]),
 //!   their media types, and [`Action::from_request`] mapping a `Content-Type` and body to one.
 //! - [`FlowError`], converting into PingOne's error body.
 //!
 //! Nothing here reads a clock or draws randomness: `now` and the random bytes of a passcode are
-//! arguments (passcodes are drawn and checked by the OTP engine, [`crate::otp::OtpChallenge`]).
+//! arguments (passcodes are drawn by the OTP engine, [`crate::otp::OtpChallenge`], and kept as
+//! a salted hash; failures are counted by [`crate::lock::FailureRule`], as the aggregate counts
+//! them).
 //! The flow never changes the user's devices: every action that must be recorded on them (a
 //! wrong or right passcode, a declined or ignored push) comes back as a [`DeviceRecord`]. The
-//! round trip of a server: call the flow; execute each record's
-//! [`to_command`](DeviceRecord::to_command) on the user's `UserDevices` (the aggregate owns
-//! lock state; the flow mirrors the locks it causes and continues the aggregate's failure
-//! counters, so both agree); [`sync_with`](DeviceAuthentication::sync_with) the aggregate to
-//! pick up what the flow could not foresee (push-limit locks, administrator blocks); persist
-//! both.
+//! round trip of a server, per request (`examples/round_trip.rs` walks through it):
+//! 1. load the user's `UserDevices` (note its revision) and the flow
+//!    ([`from_stored`](DeviceAuthentication::from_stored));
+//! 2. [`sync_with`](DeviceAuthentication::sync_with) the aggregate: a device blocked, deleted
+//!    or locked meanwhile ends the challenge, and the failure counts that decide are the
+//!    aggregate's (shared by every flow of the user). A loaded flow refuses checks and push
+//!    answers until it is synced ([`FlowError::NotSynced`]);
+//! 3. call the flow;
+//! 4. execute each record's [`to_command`](DeviceRecord::to_command) on the aggregate with
+//!    `execute_at_revision(<the revision loaded>)` — a conflict means another request counted
+//!    meanwhile: retry from 1 — then `sync_with` again (push-limit locks the flow cannot
+//!    foresee);
+//! 5. persist both.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -84,12 +97,15 @@
 //! assert!(matches!(action, Action::Select(SelectDevice { .. })));
 //! ```
 
+mod body;
 mod error;
 mod flow;
 mod rules;
+mod stored;
 mod wire;
 mod wiring;
 
+pub use body::DeviceAuthenticationBody;
 pub use error::FlowError;
 
 use crate::error::ApiError;
@@ -97,10 +113,8 @@ pub use flow::{
     DeviceAuthentication, DeviceRecord, DeviceSnapshot, IssuedOtp, OtpSource, Outcome,
     PushFailureKind,
 };
-pub use rules::{
-    AuthenticatorMethod, FailureLimit, FlowPolicy, MobileApp, MobileMethod, PushLimit,
-    SelectionMode, SentOtpMethod, Unusable, is_usable, usability,
-};
+pub use rules::{Unusable, is_usable, usability};
+pub use stored::StoredFlow;
 pub use wire::{
     AuthenticationStatus, CancelPush, CancelReason, CheckAssertion, CheckOtp, Compatibility,
     DeviceRef, DeviceView, Embedded, FailureCode, FlowFailure, SelectDevice,

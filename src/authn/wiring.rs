@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError, FlowPolicy};
+use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError};
 use crate::policy::DeviceAuthenticationPolicy;
+use crate::policy::resolved::FlowPolicy;
 use crate::user_devices::{Command, UserDevices};
 
 impl DeviceSnapshot {
@@ -23,7 +24,7 @@ impl DeviceSnapshot {
     /// let mut body = NewDevice::new(DeviceType::Totp);
     /// body.status = Some(DeviceStatus::Active);
     /// u.execute(Command::Create { id, device: body }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::DEFAULT_AUTHENTICATOR }, t).unwrap();
     /// let s = DeviceSnapshot::of(&u, t);
     /// assert_eq!(s.order, vec![id]);
     /// assert_eq!(s.otp_failures.get(&id), Some(&1));
@@ -48,7 +49,8 @@ impl DeviceSnapshot {
 impl DeviceAuthentication {
     /// Starts a flow for a user's devices under a device authentication policy, at `now`
     /// ([`start_with`](Self::start_with) on [`DeviceSnapshot::of`] and
-    /// [`FlowPolicy::from_policy`]). `id` is the new flow's id (the caller draws it).
+    /// [`FlowPolicy::from_policy`]). `id` is the new flow's id (the caller draws it). A policy
+    /// the flow cannot use is [`FlowError::UnusablePolicy`] naming the value's JSON path.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -87,7 +89,8 @@ impl DeviceAuthentication {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot, FlowPolicy};
+    /// use mfa_devices::authn::{AuthenticationStatus, DeviceAuthentication, DeviceSnapshot};
+    /// use mfa_devices::policy::resolved::FlowPolicy;
     /// use mfa_devices::device::*;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
@@ -113,28 +116,26 @@ impl DeviceRecord {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::authn::{DeviceRecord, FailureLimit};
+    /// use mfa_devices::authn::DeviceRecord;
     /// use mfa_devices::device::DeviceId;
+    /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::user_devices::Command;
     /// let id = DeviceId::from_bytes([1; 16]);
     /// let r = DeviceRecord::OtpFailure { device: id, at: DateTime::<Utc>::UNIX_EPOCH,
-    ///     limit: FailureLimit::new(3, TimeDelta::minutes(2)) };
+    ///     rule: FailureRule::new(3, TimeDelta::minutes(2)).unwrap() };
     /// assert_eq!(r.to_command(),
-    ///     Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) });
+    ///     Command::RecordOtpFailure { id, rule: FailureRule::new(3, TimeDelta::minutes(2)).unwrap() });
     /// ```
     pub fn to_command(&self) -> Command {
         match self {
-            Self::OtpFailure { device, limit, .. } => Command::RecordOtpFailure {
+            Self::OtpFailure { device, rule, .. } => Command::RecordOtpFailure {
                 id: *device,
-                failure_count: limit.count,
-                cool_down: limit.cool_down,
+                rule: *rule,
             },
             Self::OtpSuccess { device } => Command::RecordOtpSuccess { id: *device },
-            Self::PushFailure { device, limit, .. } => Command::RecordPushRejected {
+            Self::PushFailure { device, rule, .. } => Command::RecordPushRejected {
                 id: *device,
-                limit: limit.count,
-                time_period: limit.time_period,
-                lock_duration: limit.lock_duration,
+                rule: *rule,
             },
         }
     }

@@ -105,7 +105,7 @@
 //! the whole resource cannot be compared.
 //!
 //! ## Length and depth
-//! **Decision**: the SCIM parser's caps ([`ParseOptions`](crate::filter::ParseOptions)): a
+//! **Decision**: the SCIM parser's caps ([`crate::filter::ParseOptions`]): a
 //! `_queryFilter` longer than 8 KiB is
 //! [`TooLong`](crate::filter::FilterErrorKind::TooLong) before any parsing, and at most
 //! [`MAX_DEPTH`] (64) parentheses may be open at once; the 65th `(` is

@@ -36,7 +36,9 @@ impl fmt::Debug for CompileOptions<'_> {
 }
 
 impl<'o> CompileOptions<'o> {
-    /// No schema (every string ignores case), mobile payloads decoded without verification.
+    /// No schema (every string ignores case), no payload verifier: a `mobilePayload eq` filter
+    /// matches nothing (see [`verifier`](Self::verifier);
+    /// [`Filter::compile_checked`](super::Filter::compile_checked) refuses it instead).
     ///
     /// ```
     /// use mfa_devices::filter::{CompileOptions, Filter};
@@ -62,6 +64,8 @@ impl<'o> CompileOptions<'o> {
     }
 
     /// Checks each `mobilePayload` JWT once, at compile time; one that fails matches nothing.
+    /// Without a verifier no payload is trusted (fail closed): an unsigned or forged JWT naming
+    /// a device must never select it.
     ///
     /// ```
     /// use mfa_devices::filter::{CompileOptions, Filter};
@@ -74,6 +78,11 @@ impl<'o> CompileOptions<'o> {
     pub fn verifier(mut self, verifier: &'o dyn PayloadVerifier) -> Self {
         self.verifier = Some(verifier);
         self
+    }
+
+    /// Whether a payload verifier was given.
+    pub(crate) fn has_verifier(&self) -> bool {
+        self.verifier.is_some()
     }
 }
 
@@ -280,7 +289,8 @@ fn lower<R: Resource + ?Sized>(
         Expr::Present(p) => Node::Present(R::resolve(p)),
         Expr::Compare(p, op, v) => {
             if let Some((negate, jwt)) = eval::mobile_compare(p, op, v) {
-                let trusted = opts.verifier.is_none_or(|v| v.verify(jwt));
+                // Fails closed: no verifier, no trust.
+                let trusted = opts.verifier.is_some_and(|v| v.verify(jwt));
                 let dvc = if trusted {
                     mobile::device_id(jwt)
                 } else {

@@ -11,7 +11,6 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{Number, Value};
 
 use super::ast::{AttrPath, CompValue, CompareOp, Expr};
-use super::mobile;
 use super::resource::{Attr, Element, Resource, visit_leaf};
 
 /// A comparison operator the evaluator knows (CREST extended operators never match).
@@ -474,9 +473,11 @@ pub(crate) fn eval<R: Resource + ?Sized>(e: &Expr, r: &R) -> bool {
         Expr::Literal(b) => *b,
         Expr::Present(p) => r.with_attr(p, present),
         Expr::Compare(p, op, v) => {
-            if let Some((negate, jwt)) = mobile_compare(p, op, v) {
-                let dvc = mobile::device_id(jwt);
-                return negate != r.with_attr(&ID_PATH, |a| id_matches(a, dvc.as_deref()));
+            if let Some((negate, _)) = mobile_compare(p, op, v) {
+                // Fails closed: without a verifier no payload is trusted, so `eq` matches no
+                // resource (as for a payload the verifier rejects). Verify with
+                // `CompileOptions::verifier`.
+                return negate;
             }
             let Some(op) = Op::of(op) else {
                 return false;

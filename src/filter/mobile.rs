@@ -3,9 +3,11 @@
 //! The payload is a compact JWT; its claims carry the device id in `dvc`. The filter matches the
 //! resource whose `id` equals that claim (ignoring ASCII case, ids being UUIDs). Decoding is done
 //! here; **checking the signature is the server's job**, through a [`PayloadVerifier`] handed to
-//! [`Filter::compile_with`](super::Filter::compile_with). The interpreted
-//! [`Filter::matches`](super::Filter::matches) and plain [`Filter::compile`](super::Filter::compile)
-//! decode without verifying: use them only where the payload is trusted (tests, tools).
+//! [`Filter::compile_with`](super::Filter::compile_with). Without a verifier nothing is trusted
+//! (fail closed): the interpreted [`Filter::matches`](super::Filter::matches) and plain
+//! [`Filter::compile`](super::Filter::compile) match no resource with `mobilePayload eq`, and
+//! [`Filter::compile_checked`](super::Filter::compile_checked) refuses the filter
+//! (`INVALID_FILTER`). A tool that trusts its payloads passes a verifier that accepts them.
 
 /// Checks a mobile payload (a compact JWT) before the filter trusts its claims.
 ///
@@ -19,7 +21,12 @@
 /// let f = Filter::parse(r#"mobilePayload eq "e30.eyJkdmMiOiJhYmMifQ.c2ln""#).unwrap();
 /// let c = f.compile_with::<serde_json::Value>(&CompileOptions::new().verifier(&reject));
 /// assert!(!c.matches(&serde_json::json!({"id": "abc"})));
-/// assert!(f.matches(&serde_json::json!({"id": "abc"}))); // unverified decode
+/// // A verifier that accepts this token (a real one checks the signature with the key).
+/// let accept = |jwt: &str| jwt.ends_with(".c2ln");
+/// let c = f.compile_with::<serde_json::Value>(&CompileOptions::new().verifier(&accept));
+/// assert!(c.matches(&serde_json::json!({"id": "abc"})));
+/// // No verifier: fails closed.
+/// assert!(!f.matches(&serde_json::json!({"id": "abc"})));
 /// ```
 pub trait PayloadVerifier {
     /// `true` when the JWT's signature (and whatever else the server checks: issuer, expiry)

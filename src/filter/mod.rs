@@ -33,10 +33,12 @@ mod compile;
 mod display;
 mod error;
 mod eval;
+pub mod fold;
 mod mobile;
 mod parse;
 mod resource;
 pub mod schema;
+pub mod sql;
 
 use std::fmt;
 use std::str::FromStr;
@@ -293,8 +295,9 @@ impl Filter {
     /// - **decision**: values of different types never match (`logins eq "42"` is false), and
     ///   booleans only support `eq`/`ne` (`gt true` matches nothing);
     /// - `mobilePayload eq "<jwt>"` matches the resource whose `id` equals the JWT payload's
-    ///   `dvc` claim (see [`MobilePayload`]; decoded **without** signature verification here —
-    ///   servers use [`compile_with`](Filter::compile_with) and a [`PayloadVerifier`]);
+    ///   `dvc` claim (see [`MobilePayload`]) — only once a [`PayloadVerifier`] accepted the JWT,
+    ///   which needs [`compile_with`](Filter::compile_with). Here (no verifier) it **fails
+    ///   closed**: `eq` matches nothing, `ne` everything;
     /// - CREST-only nodes: `Literal(b)` is `b`; an extended operator never matches.
     ///
     /// ```
@@ -348,6 +351,38 @@ impl Filter {
         compile::compile(&self.expr, options)
     }
 
+    /// [`compile_with`](Filter::compile_with), refusing a `mobilePayload` comparison when
+    /// `options` has no [`verifier`](CompileOptions::verifier): 400 `INVALID_DATA` with one
+    /// `INVALID_FILTER` detail at `filter` (without a verifier the payload's signature is never
+    /// checked, so the comparison could only match nothing — a server that forgot the verifier
+    /// hears about it instead).
+    ///
+    /// ```
+    /// use mfa_devices::filter::{CompileOptions, Filter, schema::DEVICES};
+    /// let f = DEVICES.parse(r#"mobilePayload eq "e30.eyJkdmMiOiJhIn0.c2ln""#).unwrap();
+    /// let e = f.compile_checked::<serde_json::Value>(&CompileOptions::new().schema(&DEVICES)).unwrap_err();
+    /// assert_eq!((e.http_status(), e.details[0].code.as_str()), (400, "INVALID_FILTER"));
+    /// let verify = |jwt: &str| jwt.ends_with(".c2ln"); // a real server checks the signature
+    /// let c = f.compile_checked::<serde_json::Value>(&CompileOptions::new().schema(&DEVICES).verifier(&verify)).unwrap();
+    /// assert!(c.matches(&serde_json::json!({"id": "a"})));
+    /// ```
+    pub fn compile_checked<R: Resource + ?Sized>(
+        &self,
+        options: &CompileOptions<'_>,
+    ) -> Result<CompiledFilter<R>, ApiError> {
+        if !options.has_verifier() && uses_mobile_payload(&self.expr) {
+            return Err(ApiError::invalid_data(
+                crate::error::VALIDATION_MESSAGE,
+                vec![crate::error::ErrorDetail::new(
+                    crate::error::DetailCode::InvalidFilter,
+                    "filter",
+                    "mobilePayload cannot be evaluated: the payload's signature cannot be verified here",
+                )],
+            ));
+        }
+        Ok(compile::compile(&self.expr, options))
+    }
+
     /// Checks that the filter only uses what the collection allows (attributes, their operators,
     /// logical operators, value types). A refusal is PingOne's answer: HTTP 400
     /// `INVALID_DATA` with one `INVALID_FILTER` detail, target `filter`, a message naming the
@@ -377,5 +412,15 @@ impl fmt::Display for Filter {
     /// parser produces (see [`Filter::to_scim`] for trees built by hand).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.expr, f)
+    }
+}
+
+/// Whether `e` compares `mobilePayload` anywhere.
+fn uses_mobile_payload(e: &Expr) -> bool {
+    match e {
+        Expr::Compare(p, op, v) => eval::mobile_compare(p, op, v).is_some(),
+        Expr::ValuePath(_, x) | Expr::Not(x) => uses_mobile_payload(x),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(uses_mobile_payload),
+        Expr::Literal(_) | Expr::Present(_) => false,
     }
 }

@@ -228,9 +228,10 @@ impl Schema {
     }
 
     /// Parses and validates `filter` (see [`parse`](Schema::parse)) and returns the items that
-    /// match, in order. The filter is compiled once; the mobile payload (if any) is decoded
-    /// without signature verification — a server verifies it with
-    /// [`Filter::compile_with`](super::Filter::compile_with) instead.
+    /// match, in order. The filter is compiled once, without a payload verifier: a
+    /// `mobilePayload` filter is refused with `INVALID_FILTER` (see
+    /// [`Filter::compile_checked`](super::Filter::compile_checked)); a server verifies mobile
+    /// payloads with [`Filter::compile_with`](super::Filter::compile_with) and a verifier.
     ///
     /// ```
     /// use mfa_devices::filter::schema::DEVICES;
@@ -248,7 +249,7 @@ impl Schema {
     ) -> Result<Vec<&'r R>, ApiError> {
         let compiled = self
             .parse(filter)?
-            .compile_with::<R>(&super::CompileOptions::new().schema(self));
+            .compile_checked::<R>(&super::CompileOptions::new().schema(self))?;
         Ok(items.iter().filter(|r| compiled.matches(*r)).collect())
     }
 

@@ -8,107 +8,8 @@ use subtle::ConstantTimeEq;
 
 use super::OtpError;
 use crate::error::{ApiError, DetailCode, ErrorDetail};
-use crate::policy::{OtpFailurePolicy, OtpSettings, PolicyError};
-
-/// How many wrong OTPs fail a challenge, and how long the device then stays locked.
-///
-/// Built from a policy's `failure` ([`OtpFailurePolicy`]) or from plain numbers. A cool-down of
-/// zero never locks (the challenge still fails at `count`).
-///
-/// ```
-/// use chrono::TimeDelta;
-/// use mfa_devices::otp::FailureRule;
-/// use mfa_devices::policy::{PolicyDuration, OtpFailurePolicy};
-///
-/// let rule = FailureRule::try_from(&OtpFailurePolicy::new(3, PolicyDuration::minutes(2))).unwrap();
-/// assert_eq!(rule, FailureRule::new(3, TimeDelta::minutes(2)).unwrap());
-/// assert!(rule.locks());
-/// assert!(FailureRule::new(0, TimeDelta::zero()).is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FailureRule {
-    count: u32,
-    cool_down: TimeDelta,
-}
-
-impl FailureRule {
-    /// `count` wrong OTPs (at least 1) lock the device for `cool_down` (0 or more).
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert_eq!(FailureRule::new(3, TimeDelta::zero()).unwrap().count(), 3);
-    /// assert!(FailureRule::new(3, TimeDelta::seconds(-1)).is_err());
-    /// ```
-    pub fn new(count: u32, cool_down: TimeDelta) -> Result<Self, OtpError> {
-        if count == 0 {
-            return Err(PolicyError::InvalidCount(0).into());
-        }
-        if cool_down < TimeDelta::zero() {
-            return Err(PolicyError::NegativeDuration(cool_down.num_seconds()).into());
-        }
-        Ok(Self { count, cool_down })
-    }
-
-    /// Wrong OTPs allowed before the challenge fails.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert_eq!(FailureRule::new(7, TimeDelta::zero()).unwrap().count(), 7);
-    /// ```
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// How long the device is locked once the count is reached.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// let r = FailureRule::new(1, TimeDelta::minutes(5)).unwrap();
-    /// assert_eq!(r.cool_down(), TimeDelta::minutes(5));
-    /// ```
-    pub fn cool_down(&self) -> TimeDelta {
-        self.cool_down
-    }
-
-    /// Whether reaching the count locks the device (`coolDown` above zero).
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::FailureRule;
-    /// assert!(!FailureRule::new(3, TimeDelta::zero()).unwrap().locks());
-    /// ```
-    pub fn locks(&self) -> bool {
-        self.cool_down > TimeDelta::zero()
-    }
-}
-
-impl Default for FailureRule {
-    /// 3 failures, no lock: PingOne's SMS/email/voice default.
-    fn default() -> Self {
-        Self {
-            count: 3,
-            cool_down: TimeDelta::zero(),
-        }
-    }
-}
-
-impl TryFrom<&OtpFailurePolicy> for FailureRule {
-    type Error = OtpError;
-
-    /// Fails for a count below 1 or above `u32::MAX`, and for a cool-down that
-    /// [`PolicyDuration::to_time_delta`](crate::policy::PolicyDuration::to_time_delta) refuses. It does
-    /// not apply the 1–7 bound: that is [`validate`](crate::policy::DeviceAuthenticationPolicy::validate)'s job.
-    fn try_from(f: &OtpFailurePolicy) -> Result<Self, OtpError> {
-        let count = u32::try_from(f.count).map_err(|_| PolicyError::InvalidCount(f.count))?;
-        if count == 0 {
-            return Err(PolicyError::InvalidCount(f.count).into());
-        }
-        Self::new(count, f.cool_down.to_time_delta()?)
-    }
-}
+use crate::lock::{FailureRule, RuleError};
+use crate::policy::OtpSettings;
 
 /// The outcome of [`OtpChallenge::check`]: what to answer and what the aggregate records.
 ///
@@ -195,7 +96,8 @@ impl OtpCheck {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::otp::{FailureRule, OtpChallenge};
+/// use mfa_devices::lock::FailureRule;
+/// use mfa_devices::otp::{OtpChallenge};
 /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 /// let c = OtpChallenge::issue(&[1, 2, 3, 4, 5, 6], 6, TimeDelta::minutes(30),
 ///     FailureRule::default(), now).unwrap();
@@ -227,7 +129,8 @@ enum State {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+/// use mfa_devices::lock::FailureRule;
+/// use mfa_devices::otp::{OtpChallenge, OtpCheck};
 ///
 /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
 /// let rule = FailureRule::new(2, TimeDelta::minutes(2)).unwrap();
@@ -295,7 +198,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpError};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpError};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
     /// let c = OtpChallenge::issue(&[255, 10, 21, 32, 43, 54, 65, 76, 87, 98], 8,
     ///     TimeDelta::minutes(30), FailureRule::default(), now).unwrap();
@@ -316,11 +220,15 @@ impl OtpChallenge {
             return Err(OtpError::OtpLength(i64::from(length)));
         }
         if life_time < TimeDelta::zero() {
-            return Err(PolicyError::NegativeDuration(life_time.num_seconds()).into());
+            return Err(RuleError::NegativeDuration {
+                name: "lifeTime",
+                duration: life_time,
+            }
+            .into());
         }
         let code = digits_from_random(random, length)?;
-        let now = crate::device::timestamp::check(now).map_err(|_| OtpError::TimeOverflow)?;
-        let expires_at = crate::device::timestamp::add_clamped(now, life_time);
+        // Clamped into the representable range (years 0000-9999), like every lock end.
+        let expires_at = crate::lock::lock_end(now, life_time);
         Ok(Self {
             code,
             expires_at,
@@ -368,7 +276,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpCheck};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
     /// let mut c = OtpChallenge::from_parts("123456".into(), now + TimeDelta::minutes(1),
     ///     FailureRule::default(), 2, false);
@@ -394,7 +303,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::minutes(1), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.code(), "000000");
@@ -407,7 +317,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.expires_at().timestamp(), 90);
@@ -420,7 +331,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.rule().count(), 3);
@@ -433,7 +345,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let now = DateTime::<Utc>::UNIX_EPOCH;
     /// let mut c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90),
     ///     FailureRule::default(), now).unwrap();
@@ -448,7 +361,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let now = DateTime::<Utc>::UNIX_EPOCH;
     /// let mut c = OtpChallenge::issue(&[0; 6], 6, TimeDelta::seconds(90),
     ///     FailureRule::default(), now).unwrap();
@@ -464,7 +378,8 @@ impl OtpChallenge {
     ///
     /// ```
     /// use chrono::{TimeDelta, Utc, DateTime};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge};
     /// let c = OtpChallenge::issue(&[5; 6], 6, TimeDelta::seconds(90), FailureRule::default(),
     ///     DateTime::<Utc>::UNIX_EPOCH).unwrap();
     /// assert_eq!(c.test_otp(true).unwrap().otp, "555555");
@@ -480,13 +395,15 @@ impl OtpChallenge {
     /// In order: a spent challenge answers [`OtpCheck::Spent`]; at or after
     /// [`expires_at`](Self::expires_at) [`OtpCheck::Expired`] (nothing counted); then the code
     /// is compared in constant time (a candidate of another length is simply wrong). Right →
-    /// [`OtpCheck::Valid`]; wrong → the failure is counted, and reaching the rule's count gives
-    /// [`OtpCheck::Failed`] with the lock end `now + coolDown` (saturating at the largest
-    /// `DateTime<Utc>`), or no lock when the cool-down is zero.
+    /// [`OtpCheck::Valid`]; wrong → the failure is counted ([`FailureRule::record`], the rule
+    /// the aggregate and the flow apply too), and reaching the rule's count gives
+    /// [`OtpCheck::Failed`] with the lock end `now + coolDown` truncated to milliseconds
+    /// (saturating), or no lock when the cool-down is zero.
     ///
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
-    /// use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck};
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::otp::{OtpChallenge, OtpCheck};
     /// let now = Utc.with_ymd_and_hms(2025, 3, 5, 12, 0, 0).unwrap();
     /// let mut c = OtpChallenge::issue(&[4; 6], 6, TimeDelta::minutes(5),
     ///     FailureRule::default(), now).unwrap();
@@ -504,17 +421,16 @@ impl OtpChallenge {
             self.state = State::Spent;
             return OtpCheck::Valid;
         }
+        let step = self.rule.record(self.failures, now);
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= self.rule.count {
+        if step.limit_reached {
             self.state = State::Spent;
-            let locked_until = self
-                .rule
-                .locks()
-                .then(|| crate::device::timestamp::add_clamped(now, self.rule.cool_down));
-            OtpCheck::Failed { locked_until }
+            OtpCheck::Failed {
+                locked_until: step.locked_until,
+            }
         } else {
             OtpCheck::Invalid {
-                remaining_attempts: self.rule.count.saturating_sub(self.failures),
+                remaining_attempts: step.remaining_attempts,
             }
         }
     }

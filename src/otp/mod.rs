@@ -1,4 +1,6 @@
-//! One-time passcodes: HOTP (RFC 4226), TOTP (RFC 6238), OTP challenges and the push limiter.
+//! One-time passcodes: HOTP (RFC 4226), TOTP (RFC 6238) and OTP challenges. The lock rules
+//! they apply ([`FailureRule`](crate::lock::FailureRule), the push limiter) live in
+//! [`lock`](crate::lock).
 //!
 //! Everything here is pure and deterministic: the current time and random bytes are arguments.
 //! HMAC comes from RustCrypto (`hmac`, `sha1`, `sha2`), comparisons of codes from `subtle`.
@@ -9,7 +11,6 @@
 //! | [`Totp`] | a TOTP device: codes, verification with a bounded skew and replay protection, key URI |
 //! | [`secret_visible`] | whether a TOTP device's `secret`/`keyUri` may be shown |
 //! | [`OtpChallenge`] | an OTP sent by SMS/email/voice: code from random bytes, expiry, failure count, lock |
-//! | [`PushLimiter`] | declined/ignored pushes in a window → `PUSH` lock |
 //!
 //! ```
 //! use mfa_devices::otp::{Algorithm, Totp, TotpVerdict};
@@ -26,8 +27,8 @@
 //!
 //! ```
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mfa_devices::otp::{FailureRule, OtpChallenge, OtpCheck, PushLimitRule, PushLimiter, Totp,
-//!     Algorithm};
+//! use mfa_devices::lock::{FailureRule, PushLimitRule, PushLimiter};
+//! use mfa_devices::otp::{OtpChallenge, OtpCheck, Totp, Algorithm};
 //! use mfa_devices::policy::{DeviceAuthenticationPolicy, MobileApplicationPolicy};
 //!
 //! let policy = DeviceAuthenticationPolicy::default();
@@ -65,10 +66,8 @@ use crate::error::{ApiError, DetailCode, ErrorCode, ErrorDetail, inner};
 use crate::policy::PolicyError;
 
 mod challenge;
-mod push;
 
-pub use challenge::{ChallengeTestOtp, FailureRule, OtpChallenge, OtpCheck};
-pub use push::{PushLimitRule, PushLimiter, PushOutcome};
+pub use challenge::{ChallengeTestOtp, OtpChallenge, OtpCheck};
 
 /// The HMAC hash of an HOTP/TOTP device.
 ///
@@ -184,6 +183,12 @@ impl std::error::Error for OtpError {
             Self::Policy(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<crate::lock::RuleError> for OtpError {
+    fn from(e: crate::lock::RuleError) -> Self {
+        Self::Policy(e.into())
     }
 }
 

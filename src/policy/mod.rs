@@ -10,9 +10,10 @@
 //! details name the JSON path (`sms.otp.lifeTime.duration`,
 //! `mobile.applications[0].pushLimit.count`).
 //!
-//! The OTP engine in [`crate::otp`] takes its inputs from here:
-//! [`OtpFailurePolicy`] → [`crate::otp::FailureRule`], [`PushLimit`] →
-//! [`crate::otp::PushLimitRule`], [`PolicyDuration`] → [`chrono::TimeDelta`].
+//! The lock rules and the OTP engine take their inputs from here: [`OtpFailurePolicy`] →
+//! [`crate::lock::FailureRule`], [`PushLimit`] → [`crate::lock::PushLimitRule`], [`PolicyDuration`]
+//! → [`chrono::TimeDelta`]; [`resolved::FlowPolicy`] is the whole policy resolved with its
+//! defaults, as the authentication flow uses it.
 //!
 //! ```
 //! use mfa_devices::policy::DeviceAuthenticationPolicy;
@@ -49,6 +50,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, DetailCode, ErrorDetail};
 
+pub mod resolved;
 mod validate;
 
 crate::macros::string_enum! {
@@ -181,6 +183,60 @@ pub enum PolicyError {
     },
     /// A count is below 1 or does not fit a `u32`.
     InvalidCount(i64),
+    /// A value outside the bounds [`DeviceAuthenticationPolicy::validate`] applies (wrapped in
+    /// [`At`](Self::At) with its path): the message says what is allowed.
+    OutOfBounds(String),
+    /// The value at `path` (a JSON path such as `sms.otp.failure.coolDown`) cannot be used:
+    /// what [`FlowPolicy::from_policy`](resolved::FlowPolicy::from_policy) reports.
+    At {
+        /// Where in the policy.
+        path: String,
+        /// What is wrong there.
+        error: Box<PolicyError>,
+    },
+}
+
+impl PolicyError {
+    /// The same error located at `path`; an error already located is nested under it
+    /// (`sms.otp.failure` + `count` → `sms.otp.failure.count`).
+    ///
+    /// ```
+    /// use mfa_devices::policy::PolicyError;
+    /// let e = PolicyError::InvalidCount(0).at("count").at("sms.otp.failure");
+    /// assert_eq!(e.path(), Some("sms.otp.failure.count"));
+    /// ```
+    pub fn at(self, path: &str) -> Self {
+        match self {
+            Self::At { path: inner, error } => Self::At {
+                path: format!("{path}.{inner}"),
+                error,
+            },
+            error => Self::At {
+                path: path.to_owned(),
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// The JSON path of a located error.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::At { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::lock::RuleError> for PolicyError {
+    fn from(e: crate::lock::RuleError) -> Self {
+        use crate::lock::RuleError;
+        match e {
+            RuleError::NegativeDuration { name, duration } => {
+                Self::NegativeDuration(duration.num_seconds()).at(name)
+            }
+            _ => Self::InvalidCount(0).at("count"),
+        }
+    }
 }
 
 impl fmt::Display for PolicyError {
@@ -200,6 +256,8 @@ impl fmt::Display for PolicyError {
             Self::InvalidCount(c) => {
                 write!(f, "count {c} is not allowed; it must be 1 or more")
             }
+            Self::OutOfBounds(m) => f.write_str(m),
+            Self::At { path, error } => write!(f, "{path}: {error}"),
         }
     }
 }
@@ -208,12 +266,24 @@ impl std::error::Error for PolicyError {}
 
 impl From<PolicyError> for ApiError {
     fn from(e: PolicyError) -> Self {
+        if let PolicyError::At { path, error } = &e {
+            let code = match **error {
+                PolicyError::UnknownTimeUnit(_) => DetailCode::InvalidValue,
+                _ => DetailCode::OutOfRange,
+            };
+            return ApiError::invalid_data(
+                "The policy value cannot be used.",
+                vec![ErrorDetail::new(code, path.as_str(), error.to_string())],
+            );
+        }
         let (code, target) = match &e {
             PolicyError::UnknownTimeUnit(_) => (DetailCode::InvalidValue, "timeUnit"),
             PolicyError::NegativeDuration(_) | PolicyError::DurationOverflow { .. } => {
                 (DetailCode::OutOfRange, "duration")
             }
-            PolicyError::InvalidCount(_) => (DetailCode::OutOfRange, "count"),
+            PolicyError::InvalidCount(_) | PolicyError::OutOfBounds(_) | PolicyError::At { .. } => {
+                (DetailCode::OutOfRange, "count")
+            }
         };
         ApiError::invalid_data(
             "The policy value cannot be used.",
@@ -436,10 +506,28 @@ impl OtpFailurePolicy {
     }
 }
 
+impl OtpFailurePolicy {
+    /// The policy body of a lock rule (count, and cool-down in whole minutes; PingOne's
+    /// defaults are whole minutes).
+    ///
+    /// ```
+    /// use mfa_devices::lock::FailureRule;
+    /// use mfa_devices::policy::{OtpFailurePolicy, PolicyDuration};
+    /// let f = OtpFailurePolicy::from_rule(FailureRule::DEFAULT_AUTHENTICATOR);
+    /// assert_eq!((f.count, f.cool_down), (3, PolicyDuration::minutes(2)));
+    /// ```
+    pub fn from_rule(rule: crate::lock::FailureRule) -> Self {
+        Self::new(
+            i64::from(rule.count()),
+            PolicyDuration::minutes(rule.cool_down().num_minutes()),
+        )
+    }
+}
+
 impl Default for OtpFailurePolicy {
     /// 3 failures, cool-down 0 MINUTES (the SMS/email/voice default: never locks).
     fn default() -> Self {
-        Self::new(3, PolicyDuration::minutes(0))
+        Self::from_rule(crate::lock::FailureRule::DEFAULT_SENT)
     }
 }
 
@@ -533,7 +621,9 @@ impl Default for FailureOnly {
     /// 3 failures, cool-down 2 MINUTES (the mobile/TOTP/FIDO2 default).
     fn default() -> Self {
         Self {
-            failure: Some(OtpFailurePolicy::new(3, PolicyDuration::minutes(2))),
+            failure: Some(OtpFailurePolicy::from_rule(
+                crate::lock::FailureRule::DEFAULT_AUTHENTICATOR,
+            )),
             extra: Map::new(),
         }
     }
@@ -596,7 +686,7 @@ pub struct DeviceAuthorization {
 /// `PUSH`) for `lockDuration`.
 ///
 /// Missing parts take the documented defaults (5 pushes, 10 MINUTES, 30 MINUTES) when turned
-/// into a [`crate::otp::PushLimitRule`].
+/// into a [`crate::lock::PushLimitRule`].
 ///
 /// ```
 /// use mfa_devices::policy::{PolicyDuration, PushLimit};
@@ -624,11 +714,14 @@ pub struct PushLimit {
 
 impl PushLimit {
     /// The documented default count.
-    pub const DEFAULT_COUNT: i64 = 5;
+    pub const DEFAULT_COUNT: i64 = crate::lock::PushLimitRule::DEFAULT.count() as i64;
     /// The documented default window, in minutes.
-    pub const DEFAULT_TIME_PERIOD_MINUTES: i64 = 10;
+    pub const DEFAULT_TIME_PERIOD_MINUTES: i64 =
+        crate::lock::PushLimitRule::DEFAULT.window().num_minutes();
     /// The documented default lock, in minutes.
-    pub const DEFAULT_LOCK_DURATION_MINUTES: i64 = 30;
+    pub const DEFAULT_LOCK_DURATION_MINUTES: i64 = crate::lock::PushLimitRule::DEFAULT
+        .lock_duration()
+        .num_minutes();
 }
 
 impl Default for PushLimit {
@@ -847,7 +940,9 @@ impl Default for Fido2Policy {
         Self {
             enabled: Some(true),
             prompt_for_nickname_on_pairing: None,
-            failure: Some(OtpFailurePolicy::new(3, PolicyDuration::minutes(2))),
+            failure: Some(OtpFailurePolicy::from_rule(
+                crate::lock::FailureRule::DEFAULT_AUTHENTICATOR,
+            )),
             extra: Map::new(),
         }
     }

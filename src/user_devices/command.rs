@@ -5,11 +5,12 @@
 //! `deviceAuthentications` (`device.select`, `otp.check`, `assertion.check`, …) belong to the
 //! `authn` module.
 
-use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::device::{DeviceId, NewDevice};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use crate::lock::{FailureRule, PushLimitRule};
 
 use super::error::{OrderViolation, UserDevicesError};
 
@@ -32,24 +33,37 @@ pub const DEVICE_UNBLOCK_MEDIA_TYPE: &str = "application/vnd.pingidentity.device
 /// A request to change a user's devices, decided by
 /// [`UserDevices::decide`](super::UserDevices::decide).
 ///
-/// Policy numbers (OTP `failure.count` / `coolDown`, `pushLimit`) are plain values passed in by
-/// the caller, who reads them from the device authentication policy; this aggregate does not
-/// know policies. OTP and attestation checks happen outside too: `Activate` is sent once the
+/// Lock rules (OTP `failure.count` / `coolDown`, `pushLimit`) come validated, as the
+/// [`lock`](crate::lock) module's types: the caller resolves them from the device
+/// authentication policy ([`FlowPolicy`](crate::policy::resolved::FlowPolicy), or
+/// `FailureRule::try_from(&OtpFailurePolicy)`); this aggregate does not know policies and has
+/// no numbers to re-check. OTP and attestation checks happen outside too: `Activate` is sent once the
 /// activation OTP (or FIDO2 attestation) was verified, `RecordOtpFailure` when it was not.
 ///
 /// ```
-/// use chrono::TimeDelta;
 /// use mfa_devices::device::DeviceId;
+/// use mfa_devices::lock::FailureRule;
 /// use mfa_devices::user_devices::Command;
 /// let id = DeviceId::from_bytes([7; 16]);
-/// let c = Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) };
+/// let c = Command::RecordOtpFailure { id, rule: FailureRule::DEFAULT_AUTHENTICATOR };
 /// assert_eq!(c.device_id(), Some(id));
 /// assert_eq!(Command::RemoveOrder.device_id(), None);
+/// ```
+///
+/// Commands serialize (for queues and idempotency logs) as an object tagged by `"command"`, the
+/// variant in SCREAMING_SNAKE_CASE, with camelCase fields (rules as their own serde form):
+///
+/// ```
+/// use mfa_devices::user_devices::Command;
+/// let json = serde_json::to_value(Command::RemoveOrder).unwrap();
+/// assert_eq!(json, serde_json::json!({"command": "REMOVE_ORDER"}));
+/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), Command::RemoveOrder);
 /// ```
 // `Create` carries the POST body by value (the command owns what it creates); commands are
 // short-lived.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum Command {
     /// Create a device with a caller-chosen id (this crate draws no randomness). Status is the
@@ -71,6 +85,7 @@ pub enum Command {
         id: DeviceId,
     },
     /// Set the nickname; an empty string removes it.
+    #[serde(rename_all = "camelCase")]
     SetNickname {
         /// The device.
         id: DeviceId,
@@ -85,13 +100,12 @@ pub enum Command {
     /// Remove the order: the user becomes unordered, without a default device.
     RemoveOrder,
     /// Record a failed OTP check (activation OTP when the device is ACTIVATION_REQUIRED).
+    #[serde(rename_all = "camelCase")]
     RecordOtpFailure {
         /// The device.
         id: DeviceId,
-        /// The policy's `failure.count` (at least 1).
-        failure_count: u32,
-        /// The policy's `failure.coolDown` (0: never lock).
-        cool_down: TimeDelta,
+        /// The method's failure rule (`failure.count`, `failure.coolDown`).
+        rule: FailureRule,
     },
     /// Record a successful OTP check: the failure counter restarts.
     RecordOtpSuccess {
@@ -99,15 +113,12 @@ pub enum Command {
         id: DeviceId,
     },
     /// Record a declined or ignored push notification.
+    #[serde(rename_all = "camelCase")]
     RecordPushRejected {
         /// The device.
         id: DeviceId,
-        /// The application's `pushLimit.count` (at least 1).
-        limit: u32,
-        /// `pushLimit.timePeriod` (positive).
-        time_period: TimeDelta,
-        /// `pushLimit.lockDuration` (positive).
-        lock_duration: TimeDelta,
+        /// The application's `pushLimit`.
+        rule: PushLimitRule,
     },
     /// Administrator unlock: clears the lock and the counters.
     Unlock {

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::device::timestamp::format;
-use crate::device::{DeviceId, MAX_NICKNAME_CHARS};
+use crate::device::{DeviceId, EnvironmentId, MAX_NICKNAME_CHARS, UserId};
 use crate::error::{
     ApiError, DetailCode, ErrorCode, ErrorDetail, MAX_DETAILS, VALIDATION_MESSAGE, echo, inner,
 };
@@ -122,6 +122,34 @@ impl OrderViolation {
     }
 }
 
+/// What is wrong with a stored event log (see [`UserDevicesError::InvalidEventLog`]).
+///
+/// ```
+/// use mfa_devices::user_devices::LogFault;
+/// assert_ne!(LogFault::Gap { expected: 3 }, LogFault::Duplicate { expected: 3 });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFault {
+    /// The event's revision is past the next one: events in between are missing.
+    Gap {
+        /// The revision the next event must have.
+        expected: u64,
+    },
+    /// The event's revision was already applied (a duplicate, or a log out of order).
+    Duplicate {
+        /// The revision the next event must have.
+        expected: u64,
+    },
+    /// The event belongs to another environment or user.
+    ForeignUser {
+        /// The event's environment.
+        environment: EnvironmentId,
+        /// The event's user.
+        user: UserId,
+    },
+}
+
 /// Why the aggregate (or its constructors) refused something. Converts into PingOne's error
 /// body with `ApiError::from`.
 ///
@@ -174,13 +202,6 @@ pub enum UserDevicesError {
     },
     /// An administrator blocked the device.
     Blocked(DeviceId),
-    /// A policy number passed in with a command is outside what makes sense.
-    InvalidPolicy {
-        /// The policy property (`failure.count`, `pushLimit.timePeriod`, …).
-        target: &'static str,
-        /// What is allowed.
-        message: String,
-    },
     /// `maxAllowedDevices` is outside 1–15.
     InvalidSettings {
         /// The value given.
@@ -198,6 +219,17 @@ pub enum UserDevicesError {
     /// `now` lies outside the representable range (years 0000–9999): the server's clock is
     /// wrong; nothing was decided (500).
     TimeOutOfRange(crate::device::timestamp::OutOfRange),
+    /// A stored event log does not continue the state it is replayed onto (a server-side data
+    /// error, 500): the event at `revision` is a gap, a duplicate or another user's.
+    InvalidEventLog {
+        /// The revision the offending event carries.
+        revision: u64,
+        /// What is wrong with it.
+        fault: LogFault,
+    },
+    /// The user's revision is `u64::MAX`: no further event can be numbered, so the command is
+    /// refused rather than two events sharing a revision (500).
+    RevisionExhausted,
 }
 
 impl fmt::Display for UserDevicesError {
@@ -235,7 +267,6 @@ impl fmt::Display for UserDevicesError {
             }
             Self::Locked { id, until: None } => write!(f, "device {id} is locked until unlocked"),
             Self::Blocked(id) => write!(f, "device {id} is blocked by an administrator"),
-            Self::InvalidPolicy { target, message } => write!(f, "{target}: {message}"),
             Self::InvalidSettings {
                 max_allowed_devices,
             } => write!(
@@ -248,6 +279,24 @@ impl fmt::Display for UserDevicesError {
             ),
             Self::InvalidSnapshot(msg) => write!(f, "inconsistent device snapshot: {msg}"),
             Self::TimeOutOfRange(e) => write!(f, "{e}"),
+            Self::InvalidEventLog { revision, fault } => match fault {
+                LogFault::Gap { expected } => write!(
+                    f,
+                    "event log has a gap: the event at revision {revision} follows revision {}, it must be {expected}",
+                    expected.saturating_sub(1)
+                ),
+                LogFault::Duplicate { expected } => write!(
+                    f,
+                    "event log repeats revision {revision} (or is out of order): the next event must be revision {expected}"
+                ),
+                LogFault::ForeignUser { environment, user } => write!(
+                    f,
+                    "the event at revision {revision} belongs to environment {environment} user {user}, not to this user"
+                ),
+            },
+            Self::RevisionExhausted => f.write_str(
+                "the user's revision is at its maximum (18446744073709551615); no further change can be recorded",
+            ),
         }
     }
 }
@@ -268,9 +317,9 @@ impl From<UserDevicesError> for ApiError {
     /// | `InvalidOrder` | 400 | `INVALID_DATA` | one per bad entry at `order[i].id` / `order` |
     /// | `AlreadyActive`, `NotActive` | 400 | `INVALID_REQUEST` | |
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
-    /// | `InvalidPolicy`, `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
+    /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
-    /// | `InvalidSnapshot`, `TimeOutOfRange` | 500 | `UNEXPECTED_ERROR` | |
+    /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted`, `TimeOutOfRange` | 500 | `UNEXPECTED_ERROR` | |
     fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
@@ -322,10 +371,6 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::Locked { .. } | UserDevicesError::Blocked(_) => {
                 ApiError::new(ErrorCode::RequestFailed, message)
             }
-            UserDevicesError::InvalidPolicy { target, .. } => ApiError::invalid_data(
-                VALIDATION_MESSAGE,
-                vec![ErrorDetail::new(DetailCode::OutOfRange, target, message)],
-            ),
             UserDevicesError::InvalidSettings { .. } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
                 vec![
@@ -335,7 +380,10 @@ impl From<UserDevicesError> for ApiError {
                 ],
             ),
             UserDevicesError::StaleRevision { .. } => ApiError::conflict(message),
-            UserDevicesError::InvalidSnapshot(_) | UserDevicesError::TimeOutOfRange(_) => {
+            UserDevicesError::InvalidSnapshot(_)
+            | UserDevicesError::InvalidEventLog { .. }
+            | UserDevicesError::RevisionExhausted
+            | UserDevicesError::TimeOutOfRange(_) => {
                 ApiError::new(ErrorCode::UnexpectedError, message)
             }
         }

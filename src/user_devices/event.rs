@@ -3,15 +3,38 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::device::{BlockState, Device, DeviceId, EnvironmentId, IdRef, LockState, UserId};
 
+/// The UUIDv5 namespace of [`Event::id`]: itself the UUIDv5 of the URL
+/// `https://docs.rs/mfa-devices/user_devices/Event` in the RFC 9562 URL namespace.
+///
+/// ```
+/// use mfa_devices::user_devices::EVENT_ID_NAMESPACE;
+/// let url = b"https://docs.rs/mfa-devices/user_devices/Event";
+/// assert_eq!(EVENT_ID_NAMESPACE, uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, url));
+/// ```
+pub const EVENT_ID_NAMESPACE: Uuid = Uuid::from_bytes([
+    0xf5, 0xe7, 0x4f, 0x0c, 0x76, 0x42, 0x5f, 0x13, 0xbb, 0x1a, 0x11, 0xa1, 0x0a, 0x37, 0xdc, 0xaa,
+]);
+
 /// One fact about a user's devices, with the envelope an audit log needs.
 ///
-/// Serializes as the envelope (`environment`, `user`, `revision`, `at`) followed by the change,
-/// tagged by `"type"` (`"DEVICE_CREATED"`, `"ORDER_SET"`, …). Events carry their results (the
-/// order after, the lock after, the counter after), so [`apply`](super::UserDevices::apply) only
-/// writes them down and replaying a stored log needs no policy numbers.
+/// Serializes as the envelope (`id`, `environment`, `user`, `revision`, `at`) followed by the
+/// change, tagged by `"type"` (`"DEVICE_CREATED"`, `"ORDER_SET"`, …). Events carry their results
+/// (the order after, the lock after, the counter after), so [`apply`](super::UserDevices::apply)
+/// only writes them down and replaying a stored log needs no policy numbers.
+///
+/// **Stored form.** `{"id", "environment": {"id"}, "user": {"id"}, "revision", "at", "type",
+/// …the change's properties}`. `id` is [`Event::id`], deterministic (no randomness): the same
+/// event decided twice, or written twice by a retrying server, has the same id, so an outbox or
+/// an audit sink can de-duplicate on it. It is derived, not stored state: deserializing accepts
+/// an event without `id` (logs written by 0.1 and early 0.2) and refuses one whose `id` is not
+/// the one its environment, user and revision give (a corrupted or hand-edited row). The
+/// `"type"` tag is the event form's version: a change a later version adds gets a new tag, and a
+/// tag this version does not know is refused, never skipped. A log's order and completeness are
+/// checked by [`UserDevices::replay`](super::UserDevices::replay).
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -30,8 +53,8 @@ use crate::device::{BlockState, Device, DeviceId, EnvironmentId, IdRef, LockStat
 /// let back: Event = serde_json::from_value(json).unwrap();
 /// assert_eq!(back, events[0]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "StoredEvent")]
 pub struct Event {
     /// `environment.id` of the user.
     pub environment: IdRef<EnvironmentId>,
@@ -167,7 +190,113 @@ pub enum Change {
     },
 }
 
+/// [`Event`] as it is written: the derived `id` first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventRef<'a> {
+    id: Uuid,
+    environment: &'a IdRef<EnvironmentId>,
+    user: &'a IdRef<UserId>,
+    revision: u64,
+    #[serde(with = "crate::device::timestamp")]
+    at: DateTime<Utc>,
+    #[serde(flatten)]
+    change: &'a Change,
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EventRef {
+            id: self.id(),
+            environment: &self.environment,
+            user: &self.user,
+            revision: self.revision,
+            at: self.at,
+            change: &self.change,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// [`Event`] as it is read: `id` optional (older logs), checked when present.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredEvent {
+    #[serde(default)]
+    id: Option<Uuid>,
+    environment: IdRef<EnvironmentId>,
+    user: IdRef<UserId>,
+    revision: u64,
+    #[serde(with = "crate::device::timestamp")]
+    at: DateTime<Utc>,
+    #[serde(flatten)]
+    change: Change,
+}
+
+impl TryFrom<StoredEvent> for Event {
+    type Error = String;
+    fn try_from(s: StoredEvent) -> Result<Self, Self::Error> {
+        let event = Event {
+            environment: s.environment,
+            user: s.user,
+            revision: s.revision,
+            at: s.at,
+            change: s.change,
+        };
+        match s.id {
+            Some(id) if id != event.id() => Err(format!(
+                "event id {id} is not the id of environment {} user {} revision {} ({})",
+                event.environment.id,
+                event.user.id,
+                event.revision,
+                event.id()
+            )),
+            _ => Ok(event),
+        }
+    }
+}
+
 impl Event {
+    /// The event's id: the UUIDv5, in [`EVENT_ID_NAMESPACE`], of the 40 bytes environment id
+    /// (16) ‖ user id (16) ‖ revision (8, big-endian). One revision of one user has one event,
+    /// so the id names it everywhere (outbox rows, audit records, message brokers) and a
+    /// redelivered or re-decided event de-duplicates on it. [`Event::id_for`] computes it from
+    /// the key alone, e.g. for a SQL row.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::{DeviceId, DeviceType, EnvironmentId, NewDevice, UserId};
+    /// use mfa_devices::user_devices::{Command, Event, UserDevices};
+    /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let command = Command::Create { id: DeviceId::from_bytes([3; 16]), device: NewDevice::new(DeviceType::Totp) };
+    /// let a = UserDevices::new(env, user).decide(command.clone(), t).unwrap();
+    /// let b = UserDevices::new(env, user).decide(command, t).unwrap();
+    /// assert_eq!(a[0].id(), b[0].id()); // deterministic
+    /// assert_eq!(a[0].id(), Event::id_for(env, user, 1));
+    /// assert_eq!(a[0].id().get_version_num(), 5);
+    /// assert_eq!(serde_json::to_value(&a[0]).unwrap()["id"], a[0].id().to_string());
+    /// ```
+    pub fn id(&self) -> Uuid {
+        Self::id_for(self.environment.id, self.user.id, self.revision)
+    }
+
+    /// The id of the event at `revision` of `user` in `environment` (see [`Event::id`]).
+    pub fn id_for(environment: EnvironmentId, user: UserId, revision: u64) -> Uuid {
+        let mut name = [0u8; 40];
+        for (slot, byte) in name.iter_mut().zip(
+            environment
+                .as_uuid()
+                .as_bytes()
+                .iter()
+                .chain(user.as_uuid().as_bytes())
+                .chain(&revision.to_be_bytes()),
+        ) {
+            *slot = *byte;
+        }
+        Uuid::new_v5(&EVENT_ID_NAMESPACE, &name)
+    }
+
     /// PingOne's audit event type (service `users`).
     ///
     /// | change | audit type |

@@ -27,9 +27,10 @@
 //!   devices, the user is ordered again (the remaining device, if any, is the default) — the rule
 //!   is checked on deletion only, the one operation that lowers the ACTIVE count, so
 //!   `RemoveOrder` always leaves the user unordered as PingOne documents.
-//! - **List order** ([`list`](UserDevices::list)): an ordered user's ACTIVE devices in order, then
-//!   the other devices; where PingOne says "no particular order" (ACTIVATION_REQUIRED devices,
-//!   all devices of unordered users) the decision is `createdAt`, then id.
+//! - **List order** ([`list`](UserDevices::list); [`sort_for_list`] over plain devices): an
+//!   ordered user's ACTIVE devices in order, then the other devices; where PingOne says "no
+//!   particular order" (ACTIVATION_REQUIRED devices, all devices of unordered users) the
+//!   decision is `createdAt`, then id. A lock reads UNLOCKED from `expiresAt` on ([`as_of`]).
 //! - **Limit**: [`DeviceSettings::max_allowed_devices`] (1–15, default 5) counts ACTIVE and
 //!   BLOCKED devices; `Create` — whatever the new device's status — and `Activate` are refused
 //!   with `LIMIT_EXCEEDED` once it is reached (decision: activation is checked too, or the limit
@@ -103,13 +104,15 @@ pub use command::{
     DEVICES_REORDER_MEDIA_TYPE, RequestTarget,
 };
 pub use conditional::{MAX_IF_MATCH_BYTES, PreconditionFailed, etag, if_match};
-pub use error::{OrderViolation, UserDevicesError};
-pub use event::{Change, Event};
+pub use error::{LogFault, OrderViolation, UserDevicesError};
+pub use event::{Change, EVENT_ID_NAMESPACE, Event};
+pub use load::SNAPSHOT_SCHEMA_VERSION;
+pub use order::sort_for_list;
 pub use settings::DeviceSettings;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -120,26 +123,67 @@ use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, EnvironmentId, IdRef, LockState,
     LockStatus, MAX_NICKNAME_CHARS, NewDevice, UserId,
 };
-use crate::lock::{FailureCounters, effective_lock, record_otp_failure, record_push_rejection};
+use crate::lock::{
+    FailureCounters, FailureRule, PushLimitRule, effective_lock, record_otp_failure,
+    record_push_rejection,
+};
 
 /// One user's devices: the aggregate. See the [module documentation](self) for the rules.
 ///
-/// Serializes as a snapshot `{"environment", "user", "revision", "settings", "order",
-/// "devices", "counters"}` (`order` is `null` for an unordered user); deserializing checks the
-/// snapshot like [`restore`](Self::restore).
+/// # Persistence: the contract a store must keep
+///
+/// The aggregate is pure; whether concurrent requests lose updates is decided by the store.
+/// A server loads the user at revision *r*, [`decide`](Self::decide)s, and writes the events.
+/// **The write must succeed only if the stored revision is still *r*** — otherwise two requests
+/// that both loaded *r* each write, and one of them is silently lost (with a last-writer-wins
+/// store, clients that even sent the revision lost a third of their acknowledged writes in a
+/// trial). Either of:
+///
+/// - **Event log**: one row per event keyed `(environment, user, revision)` with a `PRIMARY KEY`
+///   (or unique constraint) on exactly that key. The second writer's insert of revision *r+1*
+///   fails; roll back, reload, decide again.
+/// - **Snapshot row**: `UPDATE … SET snapshot = $new, revision = $new_rev WHERE environment = $e
+///   AND user = $u AND revision = $r` — compare-and-swap on the revision; zero rows updated
+///   means someone else won: roll back, reload, decide again (insert the first row with a
+///   `PRIMARY KEY` on `(environment, user)` for the same effect).
+///
+/// Events, snapshot and read models (device rows, audit records, an outbox) are written **in one
+/// transaction**, so they never disagree. A decision with **zero events** (a no-op such as
+/// blocking a blocked device) writes nothing at all — not even the same snapshot again — and the
+/// revision does not move. The revision never wraps or saturates: at `u64::MAX`, `decide` refuses
+/// ([`UserDevicesError::RevisionExhausted`]).
+///
+/// [`decide_at_revision`](Self::decide_at_revision) only compares with the revision the caller
+/// *read*; it is no substitute for the store's check.
+///
+/// # Stored forms
+///
+/// - **Snapshot** (this type's serde form): `{"schemaVersion": 1, "environment": {"id"},
+///   "user": {"id"}, "revision", "order", "devices": [Device…], "counters"?: {deviceId:
+///   {"otpFailures", "pushRejections": [time…]}}}`; `order` is `null` for an unordered user,
+///   `counters` lists only non-zero counters. Deserializing checks it like
+///   [`restore`](Self::restore) and refuses another [`SNAPSHOT_SCHEMA_VERSION`]; snapshots
+///   without `schemaVersion` (0.1 / early 0.2, which also carried `settings`) still load.
+///   Settings are not part of it: load with [`from_snapshot`](Self::from_snapshot) (or
+///   [`with_settings`](Self::with_settings) after deserializing).
+/// - **Events**: see [`Event`] (deterministic `id` for de-duplication, checked on read);
+///   [`replay`](Self::replay) refuses a log with a gap, a duplicate or another user's event.
+/// - **One row per device**: [`restore_with`](Self::restore_with) takes each device with its
+///   [`FailureCounters`], so locks keep working.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use mfa_devices::device::*;
-/// use mfa_devices::user_devices::{Command, UserDevices};
+/// use mfa_devices::user_devices::{Command, DeviceSettings, UserDevices};
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-/// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-/// let events = user.execute(Command::Create { id: DeviceId::from_bytes([3; 16]),
+/// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+/// let mut user_devices = UserDevices::new(env, user);
+/// let events = user_devices.execute(Command::Create { id: DeviceId::from_bytes([3; 16]),
 ///     device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
-/// let snapshot = serde_json::to_string(&user).unwrap();
-/// assert_eq!(serde_json::from_str::<UserDevices>(&snapshot).unwrap(), user);
-/// let replayed = UserDevices::replay(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), &events);
-/// assert_eq!(replayed, user);
+/// let snapshot = serde_json::to_vec(&user_devices).unwrap();
+/// let loaded = UserDevices::from_snapshot(&snapshot, DeviceSettings::default()).unwrap();
+/// assert_eq!(loaded, user_devices);
+/// assert_eq!(UserDevices::replay(env, user, &events).unwrap(), user_devices);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "load::Snapshot", try_from = "load::Snapshot")]
@@ -239,8 +283,9 @@ impl UserDevices {
     }
 
     /// The number of events applied since the state was created (or the restored revision plus
-    /// those): a server stores it like a `_rev` and uses
-    /// [`decide_at_revision`](Self::decide_at_revision) to never lose an update.
+    /// those): the revision of the last event. A server stores it with the state and writes only
+    /// if the stored revision is still this one (see [Persistence](Self#persistence-the-contract-a-store-must-keep));
+    /// [`decide_at_revision`](Self::decide_at_revision) checks the revision a client read.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -277,18 +322,19 @@ impl UserDevices {
     /// ```
     /// use chrono::{TimeDelta, TimeZone, Utc};
     /// use mfa_devices::device::*;
+    /// use mfa_devices::lock::FailureRule;
     /// use mfa_devices::user_devices::{Command, UserDevices};
     /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 1, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: FailureRule::new(1, TimeDelta::minutes(2)).unwrap() }, t).unwrap();
     /// assert_eq!(u.device_at(&id, t).unwrap().lock.unwrap().status, LockStatus::Locked);
     /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
     /// ```
     pub fn device_at(&self, id: &DeviceId, now: DateTime<Utc>) -> Option<Device> {
         let now = self.effective_now(now);
-        self.devices.get(id).map(|d| view(d, now))
+        self.devices.get(id).map(|d| as_of(d, now))
     }
 
     /// The time the aggregate decides and renders at when asked at `now`: `now` truncated to
@@ -337,7 +383,7 @@ impl UserDevices {
     /// let (env, user, id) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]), DeviceId::from_bytes([3; 16]));
     /// let mut u = UserDevices::new(env, user);
     /// u.execute(Command::Create { id, device: NewDevice { status: Some(DeviceStatus::Active), ..NewDevice::new(DeviceType::Totp) } }, t).unwrap();
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: chrono::TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::DEFAULT_AUTHENTICATOR }, t).unwrap();
     /// assert_eq!(u.counters(&id).otp_failures, 1);
     /// ```
     pub fn counters(&self, id: &DeviceId) -> FailureCounters {
@@ -371,7 +417,7 @@ impl UserDevices {
             .list()
             .into_iter()
             .filter(|d| filter(d))
-            .map(|d| view(d, self.effective_now(now)))
+            .map(|d| as_of(d, self.effective_now(now)))
             .collect();
         let order = self.order.as_deref().unwrap_or_default();
         render_collection(
@@ -406,19 +452,20 @@ impl UserDevices {
         let now = self.effective_now(now);
         let changes = self.changes(command, now)?;
         let mut revision = self.revision;
-        Ok(changes
-            .into_iter()
-            .map(|change| {
-                revision = revision.saturating_add(1);
-                Event {
-                    environment: IdRef::new(self.environment_id),
-                    user: IdRef::new(self.user_id),
-                    revision,
-                    at: now,
-                    change,
-                }
-            })
-            .collect())
+        let mut events = Vec::with_capacity(changes.len());
+        for change in changes {
+            revision = revision
+                .checked_add(1)
+                .ok_or(UserDevicesError::RevisionExhausted)?;
+            events.push(Event {
+                environment: IdRef::new(self.environment_id),
+                user: IdRef::new(self.user_id),
+                revision,
+                at: now,
+                change,
+            });
+        }
+        Ok(events)
     }
 
     /// [`decide`](Self::decide), refused with [`UserDevicesError::StaleRevision`] (409 `CONFLICT`)
@@ -499,26 +546,101 @@ impl UserDevices {
         Ok(events)
     }
 
-    /// A new user's aggregate ([`new`](Self::new)) with `events` applied in order. To replay onto
-    /// a restored or legacy state, [`apply`](Self::apply) the events to it.
+    /// A new user's aggregate ([`new`](Self::new), default settings — see
+    /// [`with_settings`](Self::with_settings)) with a stored log replayed onto it with
+    /// [`try_apply`](Self::try_apply): the log must be exactly revisions 1, 2, 3, … of this
+    /// environment and user, or the replay is refused with
+    /// [`UserDevicesError::InvalidEventLog`] naming the first bad revision — a gap, a duplicate
+    /// (or a log out of order) or another user's event. To replay the tail of a log onto a
+    /// loaded snapshot, [`try_apply`](Self::try_apply) each event to it.
+    ///
+    /// `replay(log) == snapshot` is the consistency check between an event log and a snapshot
+    /// row written in the same transaction (`UserDevices` is `PartialEq`; compare after giving
+    /// both the same settings).
     ///
     /// ```
-    /// use mfa_devices::device::{EnvironmentId, UserId};
-    /// use mfa_devices::user_devices::UserDevices;
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, LogFault, UserDevices, UserDevicesError};
     /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-    /// assert_eq!(UserDevices::replay(env, user, &[]), UserDevices::new(env, user));
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// assert_eq!(UserDevices::replay(env, user, &[]).unwrap(), UserDevices::new(env, user));
+    ///
+    /// let mut u = UserDevices::new(env, user);
+    /// let mut log = u.execute(Command::Create { id: DeviceId::from_bytes([3; 16]), device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// log.extend(u.execute(Command::RemoveOrder, t).unwrap());
+    /// assert_eq!(UserDevices::replay(env, user, &log).unwrap(), u);
+    ///
+    /// let gap = [log[1].clone()];
+    /// assert_eq!(UserDevices::replay(env, user, &gap).unwrap_err(),
+    ///     UserDevicesError::InvalidEventLog { revision: 2, fault: LogFault::Gap { expected: 1 } });
+    /// let duplicate = [log[0].clone(), log[0].clone()];
+    /// assert!(UserDevices::replay(env, user, &duplicate).unwrap_err().to_string().contains("revision 1"));
     /// ```
-    pub fn replay(environment_id: EnvironmentId, user_id: UserId, events: &[Event]) -> UserDevices {
+    pub fn replay(
+        environment_id: EnvironmentId,
+        user_id: UserId,
+        events: &[Event],
+    ) -> Result<UserDevices, UserDevicesError> {
         let mut u = Self::new(environment_id, user_id);
         for e in events {
-            u.apply(e);
+            u.try_apply(e)?;
         }
-        u
+        Ok(u)
     }
 
-    /// Writes one event down: total (an event about an unknown device changes no device), bumps
-    /// the revision by one and sets the `updatedAt` of the device the event is about to its
-    /// time. The event's own `revision`, `environment` and `user` are not checked.
+    /// [`apply`](Self::apply) for an event read from storage: refused, state untouched, unless it
+    /// is this environment's and user's and its revision is exactly the next one
+    /// ([`UserDevicesError::InvalidEventLog`]: gap, duplicate or foreign user;
+    /// [`UserDevicesError::RevisionExhausted`] at `u64::MAX`).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let mut writer = UserDevices::new(env, user);
+    /// let events = writer.execute(Command::RemoveOrder, t).unwrap();
+    /// let mut reader = UserDevices::new(env, user);
+    /// reader.try_apply(&events[0]).unwrap();
+    /// assert!(reader.try_apply(&events[0]).is_err()); // already applied
+    /// assert_eq!(reader, writer);
+    /// ```
+    pub fn try_apply(&mut self, event: &Event) -> Result<(), UserDevicesError> {
+        if event.environment.id != self.environment_id || event.user.id != self.user_id {
+            return Err(UserDevicesError::InvalidEventLog {
+                revision: event.revision,
+                fault: LogFault::ForeignUser {
+                    environment: event.environment.id,
+                    user: event.user.id,
+                },
+            });
+        }
+        let expected = self
+            .revision
+            .checked_add(1)
+            .ok_or(UserDevicesError::RevisionExhausted)?;
+        if event.revision != expected {
+            let fault = if event.revision > expected {
+                LogFault::Gap { expected }
+            } else {
+                LogFault::Duplicate { expected }
+            };
+            return Err(UserDevicesError::InvalidEventLog {
+                revision: event.revision,
+                fault,
+            });
+        }
+        self.apply(event);
+        Ok(())
+    }
+
+    /// Writes one event down: total (an event about an unknown device changes no device), sets
+    /// the revision to the event's and the `updatedAt` of the device the event is about to its
+    /// time. It trusts its input — the events [`decide`](Self::decide) just returned for this
+    /// state; events read from storage go through [`try_apply`](Self::try_apply) or
+    /// [`replay`](Self::replay), which check the environment, the user and the revision.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -533,7 +655,7 @@ impl UserDevices {
     /// assert!(u.list().is_empty());
     /// ```
     pub fn apply(&mut self, event: &Event) {
-        self.revision = self.revision.saturating_add(1);
+        self.revision = event.revision;
         let at = event.at;
         match &event.change {
             Change::DeviceCreated { device, order } => {
@@ -689,18 +811,9 @@ impl UserDevices {
             Command::Reorder { order } => self.decide_reorder(order),
             Command::RemoveOrder => Ok(self.decide_remove_order()),
             // Locks.
-            Command::RecordOtpFailure {
-                id,
-                failure_count,
-                cool_down,
-            } => self.decide_otp_failure(id, failure_count, cool_down, now),
+            Command::RecordOtpFailure { id, rule } => self.decide_otp_failure(id, rule, now),
             Command::RecordOtpSuccess { id } => self.decide_otp_success(id, now),
-            Command::RecordPushRejected {
-                id,
-                limit,
-                time_period,
-                lock_duration,
-            } => self.decide_push_rejected(id, limit, time_period, lock_duration, now),
+            Command::RecordPushRejected { id, rule } => self.decide_push_rejected(id, rule, now),
             Command::Unlock { id } => self.decide_unlock(id),
             // Blocks.
             Command::Block { id } => self.decide_block(id),
@@ -787,30 +900,11 @@ impl UserDevices {
     fn decide_otp_failure(
         &self,
         id: DeviceId,
-        failure_count: u32,
-        cool_down: TimeDelta,
+        rule: FailureRule,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
-        if failure_count == 0 {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "failure.count",
-                message: "failure.count must be at least 1".into(),
-            });
-        }
-        if cool_down < TimeDelta::zero() {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "failure.coolDown",
-                message: "failure.coolDown must not be negative".into(),
-            });
-        }
         let d = self.usable(&id, now)?;
-        let out = record_otp_failure(
-            d.lock.as_ref(),
-            &self.counters(&id),
-            failure_count,
-            cool_down,
-            now,
-        );
+        let out = record_otp_failure(d.lock.as_ref(), &self.counters(&id), rule, now);
         Ok(vec![Change::OtpFailureRecorded {
             device_id: id,
             activation: !d.is_active(),
@@ -835,40 +929,14 @@ impl UserDevices {
     fn decide_push_rejected(
         &self,
         id: DeviceId,
-        limit: u32,
-        time_period: TimeDelta,
-        lock_duration: TimeDelta,
+        rule: PushLimitRule,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>, UserDevicesError> {
-        if limit == 0 {
-            return Err(UserDevicesError::InvalidPolicy {
-                target: "pushLimit.count",
-                message: "pushLimit.count must be at least 1".into(),
-            });
-        }
-        for (target, value) in [
-            ("pushLimit.timePeriod", time_period),
-            ("pushLimit.lockDuration", lock_duration),
-        ] {
-            if value <= TimeDelta::zero() {
-                return Err(UserDevicesError::InvalidPolicy {
-                    target,
-                    message: format!("{target} must be positive"),
-                });
-            }
-        }
         let d = self.usable(&id, now)?;
         if !d.is_active() {
             return Err(UserDevicesError::NotActive(id));
         }
-        let out = record_push_rejection(
-            d.lock.as_ref(),
-            &self.counters(&id),
-            limit,
-            time_period,
-            lock_duration,
-            now,
-        );
+        let out = record_push_rejection(d.lock.as_ref(), &self.counters(&id), rule, now);
         Ok(vec![Change::PushRejectionRecorded {
             device_id: id,
             rejections: out.rejections,
@@ -946,9 +1014,25 @@ impl UserDevices {
     }
 }
 
-/// A device as it reads at `now` (expired lock → UNLOCKED).
-fn view(d: &Device, now: DateTime<Utc>) -> Device {
-    let mut d = d.clone();
+/// A device as it reads at `now` — the one implementation [`UserDevices::device_at`] and
+/// [`UserDevices::render_list`] use, for a read path over plain device rows: a lock whose
+/// `expiresAt` has passed reads `{"status":"UNLOCKED"}` (stored state keeps the lock until the
+/// next event; the counters restart then). Everything else is as stored.
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::device::*;
+/// use mfa_devices::user_devices::as_of;
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let mut row = Device::new(DeviceId::from_bytes([3; 16]), EnvironmentId::from_bytes([1; 16]),
+///     UserId::from_bytes([2; 16]), DeviceType::Sms, DeviceStatus::Active, t);
+/// row.lock = Some(serde_json::from_value(serde_json::json!(
+///     {"status": "LOCKED", "expiresAt": "2025-01-01T12:02:00.000Z", "reason": "OTP"})).unwrap());
+/// assert_eq!(as_of(&row, t + TimeDelta::minutes(1)).lock.unwrap().status, LockStatus::Locked);
+/// assert_eq!(as_of(&row, t + TimeDelta::minutes(2)).lock, Some(LockState::unlocked()));
+/// ```
+pub fn as_of(device: &Device, now: DateTime<Utc>) -> Device {
+    let mut d = device.clone();
     if d.lock.is_some() {
         d.lock = Some(effective_lock(d.lock.as_ref(), now));
     }

@@ -1,11 +1,54 @@
 //! Ordering: the list order, the default device, strict reorders and the automatic reorders
 //! that activation and deletion cause (the rules are in the [module documentation](super)).
 
-use std::collections::HashSet;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
 
 use crate::device::{Device, DeviceId};
 
 use super::{Change, OrderViolation, UserDevices, UserDevicesError};
+
+/// Sorts plain devices into `GET …/devices` order — the one implementation
+/// [`UserDevices::list`] uses, for a read path that loads device rows (e.g. from SQL) instead of
+/// the aggregate: the devices listed in `order` first, in its order (an ordered user's ACTIVE
+/// devices, the default first), then every other device by `createdAt`, then id. With `order`
+/// `None` (an unordered user) all devices sort by `createdAt`, then id — the crate's decision
+/// where PingOne says "no particular order". Filter after sorting (a filter keeps the order);
+/// render each device with [`as_of`](super::as_of).
+///
+/// ```
+/// use chrono::{TimeDelta, TimeZone, Utc};
+/// use mfa_devices::device::*;
+/// use mfa_devices::user_devices::sort_for_list;
+/// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+/// let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+/// let dev = |b, s, m| Device::new(DeviceId::from_bytes([b; 16]), env, user, DeviceType::Sms, s, t + TimeDelta::minutes(m));
+/// // Rows as a SQL query returned them, in no particular order.
+/// let mut rows = vec![dev(3, DeviceStatus::ActivationRequired, 2), dev(4, DeviceStatus::Active, 3),
+///     dev(5, DeviceStatus::ActivationRequired, 1), dev(6, DeviceStatus::Active, 0)];
+/// let order = [DeviceId::from_bytes([4; 16]), DeviceId::from_bytes([6; 16])];
+/// sort_for_list(&mut rows, Some(&order));
+/// let ids: Vec<u8> = rows.iter().map(|d| d.id.as_uuid().as_bytes()[0]).collect();
+/// assert_eq!(ids, [4, 6, 5, 3]);
+/// sort_for_list(&mut rows, None);
+/// let ids: Vec<u8> = rows.iter().map(|d| d.id.as_uuid().as_bytes()[0]).collect();
+/// assert_eq!(ids, [6, 5, 3, 4]);
+/// ```
+pub fn sort_for_list<D: Borrow<Device>>(devices: &mut [D], order: Option<&[DeviceId]>) {
+    let mut position: HashMap<DeviceId, usize> = HashMap::new();
+    for (i, id) in order.unwrap_or_default().iter().enumerate() {
+        position.entry(*id).or_insert(i);
+    }
+    devices.sort_by(|a, b| {
+        let (a, b) = (a.borrow(), b.borrow());
+        match (position.get(&a.id), position.get(&b.id)) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => (a.created_at, a.id).cmp(&(b.created_at, b.id)),
+        }
+    });
+}
 
 impl UserDevices {
     /// Whether the user's ACTIVE devices have an order (and so, if any, a default device).
@@ -62,27 +105,8 @@ impl UserDevices {
     /// assert_eq!(ids, [4, 6, 5, 3]);
     /// ```
     pub fn list(&self) -> Vec<&Device> {
-        let mut out = Vec::with_capacity(self.devices.len());
-        let mut rest: Vec<&Device> = match &self.order {
-            Some(order) => {
-                out.extend(order.iter().filter_map(|id| self.devices.get(id)));
-                let active = self.devices.values().filter(|d| d.is_active()).count();
-                if out.len() == active && out.iter().all(|d| d.is_active()) {
-                    // The order lists the ACTIVE devices (always so for decided events; the
-                    // order has no duplicates by construction): the rest are the others.
-                    self.devices.values().filter(|d| !d.is_active()).collect()
-                } else {
-                    let listed: HashSet<&DeviceId> = order.iter().collect();
-                    self.devices
-                        .values()
-                        .filter(|d| !listed.contains(&d.id))
-                        .collect()
-                }
-            }
-            None => self.devices.values().collect(),
-        };
-        rest.sort_by_key(|d| (d.created_at, d.id));
-        out.extend(rest);
+        let mut out: Vec<&Device> = self.devices.values().collect();
+        sort_for_list(&mut out, self.order.as_deref());
         out
     }
 

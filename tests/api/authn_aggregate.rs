@@ -211,7 +211,7 @@ fn push_rejections_over_the_limit_lock_and_sync_fails_the_flow() {
             assert!(changed, "the second ignored push reaches the limit");
             assert_eq!(flow.status(), AuthenticationStatus::Failed);
             assert_eq!(
-                flow.error.as_ref().unwrap().unavailable_devices,
+                flow.error().unwrap().unavailable_devices,
                 vec![IdRef::new(id(1))]
             );
         }
@@ -276,8 +276,8 @@ proptest! {
                 let agg = u.device_at(&d.id, now).unwrap();
                 prop_assert_eq!(d.is_locked(now), agg.is_locked(now));
             }
-            if let Some(error) = &flow.error {
-                if error.code == FailureCode::NoUsableDevices && flow.updated_at == now {
+            if let Some(error) = flow.error() {
+                if error.code == FailureCode::NoUsableDevices && flow.updated_at() == now {
                     let locked: Vec<IdRef<DeviceId>> = u.list().iter()
                         .filter(|d| u.device_at(&d.id, now).unwrap().is_locked(now))
                         .map(|d| IdRef::new(d.id)).collect();
@@ -285,5 +285,209 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Issue 10 §2: "the count-th failure locks" has one implementation
+    /// (`lock::FailureRule::record`), and its three callers — the aggregate
+    /// (`RecordOtpFailure`), the OTP engine (`OtpChallenge::check`) and the flow — agree
+    /// exactly, to the microsecond-level `now` and the millisecond lock end, on every generated
+    /// sequence: the same answer (attempts left, lock end), the same counter afterwards, and the
+    /// same lock.
+    #[test]
+    fn the_aggregate_the_otp_challenge_and_the_flow_agree_on_every_failure(
+        count in 1u32..5,
+        cool_down_ms in prop_oneof![Just(0i64), 1i64..300_000],
+        gaps_us in prop::collection::vec(0i64..150_000_000, 1..30),
+    ) {
+        use mfa_devices::lock::FailureRule;
+        use mfa_devices::otp::{OtpChallenge, OtpCheck};
+        use mfa_devices::policy::resolved::FlowPolicy;
+        let rule = FailureRule::new(count, TimeDelta::milliseconds(cool_down_ms)).unwrap();
+        let mut policy = FlowPolicy::all_enabled();
+        policy.totp.failure = rule;
+        let mut u = user_with(&[DeviceType::Totp]);
+        let device = id(1);
+        let mut at = t0() + TimeDelta::seconds(10);
+        let mut flow = DeviceAuthentication::start_with(
+            DeviceSnapshot::of(&u, at), policy.clone(), uuid::Uuid::nil(), at).unwrap();
+        for gap in gaps_us {
+            at += TimeDelta::microseconds(gap);
+            let locked = u.device(&device).unwrap().is_locked(at);
+            prop_assert_eq!(flow.devices()[0].is_locked(at), locked, "the flow's lock mirror");
+            if locked {
+                continue; // a locked device is not challenged
+            }
+            if flow.status().is_terminal() {
+                flow = DeviceAuthentication::start_with(
+                    DeviceSnapshot::of(&u, at), policy.clone(), uuid::Uuid::nil(), at).unwrap();
+            } else if flow.status() != AuthenticationStatus::OtpRequired {
+                flow.select(SelectDevice::new(device), at).unwrap();
+            }
+            prop_assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+            let before = u.counters(&device).otp_failures;
+            prop_assert_eq!(flow.otp_failures().get(&device).copied().unwrap_or(0), before);
+
+            // 1. The OTP engine, from the aggregate's counter.
+            let mut challenge = OtpChallenge::from_parts(
+                "123456".into(), at + TimeDelta::days(1), rule, before, false);
+            let engine = challenge.check("000000", at);
+            // 2. The flow.
+            let outcome = flow.check_authenticator_otp("000000", |_| false, at).unwrap();
+            // 3. The aggregate, executing the flow's records.
+            record(&mut u, &outcome.records, at);
+            let after = u.counters(&device).otp_failures;
+            let lock = u.device(&device).unwrap().lock.clone().unwrap();
+
+            match (engine, outcome.result) {
+                (OtpCheck::Invalid { remaining_attempts },
+                 Err(FlowError::InvalidOtp { remaining_attempts: flow_remaining })) => {
+                    prop_assert_eq!(remaining_attempts, flow_remaining);
+                    prop_assert_eq!(after, count - remaining_attempts);
+                    prop_assert!(!lock.is_in_force(at));
+                }
+                (OtpCheck::Failed { locked_until }, Err(FlowError::OtpFailed { locked_until: flow_until })) => {
+                    prop_assert_eq!(locked_until, flow_until);
+                    prop_assert_eq!(after, 0);
+                    match locked_until {
+                        Some(until) => {
+                            prop_assert_eq!(lock.expires_at, Some(until));
+                            prop_assert!(lock.is_in_force(at));
+                            prop_assert_eq!(until.timestamp_subsec_nanos() % 1_000_000, 0);
+                        }
+                        None => prop_assert!(!lock.is_in_force(at)),
+                    }
+                }
+                (engine, flow_result) => {
+                    prop_assert!(false, "disagree: engine {:?}, flow {:?}", engine, flow_result);
+                }
+            }
+            prop_assert_eq!(flow.otp_failures().get(&device).copied().unwrap_or(0), after);
+            let mirrored = flow.devices()[0].lock.clone().unwrap_or_default();
+            if lock.is_in_force(at) {
+                prop_assert_eq!(mirrored.expires_at, lock.expires_at);
+            }
+        }
+    }
+}
+
+/// Issue 12 point 2: an administrator's block or delete did not stop an authentication in
+/// flight — following the documented round trip (check, execute the records, then
+/// `sync_with`), `check_otp` completed the flow on a device blocked after the passcode was
+/// sent. A loaded flow now refuses every check until it is synced with the aggregate
+/// (`FlowError::NotSynced`, 500), and synced, it sees the block or the deletion.
+#[test]
+fn point_2_a_block_or_delete_stops_an_authentication_in_flight() {
+    for admin in [Command::Block { id: id(1) }, Command::Delete { id: id(1) }] {
+        let mut u = user_with(&[DeviceType::Email]);
+        let t = t0() + TimeDelta::minutes(1);
+        let mut flow =
+            DeviceAuthentication::start(&u, &policy(json!({})), uuid::Uuid::nil(), t).unwrap();
+        let sent = flow.issue_otp(&[4; 16], t).unwrap();
+        let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+        u.execute(admin.clone(), t).unwrap(); // meanwhile
+
+        // The next request: the old order (check first) is refused, loudly.
+        let mut flow =
+            DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
+        assert_eq!(
+            flow.check_otp(&sent.code, t),
+            Err(FlowError::NotSynced),
+            "{admin:?}"
+        );
+        assert_eq!(
+            mfa_devices::error::ApiError::from(FlowError::NotSynced).http_status(),
+            500
+        );
+        // The documented order: sync, then check. The challenge is over.
+        flow.sync_with(&u, t);
+        assert_eq!(flow.status(), AuthenticationStatus::Failed, "{admin:?}");
+        assert!(matches!(
+            flow.check_otp(&sent.code, t),
+            Err(FlowError::NotAllowed { .. })
+        ));
+    }
+}
+
+/// Issue 12 point 3: concurrent flows multiplied the failure limit (ten flows with
+/// `failure.count = 3` had 12 guesses evaluated before the lock). The count that decides is now
+/// the aggregate's: every request syncs its flow with the aggregate it loaded, and records the
+/// failure under that revision. K flows racing on one device get `count` answered guesses per
+/// lock period in total; a request that lost the race is retried from a fresh load.
+#[test]
+fn point_3_concurrent_flows_share_the_aggregates_failure_count() {
+    const K: usize = 10;
+    let t = t0() + TimeDelta::minutes(1);
+    let p = policy(json!({})); // totp.otp.failure: 3, 2 minutes
+    let start = user_with(&[DeviceType::Totp]);
+    // The store: the aggregate (with its revision) and each flow, as JSON text.
+    let mut devices_text = serde_json::to_string(&start).unwrap();
+    let mut flows: Vec<String> = (0..K)
+        .map(|k| {
+            let f = DeviceAuthentication::start(&start, &p, uuid::Uuid::from_u128(k as u128), t)
+                .unwrap();
+            serde_json::to_string(&f.to_stored()).unwrap()
+        })
+        .collect();
+    let mut answered_wrong = 0;
+    let mut conflicts = 0;
+    for _round in 0..2 * K {
+        // All K requests load the same state at once...
+        let loaded: UserDevices = serde_json::from_str(&devices_text).unwrap();
+        let mut attempts = Vec::new();
+        for text in &flows {
+            let mut flow =
+                DeviceAuthentication::from_stored(serde_json::from_str(text).unwrap()).unwrap();
+            flow.sync_with(&loaded, t);
+            if flow.status() != AuthenticationStatus::OtpRequired {
+                continue;
+            }
+            let outcome = flow
+                .check_authenticator_otp("000000", |_| false, t)
+                .unwrap();
+            attempts.push((flow, outcome));
+        }
+        if attempts.is_empty() {
+            break;
+        }
+        // ...and commit one after the other, each under the revision it loaded.
+        for (mut flow, outcome) in attempts {
+            let mut devices: UserDevices = serde_json::from_str(&devices_text).unwrap();
+            assert_eq!(outcome.records.len(), 1);
+            let committed = outcome.records.iter().all(|r| {
+                devices
+                    .execute_at_revision(loaded.revision(), r.to_command(), t)
+                    .is_ok()
+            });
+            if !committed {
+                conflicts += 1; // 409: the request is retried with a fresh load
+                continue;
+            }
+            flow.sync_with(&devices, t);
+            devices_text = serde_json::to_string(&devices).unwrap();
+            let i = flow.id().as_u128() as usize;
+            flows[i] = serde_json::to_string(&flow.to_stored()).unwrap();
+            assert!(matches!(
+                outcome.result,
+                Err(FlowError::InvalidOtp { .. } | FlowError::OtpFailed { .. })
+            ));
+            answered_wrong += 1;
+        }
+    }
+    let devices: UserDevices = serde_json::from_str(&devices_text).unwrap();
+    assert_eq!(
+        answered_wrong, 3,
+        "count guesses per lock period, not K × count"
+    );
+    assert!(conflicts >= K - 1);
+    assert!(devices.device(&id(1)).unwrap().is_locked(t));
+    for text in &flows {
+        let mut flow =
+            DeviceAuthentication::from_stored(serde_json::from_str(text).unwrap()).unwrap();
+        flow.sync_with(&devices, t);
+        assert_ne!(flow.status(), AuthenticationStatus::OtpRequired);
     }
 }

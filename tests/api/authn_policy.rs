@@ -6,7 +6,9 @@ use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::policy::DeviceAuthenticationPolicy;
+use mfa_devices::policy::resolved::*;
 use serde_json::json;
 
 const POLICY: &str = include_str!("../fixtures/policy/read_one.json");
@@ -31,22 +33,25 @@ fn the_published_policy_reads_into_the_flow() {
     assert!(!p.whatsapp.enabled, "no whatsApp section: disabled");
     assert_eq!((p.sms.otp_length, p.email.otp_length), (6, 8));
     assert_eq!(p.sms.life_time, TimeDelta::minutes(30));
-    assert_eq!(p.sms.failure, FailureLimit::new(3, TimeDelta::zero()));
+    assert_eq!(
+        p.sms.failure,
+        FailureRule::new(3, TimeDelta::zero()).unwrap()
+    );
     assert_eq!(
         p.totp,
         AuthenticatorMethod {
             enabled: true,
-            failure: FailureLimit::new(3, TimeDelta::minutes(2))
+            failure: FailureRule::new(3, TimeDelta::minutes(2)).unwrap()
         }
     );
     assert_eq!(
         p.fido2.failure,
-        FailureLimit::new(4, TimeDelta::seconds(150))
+        FailureRule::new(4, TimeDelta::seconds(150)).unwrap()
     );
     assert!(p.mobile.enabled);
     assert_eq!(
         p.mobile.failure,
-        FailureLimit::new(3, TimeDelta::minutes(2))
+        FailureRule::new(3, TimeDelta::minutes(2)).unwrap()
     );
     assert_eq!(
         p.mobile.applications,
@@ -55,11 +60,8 @@ fn the_published_policy_reads_into_the_flow() {
             push: true,
             otp: true,
             push_timeout: TimeDelta::seconds(120),
-            push_limit: PushLimit {
-                count: 4,
-                time_period: TimeDelta::minutes(20),
-                lock_duration: TimeDelta::minutes(30)
-            },
+            push_limit: PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30))
+                .unwrap(),
         }]
     );
 }
@@ -90,8 +92,8 @@ fn absent_values_take_defaults_and_absent_switches_are_off() {
     let app = &p.mobile.applications[0];
     assert!(app.push && !app.otp);
     assert_eq!(app.push_timeout, TimeDelta::seconds(40));
-    assert_eq!(app.push_limit, PushLimit::default());
-    assert_eq!(p.mobile.failure, FailureLimit::default_authenticator());
+    assert_eq!(app.push_limit, PushLimitRule::DEFAULT);
+    assert_eq!(p.mobile.failure, FailureRule::DEFAULT_AUTHENTICATOR);
 }
 
 #[test]
@@ -146,7 +148,13 @@ fn unusable_numbers_are_refused_naming_the_path() {
         *v.pointer_mut(pointer).unwrap() = value;
         let err = FlowPolicy::from_policy(&read(v)).unwrap_err();
         assert!(err.to_string().contains(path), "{err}");
-        assert_eq!(ApiError::from(err).http_status(), 500);
+        assert!(err.path().is_some_and(|p| p.starts_with(path)), "{err}");
+        // The policy as input (a PUT of the policy): 400 naming the value.
+        let api = ApiError::from(err.clone());
+        assert_eq!(api.http_status(), 400);
+        assert!(api.details[0].target.as_deref().unwrap().starts_with(path));
+        // The policy a flow runs under: the server's configuration, 500.
+        assert_eq!(ApiError::from(FlowError::from(err)).http_status(), 500);
     }
 }
 
@@ -201,11 +209,7 @@ fn a_flow_under_the_published_policy() {
             device: mobile.id,
             at: now + TimeDelta::seconds(120),
             kind: PushFailureKind::Ignored,
-            limit: PushLimit {
-                count: 4,
-                time_period: TimeDelta::minutes(20),
-                lock_duration: TimeDelta::minutes(30)
-            }
+            rule: PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30)).unwrap()
         }]
     );
     flow.select(SelectDevice::new(email.id), now + TimeDelta::seconds(121))
@@ -239,7 +243,7 @@ fn point_01_resolved_policy_applies_the_validate_bounds() {
         let policy = read(v);
         assert!(policy.validate().is_err());
         match FlowPolicy::from_policy(&policy) {
-            Err(FlowError::Internal(msg)) => assert!(msg.contains(target), "{msg}"),
+            Err(e) => assert!(e.path().is_some_and(|p| p.starts_with(target)), "{e}"),
             other => panic!("{target}: {other:?}"),
         }
     }

@@ -6,6 +6,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::authn::*;
 use mfa_devices::device::*;
+use mfa_devices::lock::FailureRule;
+use mfa_devices::policy::resolved::*;
 use proptest::prelude::*;
 
 fn t0() -> DateTime<Utc> {
@@ -261,7 +263,7 @@ proptest! {
         let status = flow.status();
         if usable.is_empty() {
             prop_assert_eq!(status, AuthenticationStatus::Failed);
-            let error = flow.error.clone().unwrap();
+            let error = flow.error().cloned().unwrap();
             prop_assert_eq!(error.code, FailureCode::NoUsableDevices);
             let listed: Vec<DeviceId> = error.unavailable_devices.iter().map(|r| r.id).collect();
             prop_assert_eq!(listed, unavailable);
@@ -279,7 +281,7 @@ proptest! {
         match expected {
             None => {
                 prop_assert_eq!(status, AuthenticationStatus::DeviceSelectionRequired);
-                let listed: Vec<DeviceId> = flow.embedded.as_ref().unwrap().devices.iter().map(|d| d.id).collect();
+                let listed: Vec<DeviceId> = flow.embedded().unwrap().devices.iter().map(|d| d.id).collect();
                 prop_assert_eq!(listed, usable);
             }
             Some(id) => {
@@ -304,11 +306,11 @@ proptest! {
         let mut policy = build_policy(&p);
         policy.selection = SelectionMode::AlwaysDisplayDevices;
         for m in [&mut policy.email, &mut policy.sms, &mut policy.voice, &mut policy.whatsapp] {
-            m.failure = FailureLimit::new(2, TimeDelta::minutes(3));
+            m.failure = FailureRule::new(2, TimeDelta::minutes(3)).unwrap();
         }
-        policy.totp.failure = FailureLimit::new(1, TimeDelta::minutes(3));
-        policy.fido2.failure = FailureLimit::new(1, TimeDelta::minutes(3));
-        policy.mobile.failure = FailureLimit::new(1, TimeDelta::minutes(3));
+        policy.totp.failure = FailureRule::new(1, TimeDelta::minutes(3)).unwrap();
+        policy.fido2.failure = FailureRule::new(1, TimeDelta::minutes(3)).unwrap();
+        policy.mobile.failure = FailureRule::new(1, TimeDelta::minutes(3)).unwrap();
         let mut at = -700i64;
         let mut flow = DeviceAuthentication::start_with(snapshot, policy, uuid::Uuid::nil(), t0() + TimeDelta::seconds(at)).unwrap();
         // The flow's own lock mirror: devices it locked, as lock ends.
@@ -324,7 +326,7 @@ proptest! {
                     match flow.select(req, now) {
                         Ok(()) => {
                             let s = specs.get(pick).expect("selected a known device");
-                            let effective = c.clone().or(before.compatibility.clone());
+                            let effective = c.clone().or(before.compatibility().cloned());
                             prop_assert_eq!(model(s, &p, effective.as_ref(), at), Some(true));
                         }
                         Err(_) => prop_assert_eq!(&flow, &before),
@@ -349,7 +351,7 @@ proptest! {
                     s.lock = l.expires_at.map(|e| (e - t0()).num_seconds());
                 }
             }
-            let c = flow.compatibility.clone();
+            let c = flow.compatibility().cloned();
             let usable = ids_where(&specs, |s| model(s, &p, c.as_ref(), at) == Some(true));
             match flow.status() {
                 AuthenticationStatus::OtpRequired
@@ -358,7 +360,7 @@ proptest! {
                     prop_assert!(usable.contains(&flow.selected_device().unwrap()));
                 }
                 AuthenticationStatus::Failed if flow != before => {
-                    let error = flow.error.clone().unwrap();
+                    let error = flow.error().cloned().unwrap();
                     if error.code == FailureCode::NoUsableDevices {
                         prop_assert!(usable.is_empty());
                         let unavailable = ids_where(&specs, |s| model(s, &p, c.as_ref(), at) == Some(false));
@@ -368,6 +370,113 @@ proptest! {
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// One step of a flow, for the stored-form property.
+fn act(
+    flow: &mut DeviceAuthentication,
+    (pick, c, dt, action, byte): (usize, Option<Compatibility>, i64, u8, u8),
+    at: i64,
+) -> String {
+    let now = t0() + TimeDelta::seconds(at) + TimeDelta::microseconds(dt * 7_919);
+    let id = DeviceId::from_bytes([u8::try_from(pick).unwrap() + 1; 16]);
+    let request = CheckAssertion {
+        origin: "o".into(),
+        assertion: "a".into(),
+        compatibility: None,
+    };
+    match action {
+        0 | 1 => format!(
+            "{:?}",
+            flow.select(
+                SelectDevice {
+                    device: DeviceRef { id },
+                    compatibility: c
+                },
+                now
+            )
+        ),
+        2 => match flow.issue_otp(&[byte; 20], now) {
+            Ok(sent) => {
+                let guess = if byte % 2 == 0 {
+                    sent.code.clone()
+                } else {
+                    "0".into()
+                };
+                format!("{sent:?} {:?}", flow.check_otp(&guess, now))
+            }
+            Err(e) => format!("{e:?}"),
+        },
+        3 => format!("{:?}", flow.check_otp(&format!("{byte:06}"), now)),
+        4 => format!(
+            "{:?}",
+            flow.check_authenticator_otp("x", |_| byte % 3 == 0, now)
+        ),
+        5 => format!("{:?}", flow.check_assertion(&request, byte % 3 == 0, now)),
+        6 => format!("{:?} {:?}", flow.push_approved(now), flow.expire(now)),
+        7 => format!("{:?}", flow.push_denied(now)),
+        8 => format!("{:?}", flow.cancel_push(CancelPush::default(), now)),
+        _ => {
+            // The aggregate changed meanwhile: a device locked or blocked (the aggregate writes
+            // its times in milliseconds).
+            let now = mfa_devices::device::timestamp::truncate_millis(now);
+            let mut s = DeviceSnapshot::new(env(), user());
+            s.devices = flow.devices().to_vec();
+            s.otp_failures = flow.otp_failures().clone();
+            let n = s.devices.len().max(1);
+            if let Some(d) = s.devices.get_mut(pick % n) {
+                if byte % 2 == 0 {
+                    d.block = Some(BlockState::blocked(now));
+                } else {
+                    d.lock = Some(LockState::locked(
+                        now + TimeDelta::minutes(1),
+                        LockReason::Push,
+                    ));
+                }
+            }
+            format!("{:?}", flow.sync(&s, now))
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Issue 10 §4: `from_stored(to_stored(flow))` — through JSON text, as a server stores it —
+    /// continues every step exactly like the original: the same answers, records and state.
+    #[test]
+    fn a_stored_flow_continues_exactly_like_the_original(
+        specs in prop::collection::vec(spec(), 1..6),
+        p in policy_spec(),
+        steps in prop::collection::vec(
+            (0usize..7, compat(), 0i64..90, 0u8..10, any::<u8>()), 1..20),
+    ) {
+        let mut snapshot = DeviceSnapshot::new(env(), user());
+        snapshot.order = build(&specs).iter().map(|d| d.id).collect();
+        snapshot.devices = build(&specs);
+        let mut policy = build_policy(&p);
+        policy.mobile.applications.iter_mut().for_each(|a| a.push_timeout = TimeDelta::milliseconds(40_500));
+        let start = t0() + TimeDelta::nanoseconds(123_456_789);
+        let mut original = DeviceAuthentication::start_with(snapshot, policy, uuid::Uuid::from_bytes([7; 16]), start).unwrap();
+        let mut at = 0i64;
+        for step in steps {
+            at += step.2;
+            let text = serde_json::to_string(&original.to_stored()).unwrap();
+            let mut reloaded = DeviceAuthentication::from_stored(serde_json::from_str(&text).unwrap()).unwrap();
+            prop_assert_eq!(&reloaded, &original);
+            // Each request syncs the loaded flow with the aggregate first (here: unchanged).
+            let now = t0() + TimeDelta::seconds(at);
+            let mut aggregate = DeviceSnapshot::new(env(), user());
+            aggregate.devices = original.devices().to_vec();
+            aggregate.otp_failures = original.otp_failures().clone();
+            prop_assert_eq!(original.sync(&aggregate, now), reloaded.sync(&aggregate, now));
+            prop_assert_eq!(&reloaded, &original);
+            let expected = act(&mut original, step.clone(), at);
+            let got = act(&mut reloaded, step, at);
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(&reloaded, &original);
         }
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::*;
 use mfa_devices::error::ApiError;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::user_devices::*;
 use serde_json::{Value, json};
 
@@ -371,8 +372,7 @@ fn settings_are_validated() {
 fn otp_failure(n: u8, count: u32, cool_down: TimeDelta) -> Command {
     Command::RecordOtpFailure {
         id: id(n),
-        failure_count: count,
-        cool_down,
+        rule: FailureRule::new(count, cool_down).unwrap(),
     }
 }
 
@@ -483,9 +483,7 @@ fn otp_success_and_unlock_restart_the_counter() {
 fn push(n: u8) -> Command {
     Command::RecordPushRejected {
         id: id(n),
-        limit: 3,
-        time_period: mins(10),
-        lock_duration: mins(30),
+        rule: PushLimitRule::new(3, mins(10), mins(30)).unwrap(),
     }
 }
 
@@ -517,44 +515,45 @@ fn push_rejections_within_the_time_period_lock_for_the_lock_duration() {
     );
 }
 
+/// Commands carry validated lock rules (issue 10 §2): the numbers the aggregate used to
+/// re-check in `decide` cannot be built at all, and the refusal names the property.
 #[test]
-fn policy_numbers_are_checked() {
-    let u = with_active(&[1]);
-    for (cmd, target) in [
-        (otp_failure(1, 0, mins(2)), "failure.count"),
-        (otp_failure(1, 3, mins(-1)), "failure.coolDown"),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 0,
-                time_period: mins(1),
-                lock_duration: mins(1),
-            },
-            "pushLimit.count",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: TimeDelta::zero(),
-                lock_duration: mins(1),
-            },
-            "pushLimit.timePeriod",
-        ),
-        (
-            Command::RecordPushRejected {
-                id: id(1),
-                limit: 1,
-                time_period: mins(1),
-                lock_duration: TimeDelta::zero(),
-            },
-            "pushLimit.lockDuration",
-        ),
+fn policy_numbers_are_checked_where_the_rules_are_built() {
+    use mfa_devices::lock::RuleError;
+    assert_eq!(FailureRule::new(0, mins(2)), Err(RuleError::ZeroCount));
+    assert!(matches!(
+        FailureRule::new(3, mins(-1)),
+        Err(RuleError::NegativeDuration {
+            name: "coolDown",
+            ..
+        })
+    ));
+    assert_eq!(
+        PushLimitRule::new(0, mins(1), mins(1)),
+        Err(RuleError::ZeroCount)
+    );
+    for (window, lock, name) in [
+        (mins(-1), mins(1), "timePeriod"),
+        (mins(1), mins(-1), "lockDuration"),
     ] {
-        let api = ApiError::from(refused(&u, cmd, t0()));
-        assert_eq!(api.details[0].target.as_deref(), Some(target));
-        assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+        let err = PushLimitRule::new(1, window, lock).unwrap_err();
+        assert!(
+            matches!(err, RuleError::NegativeDuration { name: n, .. } if n == name),
+            "{err}"
+        );
     }
+    // As policy input they are 400 OUT_OF_RANGE at the property.
+    let api = ApiError::from(mfa_devices::policy::PolicyError::from(RuleError::ZeroCount));
+    assert_eq!(api.details[0].target.as_deref(), Some("count"));
+    assert_eq!(api.details[0].code.as_str(), "OUT_OF_RANGE");
+    // A zero lock duration is a rule that never locks (the count is still reached).
+    let mut u = with_active(&[1]);
+    let never = Command::RecordPushRejected {
+        id: id(1),
+        rule: PushLimitRule::new(1, mins(1), TimeDelta::zero()).unwrap(),
+    };
+    u.execute(never, t0()).unwrap();
+    assert!(!u.device(&id(1)).unwrap().is_locked(t0()));
 }
 
 #[test]
@@ -932,10 +931,14 @@ fn snapshots_round_trip_and_inconsistent_ones_are_refused() {
     u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
     u.execute(push(2), t0()).unwrap();
     let json = serde_json::to_value(&u).unwrap();
-    assert_eq!(json["settings"], json!({"maxAllowedDevices": 15}));
+    assert_eq!(json["schemaVersion"], 1);
+    assert!(
+        json.get("settings").is_none(),
+        "settings are environment configuration"
+    );
     assert_eq!(json["counters"][id(1).to_string()]["otpFailures"], 1);
     let back: UserDevices = serde_json::from_value(json.clone()).unwrap();
-    assert_eq!(back, u);
+    assert_eq!(back.with_settings(u.settings()), u);
 
     let mut bad = json.clone();
     bad["order"] = json!([id(1).to_string(), id(3).to_string()]);
@@ -1069,6 +1072,8 @@ fn an_event_serializes_to_a_stable_audit_record() {
     assert_eq!(
         serde_json::to_value(&events[0]).unwrap(),
         json!({
+            // UUIDv5(EVENT_ID_NAMESPACE, env ‖ user ‖ 3u64 big-endian), checked independently.
+            "id": "79a309ac-04b2-5420-977c-86d40bdc83f2",
             "environment": {"id": env().to_string()},
             "user": {"id": usr().to_string()},
             "revision": 3,
@@ -1085,7 +1090,7 @@ fn an_event_serializes_to_a_stable_audit_record() {
 fn reads_back(u: &UserDevices, events: &[Event]) {
     let json = serde_json::to_string(u).expect("a state the aggregate accepted serializes");
     let back: UserDevices = serde_json::from_str(&json).expect("and reads back");
-    assert_eq!(&back, u);
+    assert_eq!(&back.with_settings(u.settings()), u);
     for e in events {
         let json = serde_json::to_string(e).expect("an event serializes");
         assert_eq!(&serde_json::from_str::<Event>(&json).unwrap(), e);
@@ -1102,8 +1107,7 @@ fn point_01_every_written_time_reads_back() {
         .execute(
             Command::RecordOtpFailure {
                 id: id(1),
-                failure_count: 1,
-                cool_down: TimeDelta::days(3_000_000),
+                rule: mfa_devices::lock::FailureRule::new(1, TimeDelta::days(3_000_000)).unwrap(),
             },
             t0() + mins(5),
         )
@@ -1120,9 +1124,7 @@ fn point_01_every_written_time_reads_back() {
         .execute(
             Command::RecordPushRejected {
                 id: id(2),
-                limit: 1,
-                time_period: mins(10),
-                lock_duration: TimeDelta::MAX,
+                rule: mfa_devices::lock::PushLimitRule::new(1, mins(10), TimeDelta::MAX).unwrap(),
             },
             t0() + mins(6),
         )
@@ -1227,16 +1229,14 @@ mod point_01_props {
             (n.clone(), 1u32..3, any_delta()).prop_map(|(id, failure_count, cool_down)| {
                 Command::RecordOtpFailure {
                     id,
-                    failure_count,
-                    cool_down,
+                    rule: mfa_devices::lock::FailureRule::new(failure_count, cool_down).unwrap(),
                 }
             }),
             (n.clone(), 1u32..3, any_delta(), any_delta()).prop_map(
                 |(id, limit, time_period, lock_duration)| Command::RecordPushRejected {
                     id,
-                    limit,
-                    time_period,
-                    lock_duration,
+                    rule: mfa_devices::lock::PushLimitRule::new(limit, time_period, lock_duration)
+                        .unwrap(),
                 }
             ),
             n.clone().prop_map(|id| Command::Block { id }),
@@ -1307,9 +1307,7 @@ fn point_13_a_clock_going_backwards_is_the_last_recorded_time() {
     let ahead = t0() + TimeDelta::hours(1);
     let push = |limit| Command::RecordPushRejected {
         id: id(2),
-        limit,
-        time_period: mins(10),
-        lock_duration: mins(30),
+        rule: mfa_devices::lock::PushLimitRule::new(limit, mins(10), mins(30)).unwrap(),
     };
     u.execute(push(3), ahead).unwrap();
     let events = u.execute(push(3), t0()).unwrap();
@@ -1441,6 +1439,329 @@ fn point_14_lenient_input_is_refused_as_documented() {
             Action::from_request(mt, upper.as_bytes()).is_ok(),
             "{upper}"
         );
+    }
+}
+
+// ---------------------------------------------------------------- persistence contract
+
+/// The snapshot JSON main wrote before `schemaVersion` (generated from 0.2.0's code, committed
+/// unchanged): settings inside, no version, counters, a lock and a block.
+const UNVERSIONED_SNAPSHOT: &str =
+    include_str!("../fixtures/snapshots/user_devices_0.2.0-main.json");
+
+#[test]
+fn an_unversioned_snapshot_still_loads_with_the_environments_settings() {
+    let settings = DeviceSettings::new(3).unwrap();
+    let u = UserDevices::from_snapshot(UNVERSIONED_SNAPSHOT.as_bytes(), settings).unwrap();
+    // The snapshot's own settings (7) are ignored: they are environment configuration.
+    assert_eq!(u.settings(), settings);
+    assert_eq!(u.revision(), 9);
+    let a = DeviceId::from_bytes([10; 16]);
+    let b = DeviceId::from_bytes([11; 16]);
+    let d = DeviceId::from_bytes([13; 16]);
+    assert_eq!(u.order(), Some(&[d, b, a][..]));
+    assert_eq!(u.counters(&a).otp_failures, 1);
+    assert_eq!(u.counters(&b).push_rejections.len(), 1);
+    let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 10).unwrap();
+    assert!(u.device(&d).unwrap().is_locked(t));
+    assert!(u.device(&b).unwrap().is_blocked());
+    // Written back: versioned, without settings, and reads back equal.
+    let json = serde_json::to_value(&u).unwrap();
+    assert_eq!(json["schemaVersion"], SNAPSHOT_SCHEMA_VERSION);
+    assert!(json.get("settings").is_none());
+    let back = UserDevices::from_snapshot(&serde_json::to_vec(&json).unwrap(), settings).unwrap();
+    assert_eq!(back, u);
+    // Plain serde reads it too (default settings; with_settings gives the environment's).
+    let plain: UserDevices = serde_json::from_str(UNVERSIONED_SNAPSHOT).unwrap();
+    assert_eq!(plain.with_settings(settings), u);
+}
+
+#[test]
+fn a_snapshot_of_an_unknown_schema_version_is_refused() {
+    let mut json: Value = serde_json::from_str(UNVERSIONED_SNAPSHOT).unwrap();
+    json["schemaVersion"] = json!(2);
+    let err = UserDevices::from_snapshot(
+        &serde_json::to_vec(&json).unwrap(),
+        DeviceSettings::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, UserDevicesError::InvalidSnapshot(_)));
+    assert!(err.to_string().contains("schemaVersion 2"), "{err}");
+    assert_eq!(ApiError::from(err).http_status(), 500);
+}
+
+fn a_log() -> (UserDevices, Vec<Event>) {
+    let mut u = UserDevices::new(env(), usr());
+    let mut log = Vec::new();
+    create(&mut u, 1, DeviceStatus::Active, t0());
+    log.extend(
+        UserDevices::new(env(), usr())
+            .decide(
+                Command::Create {
+                    id: id(1),
+                    device: totp(DeviceStatus::Active),
+                },
+                t0(),
+            )
+            .unwrap(),
+    );
+    for cmd in [
+        Command::Block { id: id(1) },
+        Command::Unblock { id: id(1) },
+        Command::RemoveOrder,
+    ] {
+        log.extend(u.execute(cmd, t0()).unwrap());
+    }
+    (u, log)
+}
+
+#[test]
+fn replay_refuses_a_log_with_a_gap_a_duplicate_or_a_foreign_user() {
+    let (u, log) = a_log();
+    assert_eq!(UserDevices::replay(env(), usr(), &log).unwrap(), u);
+
+    let mut gap = log.clone();
+    gap.remove(1);
+    let err = UserDevices::replay(env(), usr(), &gap).unwrap_err();
+    assert_eq!(
+        err,
+        UserDevicesError::InvalidEventLog {
+            revision: 3,
+            fault: LogFault::Gap { expected: 2 }
+        }
+    );
+    assert!(err.to_string().contains("revision 3"), "{err}");
+    assert_eq!(ApiError::from(err).http_status(), 500);
+
+    let mut duplicate = log.clone();
+    duplicate.insert(2, log[1].clone());
+    let err = UserDevices::replay(env(), usr(), &duplicate).unwrap_err();
+    assert_eq!(
+        err,
+        UserDevicesError::InvalidEventLog {
+            revision: 2,
+            fault: LogFault::Duplicate { expected: 3 }
+        }
+    );
+    assert!(err.to_string().contains("revision 2"), "{err}");
+
+    let other = UserId::from_bytes([9; 16]);
+    let err = UserDevices::replay(env(), other, &log).unwrap_err();
+    assert!(matches!(
+        err,
+        UserDevicesError::InvalidEventLog {
+            revision: 1,
+            fault: LogFault::ForeignUser { .. }
+        }
+    ));
+
+    // The tail of a log onto a snapshot: try_apply checks the same, and refuses without change.
+    let mut at_two = UserDevices::replay(env(), usr(), &log[..2]).unwrap();
+    let before = at_two.clone();
+    assert!(at_two.try_apply(&log[3]).is_err());
+    assert_eq!(at_two, before);
+    for e in &log[2..] {
+        at_two.try_apply(e).unwrap();
+    }
+    assert_eq!(at_two, u);
+}
+
+#[test]
+fn revision_arithmetic_refuses_at_u64_max_instead_of_saturating() {
+    let device = Device::new(
+        id(1),
+        env(),
+        usr(),
+        DeviceType::Totp,
+        DeviceStatus::Active,
+        t0(),
+    );
+    let mut u =
+        UserDevices::restore(env(), usr(), vec![device], Some(vec![id(1)]), u64::MAX - 1).unwrap();
+    let events = u.execute(Command::Block { id: id(1) }, t0()).unwrap();
+    assert_eq!(events[0].revision, u64::MAX);
+    assert_eq!(u.revision(), u64::MAX);
+    let err = refused(&u, Command::Unblock { id: id(1) }, t0());
+    assert_eq!(err, UserDevicesError::RevisionExhausted);
+    assert_eq!(ApiError::from(err).http_status(), 500);
+    // A no-op still decides (nothing to number).
+    assert!(
+        u.decide(Command::Block { id: id(1) }, t0())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn events_carry_a_deterministic_id_checked_on_read() {
+    let (_, log) = a_log();
+    let (_, again) = a_log();
+    let ids: Vec<_> = log.iter().map(Event::id).collect();
+    assert_eq!(ids, again.iter().map(Event::id).collect::<Vec<_>>());
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    assert_eq!(ids[0], Event::id_for(env(), usr(), 1));
+    assert_ne!(ids[0], Event::id_for(env(), UserId::from_bytes([9; 16]), 1));
+    assert_eq!(ids[0].get_version_num(), 5);
+
+    let mut json = serde_json::to_value(&log[0]).unwrap();
+    assert_eq!(json["id"], ids[0].to_string());
+    // Older logs without `id` still read; a wrong id is refused.
+    json.as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        serde_json::from_value::<Event>(json.clone()).unwrap(),
+        log[0]
+    );
+    json["id"] = json!(ids[1].to_string());
+    let err = serde_json::from_value::<Event>(json).unwrap_err();
+    assert!(err.to_string().contains("is not the id"), "{err}");
+}
+
+#[test]
+fn restore_with_keeps_the_failure_counters() {
+    let device = Device::new(
+        id(1),
+        env(),
+        usr(),
+        DeviceType::Sms,
+        DeviceStatus::Active,
+        t0(),
+    );
+    let counters = mfa_devices::lock::FailureCounters {
+        otp_failures: 2,
+        ..Default::default()
+    };
+    let mut u = UserDevices::restore_with(env(), usr(), [(device, counters)], Some(vec![id(1)]), 4)
+        .unwrap();
+    assert_eq!(u.counters(&id(1)).otp_failures, 2);
+    let events = u.execute(otp_failure(1, 3, mins(2)), t0()).unwrap();
+    assert_eq!(events[0].revision, 5);
+    assert!(u.device(&id(1)).unwrap().is_locked(t0()));
+    // The snapshot carries them, so snapshot and one-row-per-device stores agree.
+    let back = UserDevices::from_snapshot(&serde_json::to_vec(&u).unwrap(), u.settings()).unwrap();
+    assert_eq!(back, u);
+}
+
+// ---------------------------------------------------------------- feature `http`
+
+#[cfg(feature = "http")]
+mod http_integration {
+    use super::*;
+    use http::StatusCode;
+    use http::header::{CONTENT_TYPE, IF_MATCH};
+    use mfa_devices::authn::{Action, DEVICE_SELECT_MEDIA_TYPE};
+    use mfa_devices::http::if_match_headers;
+
+    #[test]
+    fn errors_become_json_responses_with_their_status() {
+        let u = with_active(&[1]);
+        let cases: Vec<(ApiError, StatusCode)> = vec![
+            (
+                UserDevicesError::NotFound(id(9)).into(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                UserDevicesError::LimitExceeded { maximum: 5 }.into(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                u.decide_at_revision(0, Command::RemoveOrder, t0())
+                    .unwrap_err()
+                    .into(),
+                StatusCode::CONFLICT,
+            ),
+            (
+                if_match(&etag(0), u.revision()).unwrap_err().into(),
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            (
+                ApiError::unsupported_media_type("text/plain"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (
+                UserDevicesError::RevisionExhausted.into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status_code(), status, "{error}");
+            let expected = serde_json::to_value(error.clone().with_id("abc")).unwrap();
+            let response = error.with_id("abc").into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            let body: Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body, expected);
+            assert_eq!(body["id"], "abc");
+        }
+        // Without with_id there is no id (the crate draws no randomness).
+        let body: Value =
+            serde_json::from_str(ApiError::not_found("x").into_response().body()).unwrap();
+        assert!(body.get("id").is_none());
+    }
+
+    #[test]
+    fn commands_and_actions_come_from_http_requests() {
+        let new_id = id(42);
+        let request = http::Request::post("/v1/environments/e/users/u/devices")
+            .header(CONTENT_TYPE, "Application/JSON; charset=UTF-8")
+            .body(br#"{"type":"SMS","phone":"+11235557890"}"#)
+            .unwrap();
+        let c = Command::from_http_request(&request, RequestTarget::Devices { new_id }).unwrap();
+        assert!(matches!(c, Command::Create { id, .. } if id == new_id));
+        let reorder = http::Request::post("/")
+            .header(CONTENT_TYPE, DEVICES_REORDER_MEDIA_TYPE)
+            .body(format!(r#"{{"order":[{{"id":"{}"}}]}}"#, id(1)))
+            .unwrap();
+        assert_eq!(
+            Command::from_http_request(&reorder, RequestTarget::Devices { new_id }).unwrap(),
+            Command::Reorder { order: vec![id(1)] }
+        );
+        // No Content-Type, or an unreadable one: 415.
+        let bare = http::Request::new(Vec::<u8>::new());
+        let e = Command::from_http_request(&bare, RequestTarget::Device(id(1))).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let mut odd = http::Request::new(Vec::<u8>::new());
+        odd.headers_mut().insert(
+            CONTENT_TYPE,
+            http::HeaderValue::from_bytes(b"application/json\xff").unwrap(),
+        );
+        let e = Command::from_http_request(&odd, RequestTarget::Device(id(1))).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let select = http::Request::post("/")
+            .header(CONTENT_TYPE, DEVICE_SELECT_MEDIA_TYPE)
+            .body(format!(r#"{{"device":{{"id":"{}"}}}}"#, id(1)))
+            .unwrap();
+        assert!(matches!(
+            Action::from_http_request(&select),
+            Ok(Action::Select(_))
+        ));
+        let e = Action::from_http_request(&http::Request::new("{}")).unwrap_err();
+        assert_eq!(e.status_code(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn if_match_lines_follow_rfc_9110() {
+        let mut headers = http::HeaderMap::new();
+        assert!(if_match_headers(&headers, 3).is_ok(), "unconditional");
+        headers.append(IF_MATCH, r#"W/"3""#.parse().unwrap());
+        let e = ApiError::from(if_match_headers(&headers, 3).unwrap_err());
+        assert_eq!(e.status_code(), StatusCode::PRECONDITION_FAILED);
+        headers.append(IF_MATCH, r#""1", "3""#.parse().unwrap());
+        assert!(
+            if_match_headers(&headers, 3).is_ok(),
+            "a later line matches"
+        );
+        let mut star = http::HeaderMap::new();
+        star.append(IF_MATCH, "*".parse().unwrap());
+        assert!(if_match_headers(&star, 3).is_ok());
+        assert!(if_match_headers(&star, 0).is_err(), "no such user yet");
+        let mut unreadable = http::HeaderMap::new();
+        unreadable.append(
+            IF_MATCH,
+            http::HeaderValue::from_bytes(b"\"3\xff\"").unwrap(),
+        );
+        assert!(if_match_headers(&unreadable, 3).is_err());
     }
 }
 

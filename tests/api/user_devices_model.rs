@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mfa_devices::device::*;
+use mfa_devices::lock::{FailureRule, PushLimitRule};
 use mfa_devices::user_devices::*;
 use proptest::prelude::*;
 
@@ -330,15 +331,17 @@ impl Model {
             Op::RemoveOrder => Command::RemoveOrder,
             Op::OtpFail(n, count, cool) => Command::RecordOtpFailure {
                 id: id(n),
-                failure_count: *count,
-                cool_down: TimeDelta::minutes(*cool),
+                rule: FailureRule::new(*count, TimeDelta::minutes(*cool)).unwrap(),
             },
             Op::OtpOk(n) => Command::RecordOtpSuccess { id: id(n) },
             Op::Push(n, limit, period, dur) => Command::RecordPushRejected {
                 id: id(n),
-                limit: *limit,
-                time_period: TimeDelta::minutes(*period),
-                lock_duration: TimeDelta::minutes(*dur),
+                rule: PushLimitRule::new(
+                    *limit,
+                    TimeDelta::minutes(*period),
+                    TimeDelta::minutes(*dur),
+                )
+                .unwrap(),
             },
             Op::Unlock(n) => Command::Unlock { id: id(n) },
             Op::Block(n) => Command::Block { id: id(n) },
@@ -350,7 +353,15 @@ impl Model {
 fn agrees(u: &UserDevices, m: &Model, now: DateTime<Utc>) -> Result<(), TestCaseError> {
     let list: Vec<DeviceId> = u.list().iter().map(|d| d.id).collect();
     let want: Vec<DeviceId> = m.list().iter().map(|n| did(*n)).collect();
-    prop_assert_eq!(list, want, "list");
+    prop_assert_eq!(&list, &want, "list");
+    // A read path over plain rows (any row order) sorts them the same way.
+    let mut rows: Vec<Device> = u.list().into_iter().rev().cloned().collect();
+    sort_for_list(&mut rows, u.order());
+    prop_assert_eq!(
+        rows.iter().map(|d| d.id).collect::<Vec<_>>(),
+        want,
+        "sort_for_list"
+    );
     let order = m
         .order
         .as_ref()
@@ -472,6 +483,9 @@ proptest! {
         for (op, dt_ms) in &steps {
             now += TimeDelta::milliseconds(*dt_ms);
             let command = model.command(op);
+            // Commands survive a queue: JSON and back is the same command.
+            let json = serde_json::to_string(&command).unwrap();
+            prop_assert_eq!(&serde_json::from_str::<Command>(&json).unwrap(), &command, "{}", json);
             let before = u.clone();
             let expected = model.step(op, now);
             match (u.execute(command, now), expected) {
@@ -491,14 +505,85 @@ proptest! {
         }
         let mut replayed = start_state.clone();
         for e in &log {
-            replayed.apply(e);
+            replayed.try_apply(e).unwrap();
         }
         prop_assert_eq!(&replayed, &u, "replay of all events");
-        let snapshot: UserDevices = serde_json::from_value(serde_json::to_value(&u).unwrap()).unwrap();
+        let snapshot = UserDevices::from_snapshot(&serde_json::to_vec(&u).unwrap(), u.settings()).unwrap();
         prop_assert_eq!(&snapshot, &u, "snapshot round trip");
         if start_state.revision() == 0 && start_state.list().is_empty() {
-            let fresh = UserDevices::replay(env(), usr(), &log).with_settings(u.settings());
+            let fresh = UserDevices::replay(env(), usr(), &log).unwrap().with_settings(u.settings());
             prop_assert_eq!(&fresh, &u, "replay from a new user");
         }
+    }
+}
+
+fn any_command() -> impl Strategy<Value = Command> {
+    let id = any::<[u8; 16]>().prop_map(DeviceId::from_bytes);
+    let text = proptest::option::of("\\PC{0,12}");
+    let new_device = (
+        prop_oneof![
+            Just(DeviceType::Sms),
+            Just(DeviceType::Email),
+            Just(DeviceType::Totp),
+            Just(DeviceType::Voice)
+        ],
+        proptest::option::of(prop_oneof![
+            Just(DeviceStatus::Active),
+            Just(DeviceStatus::ActivationRequired)
+        ]),
+        text.clone(),
+        text.clone(),
+        text,
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(("[a-z]{1,8}", any::<i32>())),
+    )
+        .prop_map(|(t, status, nickname, email, phone, test_mode, extra)| {
+            let mut d = NewDevice::new(t);
+            d.status = status;
+            d.nickname = nickname;
+            d.email = email;
+            d.phone = phone;
+            d.test_mode = test_mode;
+            if let Some((k, v)) = extra {
+                d.extra.insert(format!("x{k}"), v.into());
+            }
+            d
+        });
+    prop_oneof![
+        (id.clone(), new_device).prop_map(|(id, device)| Command::Create { id, device }),
+        id.clone().prop_map(|id| Command::Activate { id }),
+        id.clone().prop_map(|id| Command::Delete { id }),
+        (id.clone(), "\\PC{0,20}").prop_map(|(id, nickname)| Command::SetNickname { id, nickname }),
+        proptest::collection::vec(id.clone(), 0..4).prop_map(|order| Command::Reorder { order }),
+        Just(Command::RemoveOrder),
+        (id.clone(), 1..100u32, 0..10_000_000i64).prop_filter_map("valid rule", |(id, n, c)| {
+            mfa_devices::lock::FailureRule::new(n, TimeDelta::milliseconds(c))
+                .ok()
+                .map(|rule| Command::RecordOtpFailure { id, rule })
+        }),
+        id.clone().prop_map(|id| Command::RecordOtpSuccess { id }),
+        (id.clone(), 1..100u32, 1..10_000_000i64, 1..10_000_000i64).prop_filter_map(
+            "valid rule",
+            |(id, n, p, l)| {
+                mfa_devices::lock::PushLimitRule::new(
+                    n,
+                    TimeDelta::milliseconds(p),
+                    TimeDelta::milliseconds(l),
+                )
+                .ok()
+                .map(|rule| Command::RecordPushRejected { id, rule })
+            }
+        ),
+        id.clone().prop_map(|id| Command::Unlock { id }),
+        id.clone().prop_map(|id| Command::Block { id }),
+        id.prop_map(|id| Command::Unblock { id }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn commands_round_trip_through_json(command in any_command()) {
+        let json = serde_json::to_string(&command).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), command, "{}", json);
     }
 }

@@ -375,15 +375,27 @@ fn mobile_payload_matches_the_device_named_by_dvc() {
 
     let filter = format!(r#"mobilePayload eq "{SPEC_JWT}""#);
     assert!(Filter::parse(&filter).unwrap().validate(&DEVICES).is_ok());
+    // The signature is the caller's to check; this one trusts the spec's token.
+    let trust = |_: &str| true;
+    let opts = CompileOptions::new().verifier(&trust);
+    let verified = |f: &str, r: &Value| {
+        Filter::parse(f)
+            .unwrap()
+            .compile_with::<Value>(&opts)
+            .matches(r)
+    };
     let mine = json!({"id": "de62cef1-d36d-4c10-940d-73743d996f1f", "type": "MOBILE"});
     let upper = json!({"id": "DE62CEF1-D36D-4C10-940D-73743D996F1F", "type": "MOBILE"});
     let other = json!({"id": "e112c96d-d165-45c5-8061-87ff268fd520", "type": "MOBILE"});
-    assert!(eval(&filter, &mine));
-    assert!(eval(&filter, &upper));
-    assert!(!eval(&filter, &other));
-    assert!(!eval(&filter, &json!({"type": "MOBILE"})));
-    assert!(eval(&format!(r#"mobilePayload ne "{SPEC_JWT}""#), &other));
-    // Undecodable payloads match nothing.
+    assert!(verified(&filter, &mine));
+    assert!(verified(&filter, &upper));
+    assert!(!verified(&filter, &other));
+    assert!(!verified(&filter, &json!({"type": "MOBILE"})));
+    assert!(verified(
+        &format!(r#"mobilePayload ne "{SPEC_JWT}""#),
+        &other
+    ));
+    // Undecodable payloads match nothing, even trusted.
     for bad in [
         "",
         "abc",
@@ -394,15 +406,62 @@ fn mobile_payload_matches_the_device_named_by_dvc() {
         "a.b.c.d",
     ] {
         assert!(
-            !eval(&format!(r#"mobilePayload eq "{bad}""#), &mine),
+            !verified(&format!(r#"mobilePayload eq "{bad}""#), &mine),
             "{bad}"
         );
     }
     // Typed devices: the id is a UUID.
     let d = typed_device("de62cef1-d36d-4c10-940d-73743d996f1f", "MOBILE", "ACTIVE");
     let f = Filter::parse(&filter).unwrap();
-    assert!(f.matches(&d));
-    assert!(f.compile::<Device>().matches(&d));
+    assert!(f.compile_with::<Device>(&opts).matches(&d));
+}
+
+#[test]
+fn mobile_payload_fails_closed_without_a_verifier() {
+    // An unsigned token (`alg: none`, empty signature) naming the device: a forgery.
+    let forged = r#"mobilePayload eq "eyJhbGciOiJub25lIn0.eyJkdmMiOiJkZTYyY2VmMS1kMzZkLTRjMTAtOTQwZC03Mzc0M2Q5OTZmMWYifQ.""#;
+    let mine = json!({"id": "de62cef1-d36d-4c10-940d-73743d996f1f", "type": "MOBILE"});
+    let d = typed_device("de62cef1-d36d-4c10-940d-73743d996f1f", "MOBILE", "ACTIVE");
+    let f = DEVICES.parse(forged).unwrap();
+    // Every path without a verifier: no match, or an INVALID_FILTER error.
+    assert!(!f.matches(&mine));
+    assert!(!f.compile::<Value>().matches(&mine));
+    assert!(!f.compile::<Device>().matches(&d));
+    assert!(
+        !f.compile_with::<Value>(&CompileOptions::new().schema(&DEVICES))
+            .matches(&mine)
+    );
+    let e = f
+        .compile_checked::<Value>(&CompileOptions::new().schema(&DEVICES))
+        .unwrap_err();
+    assert_eq!(
+        (e.http_status(), e.details[0].code.as_str()),
+        (400, "INVALID_FILTER")
+    );
+    let e = DEVICES
+        .select(forged, std::slice::from_ref(&mine))
+        .unwrap_err();
+    assert_eq!(e.details[0].code.as_str(), "INVALID_FILTER");
+    // Nested inside and/or/not too.
+    let nested = DEVICES
+        .parse(&format!(
+            r#"type eq "MOBILE" and ({} or status eq "X")"#,
+            forged
+        ))
+        .unwrap();
+    assert!(
+        nested
+            .compile_checked::<Value>(&CompileOptions::new())
+            .is_err()
+    );
+    // Other filters compile fine without a verifier.
+    assert!(
+        DEVICES
+            .parse(r#"type eq "SMS""#)
+            .unwrap()
+            .compile_checked::<Value>(&CompileOptions::new())
+            .is_ok()
+    );
 }
 
 #[test]

@@ -209,6 +209,7 @@ pub async fn snapshot_and_replay(
         env.parse::<EnvironmentId>().unwrap(),
         user.parse::<UserId>().unwrap(),
         &events,
-    );
+    )
+    .expect("the stored log replays");
     (snapshot, replayed)
 }

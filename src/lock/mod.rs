@@ -1,9 +1,12 @@
-//! Lock arithmetic: OTP failure counting, push rejection windows, lock expiry — on an injected
-//! `now`.
+//! The lock rules and their arithmetic: OTP failure counting, push rejection windows, lock
+//! expiry — on an injected `now`.
 //!
-//! These are the pure rules the [`user_devices`](crate::user_devices) aggregate applies when it records an OTP
-//! failure or a declined/ignored push; they are public so that a server (or the `authn` flow) can
-//! ask "what would happen" without an aggregate.
+//! This module is the one home of every lock rule: [`FailureRule`] (a method's
+//! `failure.count` / `coolDown`), [`PushLimitRule`] (an application's `pushLimit`) with its
+//! [`PushLimiter`], and the lock state as it reads at a time ([`LockState::at`]). Each rule has
+//! one implementation, called by the [`user_devices`](crate::user_devices) aggregate (which owns the lock
+//! state), the OTP engine ([`OtpChallenge`](crate::otp::OtpChallenge)) and the authentication
+//! flow ([`authn`](crate::authn)), so the three agree to the millisecond.
 //!
 //! The crate's **decisions** (PingOne publishes the policy numbers, not the arithmetic):
 //! - A lock is in force while `now < expiresAt`; from `expiresAt` on it reads UNLOCKED
@@ -15,23 +18,21 @@
 //! - Push: a declined or ignored push is counted while it is younger than `timePeriod`
 //!   (`now - at < timePeriod`); the one that makes the count reach `pushLimit.count` locks the
 //!   device (`reason=PUSH`) for `lockDuration` and the window restarts. This arithmetic is
-//!   [`otp::PushLimiter`](crate::otp::PushLimiter)'s; [`record_push_rejection`] adds the lock
-//!   expiry reset and the lock itself.
+//!   [`PushLimiter`]'s; [`record_push_rejection`] adds the lock expiry reset and the lock
+//!   itself.
 //! - Timestamps are truncated to milliseconds (PingOne's precision) so that they round-trip
-//!   through JSON unchanged; a lock end that would lie past the representable range
-//!   ([`timestamp::MAX`](crate::device::timestamp::MAX), `9999-12-31T23:59:59.999Z`) is that
-//!   instant: the lock then lasts until an administrator unlocks the device, and the stored
-//!   value always reads back.
+//!   through JSON unchanged; a lock end past the representable range saturates.
 //!
 //! ```
 //! use chrono::{TimeDelta, TimeZone, Utc};
-//! use mfa_devices::lock::{FailureCounters, record_otp_failure};
+//! use mfa_devices::lock::{FailureCounters, FailureRule, record_otp_failure};
 //!
 //! let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+//! let rule = FailureRule::DEFAULT_AUTHENTICATOR; // 3 failures, 2 minutes
 //! let mut counters = FailureCounters::default();
 //! let mut lock = None;
 //! for i in 0..3 {
-//!     let out = record_otp_failure(lock.as_ref(), &counters, 3, TimeDelta::minutes(2), t);
+//!     let out = record_otp_failure(lock.as_ref(), &counters, rule, t);
 //!     counters.otp_failures = out.failures;
 //!     lock = Some(out.lock.clone());
 //!     assert_eq!(out.limit_reached, i == 2);
@@ -44,9 +45,16 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::device::timestamp::{self, truncate_millis};
+use crate::device::timestamp::truncate_millis;
 use crate::device::{LockReason, LockState, LockStatus};
-use crate::otp::{PushLimitRule, PushLimiter, PushOutcome};
+
+mod push;
+mod rule;
+
+pub use push::{PushLimiter, PushOutcome};
+pub(crate) use rule::lock_end;
+pub(crate) use rule::millis;
+pub use rule::{FailureRule, FailureStep, PushLimitRule, RuleError};
 
 /// The per-device counters behind locks: consecutive OTP failures and recent push rejections.
 ///
@@ -98,10 +106,29 @@ impl FailureCounters {
 /// assert_eq!(effective_lock(None, t), LockState::unlocked());
 /// ```
 pub fn effective_lock(lock: Option<&LockState>, now: DateTime<Utc>) -> LockState {
-    match lock {
-        Some(l) if l.status == LockStatus::Locked && !l.is_in_force(now) => LockState::unlocked(),
-        Some(l) => l.clone(),
-        None => LockState::unlocked(),
+    lock.map_or_else(LockState::unlocked, |l| l.at(now))
+}
+
+impl LockState {
+    /// The lock as it reads at `now`: a LOCKED state whose `expiresAt` has come reads as
+    /// `{"status":"UNLOCKED"}` (and the failure counters behind it restart); anything else is
+    /// returned as it is. The one "effective lock" rule of the crate: device lists, the
+    /// aggregate's commands and the flow's usability all read locks through it.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use mfa_devices::device::{LockReason, LockState, LockStatus};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let lock = LockState::locked(t, LockReason::Push);
+    /// assert_eq!(lock.at(t - TimeDelta::milliseconds(1)).status, LockStatus::Locked);
+    /// assert_eq!(lock.at(t), LockState::unlocked());
+    /// ```
+    pub fn at(&self, now: DateTime<Utc>) -> LockState {
+        if self.status == LockStatus::Locked && !self.is_in_force(now) {
+            LockState::unlocked()
+        } else {
+            self.clone()
+        }
     }
 }
 
@@ -110,18 +137,16 @@ fn expired(lock: Option<&LockState>, now: DateTime<Utc>) -> bool {
     lock.is_some_and(|l| l.status == LockStatus::Locked && !l.is_in_force(now))
 }
 
-/// `now + delta`, truncated to milliseconds, clamped into the representable range.
-pub(crate) fn add_saturating(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<Utc> {
-    timestamp::add_clamped(now, delta)
-}
+#[cfg(test)]
+use rule::lock_end as add_saturating;
 
 /// What one OTP failure does (see [`record_otp_failure`]).
 ///
 /// ```
-/// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::lock::{FailureCounters, record_otp_failure};
+/// use chrono::{TimeZone, Utc};
+/// use mfa_devices::lock::{FailureCounters, FailureRule, record_otp_failure};
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-/// let out = record_otp_failure(None, &FailureCounters::default(), 3, TimeDelta::minutes(2), t);
+/// let out = record_otp_failure(None, &FailureCounters::default(), FailureRule::DEFAULT_SENT, t);
 /// assert_eq!((out.failures, out.limit_reached), (1, false));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,19 +160,19 @@ pub struct OtpFailureOutcome {
     pub lock: LockState,
 }
 
-/// Records one OTP failure at `now` against a device's stored `lock` and `counters`, with the
-/// policy's `failure.count` and `coolDown`.
+/// Records one OTP failure at `now` against a device's stored `lock` and `counters` under the
+/// method's [`FailureRule`] ([`FailureRule::record`] from the stored counter, which an expired
+/// lock restarts at 0).
 ///
-/// The caller checks first that no lock is in force (a locked device is not challenged). A
-/// `failure_count` of 0 is treated as 1; a `cool_down` of zero or less never locks.
+/// The caller checks first that no lock is in force (a locked device is not challenged).
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::lock::{FailureCounters, record_otp_failure};
+/// use mfa_devices::lock::{FailureCounters, FailureRule, record_otp_failure};
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let c = FailureCounters { otp_failures: 2, ..Default::default() };
 /// // coolDown 0: the run completes, the counter restarts, no lock.
-/// let out = record_otp_failure(None, &c, 3, TimeDelta::zero(), t);
+/// let out = record_otp_failure(None, &c, FailureRule::DEFAULT_SENT, t);
 /// assert!(out.limit_reached);
 /// assert_eq!(out.failures, 0);
 /// assert!(!out.lock.is_in_force(t));
@@ -155,8 +180,7 @@ pub struct OtpFailureOutcome {
 pub fn record_otp_failure(
     lock: Option<&LockState>,
     counters: &FailureCounters,
-    failure_count: u32,
-    cool_down: TimeDelta,
+    rule: FailureRule,
     now: DateTime<Utc>,
 ) -> OtpFailureOutcome {
     let now = truncate_millis(now);
@@ -165,15 +189,14 @@ pub fn record_otp_failure(
     } else {
         counters.otp_failures
     };
-    let failures = before.saturating_add(1);
-    let limit_reached = failures >= failure_count.max(1);
-    let mut new_lock = effective_lock(lock, now);
-    if limit_reached && cool_down > TimeDelta::zero() {
-        new_lock = LockState::locked(add_saturating(now, cool_down), LockReason::Otp);
-    }
+    let step = rule.record(before, now);
+    let new_lock = match step.locked_until {
+        Some(until) => LockState::locked(until, LockReason::Otp),
+        None => effective_lock(lock, now),
+    };
     OtpFailureOutcome {
-        failures: if limit_reached { 0 } else { failures },
-        limit_reached,
+        failures: step.failures,
+        limit_reached: step.limit_reached,
         lock: new_lock,
     }
 }
@@ -182,9 +205,10 @@ pub fn record_otp_failure(
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::lock::{FailureCounters, record_push_rejection};
+/// use mfa_devices::lock::{FailureCounters, PushLimitRule, record_push_rejection};
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-/// let out = record_push_rejection(None, &FailureCounters::default(), 1, TimeDelta::minutes(10), TimeDelta::minutes(30), t);
+/// let rule = PushLimitRule::new(1, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
+/// let out = record_push_rejection(None, &FailureCounters::default(), rule, t);
 /// assert!(out.limit_reached && out.rejections.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,37 +222,33 @@ pub struct PushRejectionOutcome {
     pub lock: LockState,
 }
 
-/// Records one declined or ignored push at `now` with the application's `pushLimit.count`,
-/// `timePeriod` and `lockDuration`.
+/// Records one declined or ignored push at `now` under the application's [`PushLimitRule`].
 ///
 /// The window arithmetic is [`PushLimiter`]'s (one implementation for the aggregate and for
-/// servers using [`otp`](crate::otp) directly): rejections older than `time_period`
+/// servers using the limiter directly): rejections older than the window
 /// (`now - at >= timePeriod`) no longer count, a rejection dated after `now` (clock skew) still
-/// counts, at most `limit - 1` are kept, in time order, and reaching the limit clears them. A
-/// `limit` of 0 is treated as 1, a `time_period` below zero as zero (only this rejection
-/// counts, plus any dated after `now`); a `lock_duration` of zero or less never locks. The
-/// aggregate refuses all of these before calling.
+/// counts, at most `count - 1` are kept, in time order, and reaching the count clears them. An
+/// expired stored lock restarts the window; a `lockDuration` of zero never locks.
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::lock::{FailureCounters, record_push_rejection};
+/// use mfa_devices::lock::{FailureCounters, PushLimitRule, record_push_rejection};
 /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
 /// let ten = TimeDelta::minutes(10);
+/// let rule = PushLimitRule::new(3, ten, TimeDelta::minutes(30)).unwrap();
 /// let c = FailureCounters { push_rejections: vec![t - ten, t - TimeDelta::minutes(9)], otp_failures: 0 };
 /// // The first rejection is 10 minutes old: it fell out of the window, so 2 of 3 only.
-/// let out = record_push_rejection(None, &c, 3, ten, TimeDelta::minutes(30), t);
+/// let out = record_push_rejection(None, &c, rule, t);
 /// assert!(!out.limit_reached);
 /// assert_eq!(out.rejections, vec![t - TimeDelta::minutes(9), t]);
 /// let c = FailureCounters { push_rejections: out.rejections, otp_failures: 0 };
-/// let out = record_push_rejection(None, &c, 3, ten, TimeDelta::minutes(30), t);
+/// let out = record_push_rejection(None, &c, rule, t);
 /// assert!(out.limit_reached && out.lock.is_in_force(t + TimeDelta::minutes(29)));
 /// ```
 pub fn record_push_rejection(
     lock: Option<&LockState>,
     counters: &FailureCounters,
-    limit: u32,
-    time_period: TimeDelta,
-    lock_duration: TimeDelta,
+    rule: PushLimitRule,
     now: DateTime<Utc>,
 ) -> PushRejectionOutcome {
     let now = truncate_millis(now);
@@ -237,26 +257,16 @@ pub fn record_push_rejection(
     } else {
         counters.push_rejections.clone()
     };
-    // The window, count and reset are `otp::PushLimiter`'s; the arguments are clamped into
-    // `PushLimitRule`'s domain (count ≥ 1, durations ≥ 0), so `new` cannot refuse them.
-    let zero = TimeDelta::zero();
-    let rule = PushLimitRule::new(limit.max(1), time_period.max(zero), lock_duration.max(zero));
-    let (outcome, rejections) = match rule {
-        Ok(rule) => {
-            let mut limiter = PushLimiter::from_parts(rule, stored);
-            let outcome = limiter.record(now);
-            (outcome, limiter.recent().to_vec())
-        }
-        Err(_) => (PushOutcome::Counted { remaining: 0 }, vec![now]),
-    };
+    let mut limiter = PushLimiter::from_parts(rule, stored);
+    let outcome = limiter.record(now);
     let mut new_lock = effective_lock(lock, now);
     if let PushOutcome::Locked { until } = outcome {
-        if lock_duration > zero {
-            new_lock = LockState::locked(timestamp::clamp(until), LockReason::Push);
+        if rule.lock_duration() > TimeDelta::zero() {
+            new_lock = LockState::locked(until, LockReason::Push);
         }
     }
     PushRejectionOutcome {
-        rejections,
+        rejections: limiter.recent().to_vec(),
         limit_reached: outcome.locks(),
         lock: new_lock,
     }
@@ -268,19 +278,13 @@ pub(crate) mod timestamps {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::device::timestamp::{parse, truncate_millis};
+    use crate::device::timestamp::{format, parse, truncate_millis};
 
     pub(crate) fn serialize<S: Serializer>(
         list: &[DateTime<Utc>],
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        struct One<'a>(&'a DateTime<Utc>);
-        impl serde::Serialize for One<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                crate::device::timestamp::serialize(self.0, s)
-            }
-        }
-        s.collect_seq(list.iter().map(One))
+        s.collect_seq(list.iter().map(format))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
@@ -314,23 +318,18 @@ mod tests {
             otp_failures: 2,
             push_rejections: vec![t],
         };
-        let out = record_otp_failure(Some(&stale), &c, 3, TimeDelta::minutes(2), t);
+        let out = record_otp_failure(Some(&stale), &c, FailureRule::DEFAULT_AUTHENTICATOR, t);
         assert_eq!(out.failures, 1);
         assert_eq!(out.lock, LockState::unlocked());
-        let out = record_push_rejection(
-            Some(&stale),
-            &c,
-            2,
-            TimeDelta::hours(1),
-            TimeDelta::minutes(1),
-            t,
-        );
+        let rule = PushLimitRule::new(2, TimeDelta::hours(1), TimeDelta::minutes(1)).unwrap();
+        let out = record_push_rejection(Some(&stale), &c, rule, t);
         assert_eq!(out.rejections, vec![t]);
         assert!(!out.limit_reached);
     }
 
     #[test]
     fn clamps_at_the_representable_range() {
+        use crate::device::timestamp;
         let end = add_saturating(DateTime::<Utc>::MAX_UTC, TimeDelta::minutes(1));
         assert_eq!(end, timestamp::MAX);
         let start = add_saturating(DateTime::<Utc>::MIN_UTC, TimeDelta::minutes(-1));
@@ -343,14 +342,8 @@ mod tests {
 
     #[test]
     fn push_zero_lock_duration_never_locks() {
-        let out = record_push_rejection(
-            None,
-            &FailureCounters::default(),
-            1,
-            TimeDelta::minutes(1),
-            TimeDelta::zero(),
-            t0(),
-        );
+        let rule = PushLimitRule::new(1, TimeDelta::minutes(1), TimeDelta::zero()).unwrap();
+        let out = record_push_rejection(None, &FailureCounters::default(), rule, t0());
         assert!(out.limit_reached);
         assert!(out.rejections.is_empty());
         assert_eq!(out.lock, LockState::unlocked());
@@ -397,7 +390,13 @@ mod tests {
             let lock = expired_lock.then_some(&stale);
             let period = TimeDelta::milliseconds(period_ms);
             let lock_duration = TimeDelta::milliseconds(lock_ms);
-            let out = record_push_rejection(lock, &c, limit, period, lock_duration, now);
+            let rule = PushLimitRule::new(
+                limit.max(1),
+                period.max(TimeDelta::zero()),
+                lock_duration.max(TimeDelta::zero()),
+            )
+            .unwrap();
+            let out = record_push_rejection(lock, &c, rule, now);
             let before: &[DateTime<Utc>] = if expired_lock { &[] } else { &stored };
             let (kept, reached) = model_push(before, limit, period, now);
             proptest::prop_assert_eq!(&out.rejections, &kept);
@@ -420,14 +419,7 @@ mod tests {
             otp_failures: 0,
             push_rejections: vec![t + TimeDelta::minutes(1), t - TimeDelta::minutes(1)],
         };
-        let out = record_push_rejection(
-            None,
-            &c,
-            5,
-            TimeDelta::minutes(10),
-            TimeDelta::minutes(30),
-            t,
-        );
+        let out = record_push_rejection(None, &c, PushLimitRule::DEFAULT, t);
         assert_eq!(
             out.rejections,
             vec![t - TimeDelta::minutes(1), t, t + TimeDelta::minutes(1)]
@@ -435,20 +427,15 @@ mod tests {
     }
 
     #[test]
-    fn negative_time_period_counts_like_zero() {
+    fn zero_time_period_counts_only_this_rejection() {
         let t = t0();
         let c = FailureCounters {
             otp_failures: 0,
             push_rejections: vec![t - TimeDelta::seconds(1)],
         };
-        let out = record_push_rejection(
-            None,
-            &c,
-            2,
-            TimeDelta::minutes(-5),
-            TimeDelta::minutes(30),
-            t,
-        );
+        let rule = PushLimitRule::new(2, TimeDelta::zero(), TimeDelta::minutes(30)).unwrap();
+        let out = record_push_rejection(None, &c, rule, t);
         assert_eq!((out.rejections, out.limit_reached), (vec![t], false));
+        assert!(PushLimitRule::new(2, TimeDelta::minutes(-5), TimeDelta::minutes(30)).is_err());
     }
 }

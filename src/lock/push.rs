@@ -2,123 +2,14 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::OtpError;
-use crate::policy::{PolicyDuration, PolicyError, PushLimit};
-
-/// `pushLimit` as numbers: `count` declined/ignored pushes within `window` lock the device for
-/// `lock_duration`.
-///
-/// ```
-/// use chrono::TimeDelta;
-/// use mfa_devices::otp::PushLimitRule;
-/// use mfa_devices::policy::PushLimit;
-///
-/// let rule = PushLimitRule::try_from(&PushLimit::default()).unwrap();
-/// assert_eq!(rule.count(), 5);
-/// assert_eq!(rule.window(), TimeDelta::minutes(10));
-/// assert_eq!(rule.lock_duration(), TimeDelta::minutes(30));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PushLimitRule {
-    count: u32,
-    window: TimeDelta,
-    lock_duration: TimeDelta,
-}
-
-impl PushLimitRule {
-    /// A rule; `count` at least 1, durations 0 or more.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::PushLimitRule;
-    /// assert!(PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30)).is_ok());
-    /// assert!(PushLimitRule::new(0, TimeDelta::minutes(20), TimeDelta::minutes(30)).is_err());
-    /// ```
-    pub fn new(count: u32, window: TimeDelta, lock_duration: TimeDelta) -> Result<Self, OtpError> {
-        if count == 0 {
-            return Err(PolicyError::InvalidCount(0).into());
-        }
-        for d in [window, lock_duration] {
-            if d < TimeDelta::zero() {
-                return Err(PolicyError::NegativeDuration(d.num_seconds()).into());
-            }
-        }
-        Ok(Self {
-            count,
-            window,
-            lock_duration,
-        })
-    }
-
-    /// Pushes that lock the device.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::PushLimitRule;
-    /// let r = PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30)).unwrap();
-    /// assert_eq!(r.count(), 4);
-    /// ```
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    /// The window pushes are counted in.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::PushLimitRule;
-    /// let r = PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30)).unwrap();
-    /// assert_eq!(r.window(), TimeDelta::minutes(20));
-    /// ```
-    pub fn window(&self) -> TimeDelta {
-        self.window
-    }
-
-    /// How long the `PUSH` lock lasts.
-    ///
-    /// ```
-    /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::PushLimitRule;
-    /// let r = PushLimitRule::new(4, TimeDelta::minutes(20), TimeDelta::minutes(30)).unwrap();
-    /// assert_eq!(r.lock_duration(), TimeDelta::minutes(30));
-    /// ```
-    pub fn lock_duration(&self) -> TimeDelta {
-        self.lock_duration
-    }
-}
-
-impl TryFrom<&PushLimit> for PushLimitRule {
-    type Error = OtpError;
-
-    /// Absent parts take the documented defaults (5, 10 MINUTES, 30 MINUTES). Fails for a
-    /// count below 1 or above `u32::MAX` and for durations
-    /// [`PolicyDuration::to_time_delta`] refuses; the published ranges are
-    /// [`validate`](crate::policy::DeviceAuthenticationPolicy::validate)'s job.
-    fn try_from(p: &PushLimit) -> Result<Self, OtpError> {
-        let count = p.count.unwrap_or(PushLimit::DEFAULT_COUNT);
-        let count = u32::try_from(count).map_err(|_| PolicyError::InvalidCount(count))?;
-        let delta = |d: Option<&PolicyDuration>, default_minutes: i64| match d {
-            Some(d) => d.to_time_delta(),
-            None => Ok(TimeDelta::minutes(default_minutes)),
-        };
-        Self::new(
-            count,
-            delta(
-                p.time_period.as_ref(),
-                PushLimit::DEFAULT_TIME_PERIOD_MINUTES,
-            )?,
-            delta(
-                p.lock_duration.as_ref(),
-                PushLimit::DEFAULT_LOCK_DURATION_MINUTES,
-            )?,
-        )
-    }
-}
+use super::PushLimitRule;
+use super::rule::lock_end;
+use crate::device::timestamp::truncate_millis;
 
 /// What [`PushLimiter::record`] decided.
 ///
 /// ```
-/// use mfa_devices::otp::PushOutcome;
+/// use mfa_devices::lock::PushOutcome;
 /// assert!(!PushOutcome::Counted { remaining: 1 }.locks());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,7 +22,7 @@ pub enum PushOutcome {
     /// The count is reached: lock the device with reason `PUSH` until `until`. The counter
     /// starts again from zero.
     Locked {
-        /// When the lock ends (`now + lockDuration`, saturating at the largest `DateTime<Utc>`).
+        /// When the lock ends (`now + lockDuration`, truncated to milliseconds, saturating).
         until: DateTime<Utc>,
     },
 }
@@ -141,7 +32,7 @@ impl PushOutcome {
     ///
     /// ```
     /// use chrono::{DateTime, Utc};
-    /// use mfa_devices::otp::PushOutcome;
+    /// use mfa_devices::lock::PushOutcome;
     /// assert!(PushOutcome::Locked { until: DateTime::<Utc>::UNIX_EPOCH }.locks());
     /// ```
     pub fn locks(&self) -> bool {
@@ -159,7 +50,7 @@ impl PushOutcome {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use mfa_devices::otp::{PushLimitRule, PushLimiter, PushOutcome};
+/// use mfa_devices::lock::{PushLimitRule, PushLimiter, PushOutcome};
 ///
 /// let rule = PushLimitRule::new(2, TimeDelta::minutes(20), TimeDelta::minutes(30)).unwrap();
 /// let mut limiter = PushLimiter::new(rule);
@@ -182,7 +73,7 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter};
     /// let rule = PushLimitRule::new(5, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// assert!(PushLimiter::new(rule).recent().is_empty());
     /// ```
@@ -198,7 +89,7 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter};
     /// let rule = PushLimitRule::new(2, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// let t = DateTime::<Utc>::UNIX_EPOCH;
     /// let l = PushLimiter::from_parts(rule, vec![t + TimeDelta::seconds(5), t]);
@@ -216,7 +107,7 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::TimeDelta;
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter};
     /// let rule = PushLimitRule::new(5, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// assert_eq!(PushLimiter::new(rule).rule(), rule);
     /// ```
@@ -228,7 +119,7 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter};
     /// let rule = PushLimitRule::new(5, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// let mut l = PushLimiter::new(rule);
     /// l.record(DateTime::<Utc>::UNIX_EPOCH);
@@ -242,7 +133,7 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter};
     /// let rule = PushLimitRule::new(5, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// let mut l = PushLimiter::new(rule);
     /// let t = DateTime::<Utc>::UNIX_EPOCH;
@@ -264,12 +155,13 @@ impl PushLimiter {
     ///
     /// ```
     /// use chrono::{DateTime, TimeDelta, Utc};
-    /// use mfa_devices::otp::{PushLimitRule, PushLimiter, PushOutcome};
+    /// use mfa_devices::lock::{PushLimitRule, PushLimiter, PushOutcome};
     /// let rule = PushLimitRule::new(1, TimeDelta::minutes(10), TimeDelta::minutes(30)).unwrap();
     /// let t = DateTime::<Utc>::UNIX_EPOCH;
     /// assert!(PushLimiter::new(rule).record(t).locks());
     /// ```
     pub fn record(&mut self, now: DateTime<Utc>) -> PushOutcome {
+        let now = truncate_millis(now);
         let window = self.rule.window;
         self.recent.retain(|t| inside(window, *t, now));
         self.recent.push(now);
@@ -277,7 +169,7 @@ impl PushLimiter {
         if counted >= self.rule.count {
             self.recent.clear();
             PushOutcome::Locked {
-                until: crate::device::timestamp::add_clamped(now, self.rule.lock_duration),
+                until: lock_end(now, self.rule.lock_duration),
             }
         } else {
             self.recent.sort_unstable();
