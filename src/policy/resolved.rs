@@ -11,7 +11,7 @@
 //!     serde_json::from_str(r#"{"sms":{"enabled":true,"otp":{"failure":{"count":0,
 //!         "coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}}"#).unwrap();
 //! let err = FlowPolicy::from_policy(&policy).unwrap_err();
-//! assert_eq!(err.to_string(), "sms.otp.failure.count: count 0 is not allowed; it must be 1 or more");
+//! assert_eq!(err.to_string(), "sms.otp.failure.count: sms.otp.failure.count must be between 1 and 7; got 0");
 //! ```
 
 use chrono::TimeDelta;
