@@ -91,6 +91,7 @@ pub mod error;
 pub mod filter;
 #[cfg(feature = "http")]
 pub mod http;
+mod json;
 pub mod lock;
 mod macros;
 pub mod media_type;
@@ -109,8 +110,10 @@ mod layer_map {
         ("macros", &[]),
         ("media_type", &[]),
         ("api_base", &[]),
+        ("json", &[]),
         ("error", &["macros"]),
-        ("device", &["api_base", "error", "macros"]),
+        ("json", &[]),
+        ("device", &["api_base", "error", "json", "macros"]),
         ("lock", &["device"]),
         ("filter", &["device", "error"]),
         ("policy", &["device", "error", "lock", "macros"]),
@@ -118,7 +121,7 @@ mod layer_map {
         ("crest", &["error", "filter"]),
         (
             "user_devices",
-            &["api_base", "device", "error", "lock", "media_type"],
+            &["api_base", "device", "error", "json", "lock", "media_type"],
         ),
         (
             "authn",
@@ -126,6 +129,7 @@ mod layer_map {
                 "api_base",
                 "device",
                 "error",
+                "json",
                 "lock",
                 "macros",
                 "media_type",

@@ -174,6 +174,9 @@ pub enum UserDevicesError {
         /// Its length in characters.
         chars: usize,
     },
+    /// The nickname holds a control character (NUL, ESC, line breaks, …;
+    /// [`has_control_characters`](crate::device::has_control_characters)).
+    NicknameControlCharacters,
     /// A device with this id already exists.
     DuplicateId(DeviceId),
     /// No device with this id belongs to the user (404).
@@ -213,6 +216,9 @@ pub enum UserDevicesError {
     },
     /// A snapshot given to a constructor is inconsistent (a server-side data error, 500).
     InvalidSnapshot(String),
+    /// `now` lies outside the representable range (years 0000–9999): the server's clock is
+    /// wrong; nothing was decided (500).
+    TimeOutOfRange(crate::device::timestamp::OutOfRange),
     /// A stored event log does not continue the state it is replayed onto (a server-side data
     /// error, 500): the event at `revision` is a gap, a duplicate or another user's.
     InvalidEventLog {
@@ -233,6 +239,9 @@ impl fmt::Display for UserDevicesError {
             Self::NicknameTooLong { chars } => write!(
                 f,
                 "nickname has {chars} characters; at most {MAX_NICKNAME_CHARS} are allowed"
+            ),
+            Self::NicknameControlCharacters => f.write_str(
+                "nickname must not contain control characters (U+0000–U+001F, U+007F–U+009F)",
             ),
             Self::DuplicateId(id) => write!(f, "a device with id {id} already exists"),
             Self::NotFound(id) => write!(f, "device {id} was not found for this user"),
@@ -269,6 +278,7 @@ impl fmt::Display for UserDevicesError {
                 "the user's devices changed: revision {actual}, the request was made at revision {expected}"
             ),
             Self::InvalidSnapshot(msg) => write!(f, "inconsistent device snapshot: {msg}"),
+            Self::TimeOutOfRange(e) => write!(f, "{e}"),
             Self::InvalidEventLog { revision, fault } => match fault {
                 LogFault::Gap { expected } => write!(
                     f,
@@ -300,6 +310,7 @@ impl From<UserDevicesError> for ApiError {
     /// |---|---|---|---|
     /// | `InvalidDevice` | 400 | `INVALID_DATA` | as reported |
     /// | `NicknameTooLong` | 400 | `INVALID_DATA` | `SIZE_LIMIT_EXCEEDED` at `nickname`, `maximumValue` |
+    /// | `NicknameControlCharacters` | 400 | `INVALID_DATA` | `INVALID_VALUE` at `nickname` |
     /// | `DuplicateId` | 400 | `INVALID_DATA` | `UNIQUENESS_VIOLATION` at `id` |
     /// | `NotFound` | 404 | `NOT_FOUND` | |
     /// | `LimitExceeded` | 400 | `REQUEST_FAILED` | `LIMIT_EXCEEDED` at `maxAllowedDevices`, `maximumAllowed` |
@@ -308,7 +319,7 @@ impl From<UserDevicesError> for ApiError {
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
     /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
-    /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted` | 500 | `UNEXPECTED_ERROR` | |
+    /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted`, `TimeOutOfRange` | 500 | `UNEXPECTED_ERROR` | |
     fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
@@ -319,6 +330,14 @@ impl From<UserDevicesError> for ApiError {
                     ErrorDetail::new(DetailCode::SizeLimitExceeded, "nickname", message)
                         .with_inner(inner::MAXIMUM_VALUE, MAX_NICKNAME_CHARS),
                 ],
+            ),
+            UserDevicesError::NicknameControlCharacters => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::InvalidValue,
+                    "nickname",
+                    message,
+                )],
             ),
             UserDevicesError::DuplicateId(_) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
@@ -337,10 +356,15 @@ impl From<UserDevicesError> for ApiError {
                 ErrorDetail::new(DetailCode::LimitExceeded, "maxAllowedDevices", message)
                     .with_inner(inner::MAXIMUM_ALLOWED, maximum),
             ),
+            // Details for the first MAX_DETAILS only; the rest are counted, not built.
             UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
-                violations.iter().map(OrderViolation::to_detail),
-            ),
+                violations
+                    .iter()
+                    .take(MAX_DETAILS)
+                    .map(OrderViolation::to_detail),
+            )
+            .with_omitted_details(violations.len().saturating_sub(MAX_DETAILS)),
             UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)
             }
@@ -358,7 +382,8 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::StaleRevision { .. } => ApiError::conflict(message),
             UserDevicesError::InvalidSnapshot(_)
             | UserDevicesError::InvalidEventLog { .. }
-            | UserDevicesError::RevisionExhausted => {
+            | UserDevicesError::RevisionExhausted
+            | UserDevicesError::TimeOutOfRange(_) => {
                 ApiError::new(ErrorCode::UnexpectedError, message)
             }
         }

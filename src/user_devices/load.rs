@@ -166,7 +166,7 @@ impl UserDevices {
     /// let mut u = UserDevices::restore_with(env, user, [(device, two_failures)], Some(vec![id]), 7).unwrap();
     /// assert_eq!(u.counters(&id).otp_failures, 2);
     /// // The third failure of a policy with failure.count 3 locks the device.
-    /// u.execute(Command::RecordOtpFailure { id, failure_count: 3, cool_down: TimeDelta::minutes(2) }, t).unwrap();
+    /// u.execute(Command::RecordOtpFailure { id, rule: mfa_devices::lock::FailureRule::new(3, TimeDelta::minutes(2)).unwrap() }, t).unwrap();
     /// assert!(u.device(&id).unwrap().is_locked(t));
     /// ```
     pub fn restore_with(
