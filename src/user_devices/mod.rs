@@ -56,7 +56,7 @@
 //!   and touch no device).
 //! - Time is always passed in and truncated to milliseconds, PingOne's precision.
 //! - **Time range** (decision): a `now` outside years 0000–9999
-//!   ([`timestamp::MIN`](crate::device::timestamp::MIN)`..=`[`MAX`](crate::device::timestamp::MAX))
+//!   ([`crate::device::timestamp::MIN`]`..=`[`MAX`](crate::device::timestamp::MAX))
 //!   is refused with [`UserDevicesError::TimeOutOfRange`] (500: the server's clock is wrong) and
 //!   nothing is written; a lock end past the range is the range's last instant. Every state the
 //!   aggregate accepts therefore serializes to JSON that reads back equal.
