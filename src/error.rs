@@ -412,10 +412,48 @@ impl ApiError {
     /// Adds details in order, keeping at most [`MAX_DETAILS`] (see [`with_detail`](Self::with_detail)).
     #[must_use]
     pub fn with_details(mut self, details: impl IntoIterator<Item = ErrorDetail>) -> Self {
+        let mut left_out = 0usize;
         for d in details {
-            self.push_detail(d);
+            if self.details.len() < MAX_DETAILS {
+                self.details.push(d);
+            } else {
+                left_out = left_out.saturating_add(1);
+            }
         }
+        self.with_omitted_details(left_out)
+    }
+
+    /// Counts `count` more details as left out of the body (the closing "and N more" summary of
+    /// [`MAX_DETAILS`]), for a caller that knows how many problems it did not build details
+    /// for — so a request with 100,000 problems costs 100 details, not 100,000. A count of 0
+    /// changes nothing.
+    ///
+    /// ```
+    /// use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, MAX_DETAILS, VALIDATION_MESSAGE};
+    /// let first = (0..MAX_DETAILS).map(|i| ErrorDetail::new(DetailCode::InvalidValue,
+    ///     format!("order[{i}].id"), "not a device id"));
+    /// let e = ApiError::invalid_data(VALIDATION_MESSAGE, first).with_omitted_details(99_900);
+    /// assert_eq!(e.details.len(), MAX_DETAILS + 1);
+    /// assert_eq!(e.details[MAX_DETAILS].inner_error.as_ref().unwrap()["omittedDetails"], 99_900);
+    /// ```
+    #[must_use]
+    pub fn with_omitted_details(mut self, count: usize) -> Self {
+        self.add_omitted(count);
         self
+    }
+
+    fn add_omitted(&mut self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let first = self.omitted == 0;
+        self.omitted = self.omitted.saturating_add(count);
+        let summary = ErrorDetail::omitted(self.omitted);
+        if first {
+            self.details.push(summary);
+        } else if let Some(last) = self.details.last_mut() {
+            *last = summary;
+        }
     }
 
     fn push_detail(&mut self, detail: ErrorDetail) {
@@ -424,13 +462,7 @@ impl ApiError {
             self.details.push(detail);
             return;
         }
-        self.omitted = self.omitted.saturating_add(1);
-        let summary = ErrorDetail::omitted(self.omitted);
-        if self.omitted == 1 {
-            self.details.push(summary);
-        } else if let Some(last) = self.details.last_mut() {
-            *last = summary;
-        }
+        self.add_omitted(1);
     }
 
     /// Overrides the HTTP status (for the codes that PingOne sends with more than one status).

@@ -95,6 +95,7 @@ pub mod error;
 pub mod filter;
 #[cfg(feature = "http")]
 pub mod http;
+mod json;
 pub mod lock;
 mod macros;
 pub mod media_type;
@@ -113,8 +114,10 @@ mod layer_map {
         ("macros", &[]),
         ("media_type", &[]),
         ("api_base", &[]),
+        ("json", &[]),
         ("error", &["macros"]),
-        ("device", &["api_base", "error", "macros"]),
+        ("json", &[]),
+        ("device", &["api_base", "error", "json", "macros"]),
         ("lock", &["device"]),
         ("filter", &["device", "error"]),
         ("policy", &["device", "error", "lock", "macros"]),
@@ -126,6 +129,7 @@ mod layer_map {
                 "api_base",
                 "device",
                 "error",
+                "json",
                 "lock",
                 "media_type",
                 "otp",
@@ -138,6 +142,7 @@ mod layer_map {
                 "api_base",
                 "device",
                 "error",
+                "json",
                 "lock",
                 "macros",
                 "media_type",

@@ -5,8 +5,12 @@
 //! with the resource ([`user_devices`](crate::user_devices), [`authn`](crate::authn)), and they are
 //! compared by their [`essence`].
 
-/// The essence of a `Content-Type` value: the media type without parameters, trimmed and
-/// lower-cased, as every resource of this crate compares media types.
+/// The essence of a `Content-Type` value: the media type without parameters, trimmed of
+/// HTTP's optional whitespace (space and horizontal tab only, RFC 9110 §5.6.3) and lower-cased
+/// (ASCII), as every resource of this crate compares media types. Other whitespace (a
+/// no-break space U+00A0, an em space U+2003, a line break) is kept, so such a value matches no
+/// media type and is answered with 415 — the decision is to read `Content-Type` as HTTP
+/// defines it, not more leniently.
 ///
 /// ```
 /// use mfa_devices::media_type;
@@ -15,12 +19,13 @@
 ///     "application/vnd.pingidentity.device.select+json"
 /// );
 /// assert_eq!(media_type::essence(""), "");
+/// assert_ne!(media_type::essence("\u{a0}application/json"), "application/json");
 /// ```
 pub fn essence(media_type: &str) -> String {
     media_type
         .split(';')
         .next()
         .unwrap_or_default()
-        .trim()
+        .trim_matches([' ', '\t'])
         .to_ascii_lowercase()
 }

@@ -6,6 +6,16 @@ use mfa_devices::device::{Device, NewDevice, mask_email, mask_phone};
 /// body. Never panics; whatever reads as a [`Device`] writes back to JSON that reads as the same
 /// device, with or without HAL links; whatever reads as a [`NewDevice`] validates without panic.
 pub fn device_json(data: &[u8]) {
+    // Read straight from the bytes (duplicate keys refused, times in range) and written back,
+    // the device reads again as itself.
+    if let Ok(direct) = serde_json::from_slice::<Device>(data) {
+        let text = serde_json::to_string(&direct);
+        assert!(text.is_ok(), "a device read is a device written");
+        let again = text
+            .ok()
+            .and_then(|t| serde_json::from_str::<Device>(&t).ok());
+        assert_eq!(again.as_ref(), Some(&direct), "device text round-trip");
+    }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };

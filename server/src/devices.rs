@@ -208,6 +208,7 @@ fn activity(env: &str, user: &str, event: &Event, transaction: &TransactionId) -
         "createdAt": at,
         "correlationId": transaction.0,
         "action": {"type": action_type, "description": action_type},
+        "actors": {"user": {"id": user, "type": "USER", "environment": {"id": env}}},
         "resources": resources,
         "result": {"status": "SUCCESS", "description": format!("{action_type} for user {user}")},
     });

@@ -259,7 +259,7 @@ async fn transaction_id(mut request: Request, next: Next) -> Response {
     let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     request.extensions_mut().insert(TransactionId(id.clone()));
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let mut response = next.run(request).await;
+    let mut response = in_pingone_body(next.run(request).await).await;
     let status = response.status().as_u16();
     if status >= 500 {
         tracing::warn!(%method, %path, status, transaction_id = %id, "request failed");
@@ -270,6 +270,39 @@ async fn transaction_id(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(TRANSACTION_ID, value);
     }
     response
+}
+
+/// Error responses the framework itself makes (405 for a method a path does not take, 400 for
+/// a path segment that is not UTF-8 once decoded) carry PingOne's error body like every other
+/// error; their other headers are kept.
+async fn in_pingone_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::invalid_request(
+            "The method is not allowed on this resource; the Allow header lists the allowed ones",
+        ),
+        _ if text.trim().is_empty() => ApiError::invalid_request("The request is invalid"),
+        _ => ApiError::invalid_request(text.trim().to_owned()),
+    }
+    .with_status(status.as_u16());
+    let mut replaced = Failure(error).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name, value.clone());
+        }
+    }
+    replaced
 }
 
 async fn health(State(state): State<Shared>) -> Response {
@@ -288,6 +321,19 @@ async fn health(State(state): State<Shared>) -> Response {
     json_response(status, &body)
 }
 
+/// The server's OpenAPI document (`server/openapi.json`, checked against the router by the
+/// `openapi` tests).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    let mut response = (StatusCode::OK, OPENAPI).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 async fn not_found() -> Failure {
     Failure(ApiError::not_found("The requested resource was not found."))
 }
@@ -298,6 +344,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::devices::routes())
         .merge(crate::policies::routes())
         .merge(crate::authentications::routes())
+        .merge(crate::activities::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -305,6 +352,7 @@ pub fn router(state: Shared) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .merge(protected)
         .layer(middleware::from_fn(transaction_id))
         .with_state(state)

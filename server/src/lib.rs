@@ -5,6 +5,7 @@
 //! on a listener bound to `127.0.0.1:0`.
 #![forbid(unsafe_code)]
 
+pub mod activities;
 pub mod authentications;
 pub mod devices;
 pub mod http;

@@ -46,7 +46,8 @@ pub fn built_in_id(env: &EnvironmentId) -> Uuid {
     )
 }
 
-fn built_in(env: &EnvironmentId) -> DeviceAuthenticationPolicy {
+/// The built-in default policy of `env` (PingOne's documented defaults).
+pub fn built_in(env: &EnvironmentId) -> DeviceAuthenticationPolicy {
     let mut policy = DeviceAuthenticationPolicy {
         id: Some(built_in_id(env)),
         name: Some(BUILT_IN_NAME.into()),
@@ -150,6 +151,18 @@ fn from_body(body: &[u8]) -> Result<DeviceAuthenticationPolicy, Failure> {
         )
     })?;
     policy.extra.remove("_links");
+    // PingOne requires a name on create and update (the crate's type also reads responses
+    // and partial documents, so it leaves `name` optional).
+    if policy.name.is_none() {
+        return Err(Failure(ApiError::invalid_data(
+            VALIDATION_MESSAGE,
+            vec![ErrorDetail::new(
+                DetailCode::RequiredValue,
+                "name",
+                "name is required",
+            )],
+        )));
+    }
     policy.validate()?;
     Ok(policy)
 }

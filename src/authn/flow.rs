@@ -373,8 +373,9 @@ impl PartialEq for Synced {
     }
 }
 
+/// `t + d`, clamped into the representable range (`timestamp::add_clamped`).
 fn saturating_add(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
-    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    timestamp::add_clamped(t, d)
 }
 
 fn test_mode(device: &Device) -> bool {
@@ -414,7 +415,7 @@ impl DeviceAuthentication {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Self, FlowError> {
-        let now = timestamp::truncate_millis(now);
+        let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
         let mut flow = Self {
             body: DeviceAuthenticationBody::new(
                 id,
@@ -667,6 +668,7 @@ impl DeviceAuthentication {
     /// assert_eq!(usable, vec![DeviceType::Sms]);
     /// ```
     pub fn usable_devices(&self, now: DateTime<Utc>) -> Vec<&Device> {
+        let now = timestamp::clamp(now).max(self.body.updated_at);
         self.state
             .devices
             .iter()
@@ -764,8 +766,17 @@ impl DeviceAuthentication {
         self.state.devices.iter().find(|d| d.id == id)
     }
 
+    /// The time a step runs at: `now` truncated to milliseconds, refused when outside the
+    /// representable range (years 0000–9999; nothing is written), and never earlier than the
+    /// flow's `updatedAt` — a clock that goes backwards is treated as standing still, so an
+    /// expired passcode or push stays expired and `updatedAt` never goes back.
+    fn clock(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, FlowError> {
+        let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
+        Ok(now.max(self.body.updated_at))
+    }
+
     fn touch(&mut self, now: DateTime<Utc>) {
-        self.body.updated_at = timestamp::truncate_millis(now);
+        self.body.updated_at = timestamp::truncate_millis(now).max(self.body.updated_at);
     }
 
     fn refresh_embedded(&mut self, now: DateTime<Utc>) {
@@ -897,6 +908,7 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::AssertionRequired);
     /// ```
     pub fn select(&mut self, request: SelectDevice, now: DateTime<Utc>) -> Result<(), FlowError> {
+        let now = self.clock(now)?;
         if !self.body.status.allows_select() {
             return Err(FlowError::NotAllowed {
                 action: "device.select",
@@ -956,6 +968,7 @@ impl DeviceAuthentication {
         rng: &mut (impl CryptoRng + RngCore),
         now: DateTime<Utc>,
     ) -> Result<IssuedOtp, FlowError> {
+        let now = self.clock(now)?;
         let not_allowed = || FlowError::NotAllowed {
             action: "otp.issue",
             status: self.body.status.clone(),
@@ -1039,12 +1052,16 @@ impl DeviceAuthentication {
     /// ```
     pub fn check_otp(&mut self, otp: &str, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let Pending::Sent { device, code, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Sent));
         };
         let device = *device;
         let issued = code.as_ref().ok_or(FlowError::OtpNotIssued)?;
         if now >= issued.expires_at() {
+            // The flow records the time it saw the expiry, so a clock that goes back later
+            // cannot revive the passcode (`clock` never goes below `updatedAt`).
+            self.touch(now);
             return Ok(Outcome {
                 records: Vec::new(),
                 result: Err(FlowError::OtpExpired),
@@ -1087,6 +1104,7 @@ impl DeviceAuthentication {
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let Pending::Authenticator { device, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Authenticator));
         };
@@ -1235,6 +1253,7 @@ impl DeviceAuthentication {
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let Pending::Assertion { device, .. } = &self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "assertion.check",
@@ -1359,6 +1378,9 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::PushConfirmationTimedOut);
     /// ```
     pub fn expire(&mut self, now: DateTime<Utc>) -> Vec<DeviceRecord> {
+        let Ok(now) = self.clock(now) else {
+            return Vec::new();
+        };
         let Pending::Push {
             device,
             started_at,
@@ -1438,6 +1460,7 @@ impl DeviceAuthentication {
     /// ```
     pub fn push_approved(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let outcome = self.push_answer(now, "push.approve")?;
         if !outcome.is_success() {
             return Ok(outcome);
@@ -1477,6 +1500,7 @@ impl DeviceAuthentication {
     /// ```
     pub fn push_denied(&mut self, now: DateTime<Utc>) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let Pending::Push { device, rule, .. } = self.state.pending else {
             return Err(FlowError::NotAllowed {
                 action: "push.deny",
@@ -1536,6 +1560,9 @@ impl DeviceAuthentication {
     /// assert_eq!(flow.status(), AuthenticationStatus::Failed);
     /// ```
     pub fn sync(&mut self, snapshot: &DeviceSnapshot, now: DateTime<Utc>) -> bool {
+        let Ok(now) = self.clock(now) else {
+            return false;
+        };
         self.synced = Synced(true);
         if self.body.status.is_terminal() {
             return false;
@@ -1599,6 +1626,7 @@ impl DeviceAuthentication {
         request: CancelPush,
         now: DateTime<Utc>,
     ) -> Result<(), FlowError> {
+        let now = self.clock(now)?;
         let _ = request.reason;
         if !matches!(self.state.pending, Pending::Push { .. }) {
             return Err(FlowError::NotAllowed {

@@ -177,6 +177,9 @@ impl Action {
     /// (`; charset=utf-8`); an unknown one → 415 `INVALID_REQUEST`
     /// ([`ApiError::unsupported_media_type`]). A body that is not what the media type takes →
     /// 400 naming the property (`INVALID_DATA`) or saying what was expected (`INVALID_REQUEST`).
+    /// Enumerated values (`compatibility`, `reason`) must be PingOne's, exactly: an unknown or
+    /// lower-case value (`"full"`, `"signout"`) is `INVALID_VALUE` at the property (decision —
+    /// a lenient reading of `"none"` as an unknown value would hide nothing).
     ///
     /// Like [`Command::from_request`](crate::user_devices::Command::from_request), a request
     /// reader answers with [`ApiError`] directly; the flow's steps return [`FlowError`].
@@ -184,29 +187,33 @@ impl Action {
         let essence = crate::media_type::essence(media_type);
         let parse = |what: &str| {
             let what = what.to_owned();
-            move |e: serde_json::Error| wire::unreadable_body(format!("{what}: {e}"))
+            move |e: serde_json::Error| {
+                wire::unreadable_body(format!("{what}: {}", crate::json::describe(&e)))
+            }
         };
         match essence.as_str() {
             DEVICE_SELECT_MEDIA_TYPE => SelectDevice::from_json(body).map(Self::Select),
             OTP_CHECK_MEDIA_TYPE => {
-                let c: CheckOtp = serde_json::from_slice(body)
+                let c: CheckOtp = crate::json::from_slice(body)
                     .map_err(parse("expected {\"otp\": \"<passcode>\"}"))?;
                 Ok(Self::CheckOtp(c))
             }
-            ASSERTION_CHECK_MEDIA_TYPE => serde_json::from_slice(body)
-                .map(Self::CheckAssertion)
-                .map_err(parse(
+            ASSERTION_CHECK_MEDIA_TYPE => {
+                let mut c: CheckAssertion = crate::json::from_slice(body).map_err(parse(
                     "expected {\"origin\", \"assertion\", \"compatibility\"?}",
-                )),
+                ))?;
+                c.compatibility = c.compatibility.map(wire::known_compatibility).transpose()?;
+                Ok(Self::CheckAssertion(c))
+            }
             CANCEL_PUSH_MEDIA_TYPE => {
                 if body.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Self::CancelPush(CancelPush::default()));
                 }
-                serde_json::from_slice(body)
-                    .map(Self::CancelPush)
-                    .map_err(parse(
-                        "expected {\"reason\": \"CHANGE_DEVICE\" | \"SIGNOUT\" | \"ADD_DEVICE\"}",
-                    ))
+                let mut c: CancelPush = crate::json::from_slice(body).map_err(parse(
+                    "expected {\"reason\": \"CHANGE_DEVICE\" | \"SIGNOUT\" | \"ADD_DEVICE\"}",
+                ))?;
+                c.reason = wire::known_reason(c.reason)?;
+                Ok(Self::CancelPush(c))
             }
             _ => Err(ApiError::unsupported_media_type(media_type)),
         }

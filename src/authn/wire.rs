@@ -100,7 +100,9 @@ string_enum! {
     ///
     /// **Decision** (PingOne publishes no rule): `NONE` hides FIDO2 devices from the usable set;
     /// `SECURITY_KEY_ONLY` hides platform-bound FIDO2 devices (`attributes.isCrossPlatform ==
-    /// false`); `FULL`, an absent value and unknown values hide nothing.
+    /// false`); `FULL`, an absent value and unknown values hide nothing. A client's request
+    /// must send one of the three exactly (an unknown or lower-case value is refused by the
+    /// request readers); unknown values are kept only when reading stored flows.
     ///
     /// ```
     /// use mfa_devices::authn::Compatibility;
@@ -173,8 +175,8 @@ impl SelectDevice {
     /// a JSON object → `INVALID_REQUEST` (400). A request reader: it answers with [`ApiError`]
     /// directly, like every reader of a client's request in this crate.
     pub fn from_json(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| unreadable_body(format!("not JSON: {e}")))?;
+        let value: Value = crate::json::from_slice(body)
+            .map_err(|e| unreadable_body(format!("not JSON: {}", crate::json::describe(&e))))?;
         let Value::Object(map) = value else {
             return Err(unreadable_body("the body must be a JSON object"));
         };
@@ -199,7 +201,7 @@ impl SelectDevice {
         };
         let compatibility = match map.get("compatibility") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(Compatibility::from(s.as_str())),
+            Some(Value::String(s)) => Some(known_compatibility(Compatibility::from(s.as_str()))?),
             Some(_) => {
                 return Err(invalid(
                     "compatibility",
@@ -211,6 +213,28 @@ impl SelectDevice {
             device: DeviceRef { id },
             compatibility,
         })
+    }
+}
+
+/// A `compatibility` a client sent: one of PingOne's values, exactly (upper case).
+pub(super) fn known_compatibility(c: Compatibility) -> Result<Compatibility, ApiError> {
+    match c {
+        Compatibility::Other(_) => Err(invalid(
+            "compatibility",
+            "must be one of FULL, SECURITY_KEY_ONLY, NONE (upper case)",
+        )),
+        known => Ok(known),
+    }
+}
+
+/// A push cancellation `reason` a client sent: one of PingOne's values, exactly (upper case).
+pub(super) fn known_reason(r: Option<CancelReason>) -> Result<Option<CancelReason>, ApiError> {
+    match r {
+        Some(CancelReason::Other(_)) => Err(invalid(
+            "reason",
+            "must be one of CHANGE_DEVICE, SIGNOUT, ADD_DEVICE (upper case)",
+        )),
+        known => Ok(known),
     }
 }
 

@@ -40,6 +40,7 @@ pub use model::{
     ScreenResolution, TestOtp, TotpDetails, WebAuthnDetails,
 };
 pub use new::{
-    CREATABLE_TYPES, MAX_NICKNAME_CHARS, NewDevice, is_valid_email, is_valid_phone, is_valid_rp_id,
+    CREATABLE_TYPES, MAX_NICKNAME_CHARS, NewDevice, has_control_characters, is_valid_email,
+    is_valid_phone, is_valid_rp_id,
 };
 pub use secret::Secret;

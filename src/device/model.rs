@@ -1161,7 +1161,10 @@ impl Device {
 
 impl<'de> Deserialize<'de> for Device {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = Map::<String, Value>::deserialize(deserializer)?;
+        let crate::json::Strict(value) = crate::json::Strict::deserialize(deserializer)?;
+        let Value::Object(map) = value else {
+            return Err(D::Error::custom("a device must be a JSON object"));
+        };
         Device::from_json_object(map).map_err(D::Error::custom)
     }
 }

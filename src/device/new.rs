@@ -169,6 +169,13 @@ impl NewDevice {
         }
 
         if let Some(nickname) = &self.nickname {
+            if has_control_characters(nickname) {
+                details.push(ErrorDetail::new(
+                    DetailCode::InvalidValue,
+                    "nickname",
+                    "nickname must not contain control characters (U+0000–U+001F, U+007F–U+009F)",
+                ));
+            }
             let chars = nickname.chars().count();
             if chars > MAX_NICKNAME_CHARS {
                 details.push(
@@ -310,22 +317,48 @@ const PHONE_PATTERN: &str = "^\\+[0-9]{5,17}$";
 /// assert!(!is_valid_phone("11235557890"));      // no '+'
 /// assert!(!is_valid_phone("+1234"));            // too short
 /// assert!(!is_valid_phone("+1 512 555 12a4"));  // a letter
+/// assert!(!is_valid_phone("+1 ((512)) 555-1234")); // nested parentheses
+/// assert!(!is_valid_phone("+1 (512 555-1234"));  // unbalanced
+/// assert!(!is_valid_phone("+1 (512) (555) 1234")); // more than one group
 /// ```
+///
+/// Parentheses (decision): at most one pair, balanced, not nested, around at least one digit
+/// (the area code), as in `+1 (512) 555-1234`.
 pub fn is_valid_phone(phone: &str) -> bool {
     let Some(rest) = phone.strip_prefix('+') else {
         return false;
     };
     let mut digits = 0usize;
+    let mut open: Option<usize> = None;
+    let mut groups = 0usize;
     for (i, c) in rest.chars().enumerate() {
         match c {
             '0'..='9' => digits += 1,
             // A number starts with a digit (or an opening parenthesis around the area code).
-            '.' | ' ' | '-' | ')' if i > 0 => {}
-            '(' => {}
+            '.' | ' ' | '-' if i > 0 => {}
+            '(' if open.is_none() && groups == 0 => open = Some(digits),
+            ')' => match open.take() {
+                Some(before) if digits > before => groups += 1,
+                _ => return false,
+            },
             _ => return false,
         }
     }
-    (5..=17).contains(&digits)
+    open.is_none() && (5..=17).contains(&digits)
+}
+
+/// Whether `text` holds a control character (Unicode `Cc`: U+0000–U+001F, U+007F–U+009F —
+/// NUL, ESC, tab, line breaks, DEL, C1 controls), which a nickname must not: it is a one-line
+/// label shown in UIs, logs and terminals.
+///
+/// ```
+/// use mfa_devices::device::has_control_characters;
+/// assert!(has_control_characters("my\u{1b}[2Jphone"));
+/// assert!(has_control_characters("a\0b"));
+/// assert!(!has_control_characters("Work phone 📱"));
+/// ```
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars().any(char::is_control)
 }
 
 /// Whether `email` is a well-formed address: one `@`; a local part of 1–64 characters without
@@ -340,7 +373,11 @@ pub fn is_valid_phone(phone: &str) -> bool {
 /// assert!(!is_valid_email("john@localhost"));
 /// assert!(!is_valid_email("john@@example.com"));
 /// assert!(!is_valid_email("jo hn@example.com"));
+/// assert!(!is_valid_email("a@1.2"));  // an all-numeric top-level label is not a domain
 /// ```
+///
+/// Decision: the last label of the domain must not be all digits (no top-level domain is;
+/// RFC 3696 §2), so IPv4-looking domains such as `1.2` or `10.0.0.1` are refused.
 pub fn is_valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
@@ -353,7 +390,11 @@ pub fn is_valid_email(email: &str) -> bool {
         && local
             .chars()
             .all(|c| !c.is_control() && !c.is_whitespace() && !"@<>()[],;:\\\"".contains(c));
-    local_ok && is_domain(domain, false) && domain.contains('.')
+    let tld_ok = domain
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
+    local_ok && is_domain(domain, false) && domain.contains('.') && tld_ok
 }
 
 /// Whether `id` is a valid WebAuthn relying party id: a lower-case domain name (one or more

@@ -52,6 +52,7 @@ mod push;
 mod rule;
 
 pub use push::{PushLimiter, PushOutcome};
+pub(crate) use rule::lock_end;
 pub(crate) use rule::millis;
 pub use rule::{FailureRule, FailureStep, PushLimitRule, RuleError};
 
@@ -327,11 +328,16 @@ mod tests {
     }
 
     #[test]
-    fn saturates_at_end_of_time() {
+    fn clamps_at_the_representable_range() {
+        use crate::device::timestamp;
         let end = add_saturating(DateTime::<Utc>::MAX_UTC, TimeDelta::minutes(1));
-        assert_eq!(end, truncate_millis(DateTime::<Utc>::MAX_UTC));
+        assert_eq!(end, timestamp::MAX);
         let start = add_saturating(DateTime::<Utc>::MIN_UTC, TimeDelta::minutes(-1));
-        assert_eq!(start, truncate_millis(DateTime::<Utc>::MIN_UTC));
+        assert_eq!(start, timestamp::MIN);
+        assert_eq!(
+            add_saturating(t0(), TimeDelta::days(3_000_000)),
+            timestamp::MAX
+        );
     }
 
     #[test]

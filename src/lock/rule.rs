@@ -46,17 +46,12 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-/// `now + delta`, truncated to milliseconds (PingOne's precision), saturating at the
-/// representable ends of time: the one lock-end arithmetic of the crate.
+/// `now + delta`, truncated to milliseconds (PingOne's precision) and clamped into the
+/// representable range ([`timestamp::add_clamped`](crate::device::timestamp::add_clamped): an
+/// end past `9999-12-31T23:59:59.999Z` is that instant, so the lock always reads back): the one
+/// lock-end arithmetic of the crate.
 pub(crate) fn lock_end(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<Utc> {
-    let end = now
-        .checked_add_signed(delta)
-        .unwrap_or(if delta < TimeDelta::zero() {
-            DateTime::<Utc>::MIN_UTC
-        } else {
-            DateTime::<Utc>::MAX_UTC
-        });
-    truncate_millis(end)
+    crate::device::timestamp::add_clamped(now, delta)
 }
 
 /// The OTP failure rule of a method (`failure.count`, `failure.coolDown`): the `count`-th

@@ -210,9 +210,8 @@ impl OtpChallenge {
             .into());
         }
         let code = draw_digits(rng, length)?;
-        let expires_at = now
-            .checked_add_signed(life_time)
-            .ok_or(OtpError::TimeOverflow)?;
+        // Clamped into the representable range (years 0000-9999), like every lock end.
+        let expires_at = crate::lock::lock_end(now, life_time);
         Ok(Self {
             code,
             expires_at,

@@ -147,7 +147,8 @@ pub enum OtpError {
         /// Digits the bytes gave.
         got: u32,
     },
-    /// A time (expiry, lock end) falls outside what `DateTime<Utc>` holds.
+    /// A time (`now`) falls outside the representable range (years 0000–9999,
+    /// [`timestamp::MIN`](crate::device::timestamp::MIN)`..=`[`MAX`](crate::device::timestamp::MAX)).
     TimeOverflow,
     /// A policy value could not be used (unknown unit, negative duration, count below 1).
     Policy(PolicyError),
@@ -173,7 +174,9 @@ impl fmt::Display for OtpError {
                 f,
                 "the random number generator gave {got} of {wanted} digits from 1 KiB; it is broken"
             ),
-            Self::TimeOverflow => f.write_str("the time is out of range"),
+            Self::TimeOverflow => f.write_str(
+                "the time is outside the representable range 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z",
+            ),
             Self::Policy(e) => write!(f, "{e}"),
         }
     }

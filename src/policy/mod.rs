@@ -183,6 +183,9 @@ pub enum PolicyError {
     },
     /// A count is below 1 or does not fit a `u32`.
     InvalidCount(i64),
+    /// A value outside the bounds [`DeviceAuthenticationPolicy::validate`] applies (wrapped in
+    /// [`At`](Self::At) with its path): the message says what is allowed.
+    OutOfBounds(String),
     /// The value at `path` (a JSON path such as `sms.otp.failure.coolDown`) cannot be used:
     /// what [`FlowPolicy::from_policy`](resolved::FlowPolicy::from_policy) reports.
     At {
@@ -253,6 +256,7 @@ impl fmt::Display for PolicyError {
             Self::InvalidCount(c) => {
                 write!(f, "count {c} is not allowed; it must be 1 or more")
             }
+            Self::OutOfBounds(m) => f.write_str(m),
             Self::At { path, error } => write!(f, "{path}: {error}"),
         }
     }
@@ -277,7 +281,7 @@ impl From<PolicyError> for ApiError {
             PolicyError::NegativeDuration(_) | PolicyError::DurationOverflow { .. } => {
                 (DetailCode::OutOfRange, "duration")
             }
-            PolicyError::InvalidCount(_) | PolicyError::At { .. } => {
+            PolicyError::InvalidCount(_) | PolicyError::OutOfBounds(_) | PolicyError::At { .. } => {
                 (DetailCode::OutOfRange, "count")
             }
         };

@@ -11,7 +11,7 @@
 //!     serde_json::from_str(r#"{"sms":{"enabled":true,"otp":{"failure":{"count":0,
 //!         "coolDown":{"duration":2,"timeUnit":"MINUTES"}}}}}"#).unwrap();
 //! let err = FlowPolicy::from_policy(&policy).unwrap_err();
-//! assert_eq!(err.to_string(), "sms.otp.failure.count: count 0 is not allowed; it must be 1 or more");
+//! assert_eq!(err.to_string(), "sms.otp.failure.count: sms.otp.failure.count must be between 1 and 7; got 0");
 //! ```
 
 use chrono::TimeDelta;
@@ -256,6 +256,16 @@ impl FlowPolicy {
     /// assert_eq!(flow.mobile.applications[0].push_timeout.num_seconds(), 120);
     /// ```
     pub fn from_policy(policy: &DeviceAuthenticationPolicy) -> Result<Self, PolicyError> {
+        // The bounds `validate` applies (its OUT_OF_RANGE violations), so a stored policy
+        // edited outside the API cannot give a lock of millennia.
+        if let Some(first) = policy
+            .violations()
+            .into_iter()
+            .find(|d| d.code == crate::error::DetailCode::OutOfRange)
+        {
+            let path = first.target.clone().unwrap_or_else(|| "policy".to_owned());
+            return Err(PolicyError::OutOfBounds(first.message).at(&path));
+        }
         let selection = match policy
             .authentication
             .as_ref()

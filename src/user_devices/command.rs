@@ -266,7 +266,7 @@ impl Command {
         match target {
             RequestTarget::Devices { new_id } => match essence.as_str() {
                 APPLICATION_JSON => {
-                    let device: NewDevice = serde_json::from_slice(body).map_err(body_error)?;
+                    let device: NewDevice = crate::json::from_slice(body).map_err(body_error)?;
                     device.validate()?;
                     Ok(Command::Create {
                         id: new_id,
@@ -375,7 +375,8 @@ fn body_error(e: serde_json::Error) -> ApiError {
             DetailCode::InvalidValue,
             "body",
             format!(
-                "the request body is not valid: {e} (line {}, column {})",
+                "the request body is not valid: {} (line {}, column {})",
+                crate::json::describe(&e),
                 e.line(),
                 e.column()
             ),
@@ -391,7 +392,7 @@ fn shape_error(target: &str, code: DetailCode, message: &str) -> ApiError {
 }
 
 fn parse_reorder(body: &[u8]) -> Result<Command, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(body_error)?;
+    let value: Value = crate::json::from_slice(body).map_err(body_error)?;
     let Some(obj) = value.as_object() else {
         return Err(shape_error(
             "body",
@@ -436,7 +437,7 @@ fn parse_reorder(body: &[u8]) -> Result<Command, ApiError> {
 }
 
 fn parse_nickname(id: DeviceId, body: &[u8]) -> Result<Command, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(body_error)?;
+    let value: Value = crate::json::from_slice(body).map_err(body_error)?;
     match value.as_object().map(|o| o.get("nickname")) {
         None => Err(shape_error(
             "body",

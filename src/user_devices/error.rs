@@ -174,6 +174,9 @@ pub enum UserDevicesError {
         /// Its length in characters.
         chars: usize,
     },
+    /// The nickname holds a control character (NUL, ESC, line breaks, …;
+    /// [`has_control_characters`](crate::device::has_control_characters)).
+    NicknameControlCharacters,
     /// A device with this id already exists.
     DuplicateId(DeviceId),
     /// No device with this id belongs to the user (404).
@@ -229,6 +232,9 @@ pub enum UserDevicesError {
     /// A TOTP code was accepted for a time step at or before the last one accepted (RFC 6238
     /// §5.2: a code is used once) (`INVALID_OTP` at `otp`).
     TotpReplayed(DeviceId),
+    /// `now` lies outside the representable range (years 0000–9999): the server's clock is
+    /// wrong; nothing was decided (500).
+    TimeOutOfRange(crate::device::timestamp::OutOfRange),
     /// A stored event log does not continue the state it is replayed onto (a server-side data
     /// error, 500): the event at `revision` is a gap, a duplicate or another user's.
     InvalidEventLog {
@@ -249,6 +255,9 @@ impl fmt::Display for UserDevicesError {
             Self::NicknameTooLong { chars } => write!(
                 f,
                 "nickname has {chars} characters; at most {MAX_NICKNAME_CHARS} are allowed"
+            ),
+            Self::NicknameControlCharacters => f.write_str(
+                "nickname must not contain control characters (U+0000–U+001F, U+007F–U+009F)",
             ),
             Self::DuplicateId(id) => write!(f, "a device with id {id} already exists"),
             Self::NotFound(id) => write!(f, "device {id} was not found for this user"),
@@ -305,6 +314,7 @@ impl fmt::Display for UserDevicesError {
                 f,
                 "the passcode of device {id} was already used; wait for the next one"
             ),
+            Self::TimeOutOfRange(e) => write!(f, "{e}"),
             Self::InvalidEventLog { revision, fault } => match fault {
                 LogFault::Gap { expected } => write!(
                     f,
@@ -336,6 +346,7 @@ impl From<UserDevicesError> for ApiError {
     /// |---|---|---|---|
     /// | `InvalidDevice` | 400 | `INVALID_DATA` | as reported |
     /// | `NicknameTooLong` | 400 | `INVALID_DATA` | `SIZE_LIMIT_EXCEEDED` at `nickname`, `maximumValue` |
+    /// | `NicknameControlCharacters` | 400 | `INVALID_DATA` | `INVALID_VALUE` at `nickname` |
     /// | `DuplicateId` | 400 | `INVALID_DATA` | `UNIQUENESS_VIOLATION` at `id` |
     /// | `NotFound` | 404 | `NOT_FOUND` | |
     /// | `LimitExceeded` | 400 | `REQUEST_FAILED` | `LIMIT_EXCEEDED` at `maxAllowedDevices`, `maximumAllowed` |
@@ -344,7 +355,7 @@ impl From<UserDevicesError> for ApiError {
     /// | `Locked`, `Blocked` | 400 | `REQUEST_FAILED` | |
     /// | `InvalidSettings` | 400 | `INVALID_DATA` | `OUT_OF_RANGE` |
     /// | `StaleRevision` | 409 | `CONFLICT` | |
-    /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted` | 500 | `UNEXPECTED_ERROR` | |
+    /// | `InvalidSnapshot`, `InvalidEventLog`, `RevisionExhausted`, `TimeOutOfRange` | 500 | `UNEXPECTED_ERROR` | |
     /// | `ActivationOtpRequired` | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at `otp` |
     /// | `ActivationOtpExpired`, `TotpReplayed` | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp` |
     /// | `NoActivationOtp` | 400 | `REQUEST_FAILED` | |
@@ -359,6 +370,14 @@ impl From<UserDevicesError> for ApiError {
                     ErrorDetail::new(DetailCode::SizeLimitExceeded, "nickname", message)
                         .with_inner(inner::MAXIMUM_VALUE, MAX_NICKNAME_CHARS),
                 ],
+            ),
+            UserDevicesError::NicknameControlCharacters => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::InvalidValue,
+                    "nickname",
+                    message,
+                )],
             ),
             UserDevicesError::DuplicateId(_) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
@@ -377,10 +396,15 @@ impl From<UserDevicesError> for ApiError {
                 ErrorDetail::new(DetailCode::LimitExceeded, "maxAllowedDevices", message)
                     .with_inner(inner::MAXIMUM_ALLOWED, maximum),
             ),
+            // Details for the first MAX_DETAILS only; the rest are counted, not built.
             UserDevicesError::InvalidOrder(violations) => ApiError::invalid_data(
                 VALIDATION_MESSAGE,
-                violations.iter().map(OrderViolation::to_detail),
-            ),
+                violations
+                    .iter()
+                    .take(MAX_DETAILS)
+                    .map(OrderViolation::to_detail),
+            )
+            .with_omitted_details(violations.len().saturating_sub(MAX_DETAILS)),
             UserDevicesError::AlreadyActive(_) | UserDevicesError::NotActive(_) => {
                 ApiError::invalid_request(message)
             }
@@ -398,7 +422,8 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::StaleRevision { .. } => ApiError::conflict(message),
             UserDevicesError::InvalidSnapshot(_)
             | UserDevicesError::InvalidEventLog { .. }
-            | UserDevicesError::RevisionExhausted => {
+            | UserDevicesError::RevisionExhausted
+            | UserDevicesError::TimeOutOfRange(_) => {
                 ApiError::new(ErrorCode::UnexpectedError, message)
             }
             UserDevicesError::ActivationOtpRequired(_) => ApiError::invalid_data(

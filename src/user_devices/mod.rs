@@ -55,6 +55,16 @@
 //!   `updatedAt` of the device it is about to the event's time (order events are about the user
 //!   and touch no device).
 //! - Time is always passed in and truncated to milliseconds, PingOne's precision.
+//! - **Time range** (decision): a `now` outside years 0000–9999
+//!   ([`crate::device::timestamp::MIN`]`..=`[`MAX`](crate::device::timestamp::MAX))
+//!   is refused with [`UserDevicesError::TimeOutOfRange`] (500: the server's clock is wrong) and
+//!   nothing is written; a lock end past the range is the range's last instant. Every state the
+//!   aggregate accepts therefore serializes to JSON that reads back equal.
+//! - **A clock that goes backwards** (decision): a `now` earlier than the latest time the state
+//!   records (any device's `createdAt`/`updatedAt`, any counted push rejection) is taken as that
+//!   time ([`effective_now`](UserDevices::effective_now), used by every decision and view), so
+//!   `updatedAt` never precedes `createdAt`, event times never go back, and a rejection is never
+//!   dated after the decision that counts it.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -110,7 +120,7 @@ use serde_json::Value;
 
 use crate::api_base::ApiBase;
 use crate::device::hal::render_collection;
-use crate::device::timestamp::truncate_millis;
+use crate::device::timestamp;
 use crate::device::{
     BlockState, Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId, IdRef,
     LockState, LockStatus, MAX_NICKNAME_CHARS, NewDevice, Secret, UserId,
@@ -334,7 +344,44 @@ impl UserDevices {
     /// assert_eq!(u.device_at(&id, t + TimeDelta::minutes(2)).unwrap().lock, Some(LockState::unlocked()));
     /// ```
     pub fn device_at(&self, id: &DeviceId, now: DateTime<Utc>) -> Option<Device> {
+        let now = self.effective_now(now);
         self.devices.get(id).map(|d| as_of(d, now))
+    }
+
+    /// The time the aggregate decides and renders at when asked at `now`: `now` truncated to
+    /// milliseconds and clamped into the representable range, but never earlier than the
+    /// latest time the state records (any device's `createdAt`/`updatedAt`, any counted push
+    /// rejection). A clock that goes backwards is thus treated as standing still: `updatedAt`
+    /// never precedes `createdAt` and a stored rejection never lies in the future.
+    /// ([`decide`](Self::decide) refuses a `now` outside the range instead of clamping it.)
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let id = DeviceId::from_bytes([3; 16]);
+    /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// assert_eq!(u.effective_now(t), t);
+    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// assert_eq!(u.effective_now(t - TimeDelta::hours(1)), t);
+    /// u.execute(Command::Block { id }, t - TimeDelta::hours(1)).unwrap();
+    /// assert_eq!(u.device(&id).unwrap().updated_at, t);
+    /// ```
+    pub fn effective_now(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let now = timestamp::clamp(now);
+        let devices = self
+            .devices
+            .values()
+            .flat_map(|d| [d.created_at, d.updated_at]);
+        let rejections = self
+            .counters
+            .values()
+            .flat_map(|c| c.push_rejections.iter().copied());
+        devices
+            .chain(rejections)
+            .map(timestamp::clamp)
+            .fold(now, DateTime::max)
     }
 
     /// The failure counters of a device (zero for an unknown device).
@@ -407,7 +454,7 @@ impl UserDevices {
             .list()
             .into_iter()
             .filter(|d| filter(d))
-            .map(|d| as_of(d, now))
+            .map(|d| as_of(d, self.effective_now(now)))
             .collect();
         let order = self.order.as_deref().unwrap_or_default();
         render_collection(
@@ -438,7 +485,8 @@ impl UserDevices {
         command: Command,
         now: DateTime<Utc>,
     ) -> Result<Vec<Event>, UserDevicesError> {
-        let now = truncate_millis(now);
+        let now = timestamp::check(now).map_err(UserDevicesError::TimeOutOfRange)?;
+        let now = self.effective_now(now);
         let changes = self.changes(command, now)?;
         let mut revision = self.revision;
         let mut events = Vec::with_capacity(changes.len());
@@ -982,6 +1030,9 @@ impl UserDevices {
         let chars = nickname.chars().count();
         if chars > MAX_NICKNAME_CHARS {
             return Err(UserDevicesError::NicknameTooLong { chars });
+        }
+        if crate::device::has_control_characters(&nickname) {
+            return Err(UserDevicesError::NicknameControlCharacters);
         }
         let after = (!nickname.is_empty()).then_some(nickname);
         if after == d.nickname {

@@ -1176,20 +1176,15 @@ fn select_bodies_name_the_bad_property() {
             "compatibility",
         ),
         (
+            // Decision (issue 12 point 14): a client's unknown value is refused.
             br#"{"device":{"id":"ea055ca3-2b5b-4766-9628-95fc03f4ec9b"},"compatibility":"SOMETIMES"}"#,
-            "",
-            "",
+            "INVALID_VALUE",
+            "compatibility",
         ),
     ];
     for (body, code, target) in cases {
         match SelectDevice::from_json(body) {
-            Ok(s) => {
-                assert_eq!(code, "", "{}", String::from_utf8_lossy(body));
-                assert_eq!(
-                    s.compatibility,
-                    Some(Compatibility::Other("SOMETIMES".into()))
-                );
-            }
+            Ok(s) => panic!("{}: accepted {s:?}", String::from_utf8_lossy(body)),
             Err(api) => {
                 assert_eq!(api.code(), "INVALID_DATA");
                 assert_eq!(
@@ -1505,4 +1500,230 @@ fn the_flow_and_the_aggregate_agree_on_the_lock_end_to_the_millisecond() {
             .status
             == LockStatus::Unlocked
     );
+}
+
+// ------------------------------------------------------- issue 12: times and the clock -------
+
+/// Issue 12 point 1 (the flow): a `now` outside years 0000–9999 is refused before anything is
+/// written, and a flow at the range's last instant stores and reads back.
+#[test]
+fn point_01_flow_times_read_back() {
+    let sms = dev(2, DeviceType::Sms);
+    for bad in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+        let e = DeviceAuthentication::start_with(
+            snapshot(vec![sms.clone()], true),
+            policy(),
+            flow_id(),
+            bad,
+        )
+        .unwrap_err();
+        assert!(matches!(e, FlowError::Internal(_)), "{e:?}");
+    }
+    let mut flow = start(vec![sms], policy());
+    let before = flow.clone();
+    assert!(
+        flow.issue_otp(&mut crate::replay(&[1; 12]), DateTime::<Utc>::MAX_UTC)
+            .is_err()
+    );
+    assert!(flow.check_otp("123456", DateTime::<Utc>::MAX_UTC).is_err());
+    assert!(!flow.sync(&snapshot(vec![], true), DateTime::<Utc>::MAX_UTC));
+    assert_eq!(flow, before, "nothing written");
+
+    let end = timestamp::MAX - TimeDelta::seconds(1);
+    let mut flow = DeviceAuthentication::start_with(
+        snapshot(vec![dev(2, DeviceType::Sms)], true),
+        policy(),
+        flow_id(),
+        end,
+    )
+    .unwrap();
+    let sent = flow.issue_otp(&mut crate::replay(&[1; 12]), end).unwrap();
+    assert_eq!(
+        sent.expires_at,
+        timestamp::MAX,
+        "a 30-minute lifetime ends at the edge"
+    );
+    let _ = flow.check_otp("000000", end).unwrap();
+    let stored = serde_json::to_string(&flow.to_stored()).unwrap();
+    let back = DeviceAuthentication::from_stored(serde_json::from_str(&stored).unwrap()).unwrap();
+    assert_eq!(back, flow);
+}
+
+/// Issue 12 point 13 (the flow): once a passcode was seen expired, a clock that goes back does
+/// not revive it, and `updatedAt` never goes back.
+#[test]
+fn point_13_a_flow_clock_going_backwards_does_not_revive_a_passcode() {
+    let mut flow = start(vec![dev(2, DeviceType::Sms)], policy());
+    let sent = flow.issue_otp(&mut crate::replay(&[1; 12]), now()).unwrap();
+    let late = now() + TimeDelta::minutes(31);
+    assert_eq!(
+        flow.check_otp(&sent.code, late).unwrap().result,
+        Err(FlowError::OtpExpired)
+    );
+    assert_eq!(flow.updated_at(), late);
+    assert_eq!(
+        flow.check_otp(&sent.code, now() + TimeDelta::minutes(1))
+            .unwrap()
+            .result,
+        Err(FlowError::OtpExpired),
+        "the clock went back: still expired"
+    );
+    assert_eq!(flow.updated_at(), late);
+}
+
+// ------------------------------------------------------- issue 12: request readers -----------
+
+/// Issue 12 point 6: no error body echoes a submitted passcode or secret, whatever its JSON
+/// shape, from any request reader (flow actions and device commands).
+#[test]
+fn point_06_no_error_echoes_a_passcode_or_secret() {
+    use mfa_devices::user_devices::{self as ud, Command, RequestTarget};
+    let secrets = ["483920", "0483920", "JBSWY3DPEHPK3PXP"];
+    let mut checked = 0;
+    for s in secrets {
+        let shapes = [
+            s.to_string(),
+            format!("\"{s}\""),
+            format!("{s}.5"),
+            format!("-{s}"),
+            format!("{s}e2"),
+            format!("[\"{s}\"]"),
+            format!("[{s}]"),
+            format!("{{\"v\": \"{s}\"}}"),
+            format!("{{\"v\": {s}}}"),
+            format!("\"{s}\\u0000\""),
+        ];
+        for shape in &shapes {
+            let bodies = [
+                (OTP_CHECK_MEDIA_TYPE, format!("{{\"otp\": {shape}}}")),
+                (
+                    OTP_CHECK_MEDIA_TYPE,
+                    format!("{{\"otp\": {shape}, \"otp\": {shape}}}"),
+                ),
+                (OTP_CHECK_MEDIA_TYPE, shape.clone()),
+                (
+                    ASSERTION_CHECK_MEDIA_TYPE,
+                    format!("{{\"origin\": {shape}, \"assertion\": {shape}}}"),
+                ),
+                (ASSERTION_CHECK_MEDIA_TYPE, shape.clone()),
+                (CANCEL_PUSH_MEDIA_TYPE, format!("{{\"reason\": {shape}}}")),
+                (DEVICE_SELECT_MEDIA_TYPE, shape.clone()),
+            ];
+            for (media_type, body) in &bodies {
+                if let Err(e) = Action::from_request(media_type, body.as_bytes()) {
+                    let text = serde_json::to_string(&e).unwrap();
+                    assert!(!text.contains(s), "{media_type} {body}: {text}");
+                    checked += 1;
+                }
+            }
+            let coll = RequestTarget::Devices {
+                new_id: DeviceId::from_bytes([9; 16]),
+            };
+            let dev = RequestTarget::Device(DeviceId::from_bytes([9; 16]));
+            let bodies = [
+                (
+                    coll,
+                    ud::APPLICATION_JSON,
+                    format!("{{\"type\": \"TOTP\", \"secret\": {shape}, \"secret\": 1}}"),
+                ),
+                (
+                    coll,
+                    ud::APPLICATION_JSON,
+                    format!("{{\"type\": \"TOTP\", \"testMode\": {shape}}}"),
+                ),
+                (coll, ud::APPLICATION_JSON, shape.clone()),
+                (coll, ud::DEVICES_REORDER_MEDIA_TYPE, shape.clone()),
+                (
+                    dev,
+                    ud::DEVICE_ACTIVATE_MEDIA_TYPE,
+                    format!("{{\"otp\": {shape}}}"),
+                ),
+            ];
+            for (target, media_type, body) in &bodies {
+                if let Err(e) = Command::from_request(media_type, *target, body.as_bytes()) {
+                    let text = serde_json::to_string(&e).unwrap();
+                    assert!(!text.contains(s), "{media_type} {body}: {text}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 200, "{checked} error bodies checked");
+}
+
+/// Issue 12 point 12: a repeated key is refused, naming it, in every body — as `NewDevice`
+/// always did — never "last wins".
+#[test]
+fn point_12_duplicate_keys_are_refused_everywhere() {
+    use mfa_devices::user_devices::{self as ud, Command, RequestTarget};
+    let a = "e112c96d-d165-45c5-8061-87ff268fd520";
+    let coll = RequestTarget::Devices {
+        new_id: DeviceId::from_bytes([9; 16]),
+    };
+    let nick = RequestTarget::Nickname(DeviceId::from_bytes([9; 16]));
+    let commands = [
+        (coll, ud::APPLICATION_JSON, r#"{"type":"SMS","type":"EMAIL","email":"a@b.co"}"#.to_string(), "type"),
+        (coll, ud::APPLICATION_JSON, r#"{"type":"SMS","phone":"+15125551234","notification":{"template":"a","template":"b"}}"#.to_string(), "template"),
+        (coll, ud::DEVICES_REORDER_MEDIA_TYPE, format!(r#"{{"order":[{{"id":"{a}"}}],"order":[]}}"#), "order"),
+        (coll, ud::DEVICES_REORDER_MEDIA_TYPE, format!(r#"{{"order":[{{"id":"{a}","id":"{a}"}}]}}"#), "id"),
+        (nick, ud::APPLICATION_JSON, r#"{"nickname":"a","nickname":"b"}"#.to_string(), "nickname"),
+    ];
+    for (target, media_type, body, key) in commands {
+        let e = Command::from_request(media_type, target, body.as_bytes()).unwrap_err();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            text.contains(&format!("duplicate field `{key}`")),
+            "{body}: {text}"
+        );
+    }
+    let actions = [
+        (
+            DEVICE_SELECT_MEDIA_TYPE,
+            format!(r#"{{"device":{{"id":"{a}"}},"device":{{"id":"{a}"}}}}"#),
+            "device",
+        ),
+        (
+            DEVICE_SELECT_MEDIA_TYPE,
+            format!(r#"{{"device":{{"id":"{a}","id":"{a}"}}}}"#),
+            "id",
+        ),
+        (
+            OTP_CHECK_MEDIA_TYPE,
+            r#"{"otp":"111111","otp":"222222"}"#.to_string(),
+            "otp",
+        ),
+        (
+            CANCEL_PUSH_MEDIA_TYPE,
+            r#"{"reason":"SIGNOUT","reason":"ADD_DEVICE"}"#.to_string(),
+            "reason",
+        ),
+        (
+            ASSERTION_CHECK_MEDIA_TYPE,
+            r#"{"origin":"a","assertion":"x","origin":"b"}"#.to_string(),
+            "origin",
+        ),
+    ];
+    for (media_type, body, key) in actions {
+        let e = Action::from_request(media_type, body.as_bytes()).unwrap_err();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            text.contains(&format!("duplicate field `{key}`")),
+            "{body}: {text}"
+        );
+    }
+    // A stored or received device, at any depth.
+    let mut device = serde_json::to_value(dev(2, DeviceType::Sms))
+        .unwrap()
+        .to_string();
+    assert!(serde_json::from_str::<Device>(&device).is_ok());
+    device.insert_str(1, r#""nickname":"x","#);
+    device.insert_str(1, r#""nickname":"y","#);
+    let e = serde_json::from_str::<Device>(&device).unwrap_err();
+    assert!(e.to_string().contains("duplicate field `nickname`"), "{e}");
+    let nested = serde_json::to_value(dev(2, DeviceType::Sms))
+        .unwrap()
+        .to_string()
+        .replacen(r#""lock":{"#, r#""lock":{"status":"UNLOCKED","#, 1);
+    let e = serde_json::from_str::<Device>(&nested).unwrap_err();
+    assert!(e.to_string().contains("duplicate field `status`"), "{e}");
 }

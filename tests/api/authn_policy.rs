@@ -219,3 +219,33 @@ fn a_flow_under_the_published_policy() {
         .unwrap();
     assert_eq!(sent.code, "99999999", "email otpLength 8");
 }
+
+/// Issue 12 point 1 (policy resolution): the flow's policy applies `validate`'s bounds — a
+/// failure count of `u32::MAX` or a cool-down of millions of years is refused, not turned into
+/// a lock of millennia.
+#[test]
+fn point_01_resolved_policy_applies_the_validate_bounds() {
+    let cases = [
+        (
+            "/sms/otp/failure/count",
+            json!(4_294_967_295u64),
+            "sms.otp.failure.count",
+        ),
+        (
+            "/sms/otp/failure/coolDown",
+            json!({"duration": 3_000_000_000i64, "timeUnit": "MINUTES"}),
+            "sms.otp.failure.coolDown",
+        ),
+    ];
+    for (pointer, value, target) in cases {
+        let mut v = fixture();
+        *v.pointer_mut(pointer).unwrap() = value;
+        let policy = read(v);
+        assert!(policy.validate().is_err());
+        match FlowPolicy::from_policy(&policy) {
+            Err(e) => assert!(e.path().is_some_and(|p| p.starts_with(target)), "{e}"),
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+    assert!(FlowPolicy::from_policy(&read(fixture())).is_ok());
+}

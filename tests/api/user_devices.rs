@@ -320,9 +320,9 @@ fn a_legacy_user_with_at_most_one_active_device_is_ordered() {
 fn list_puts_ordered_active_devices_first_then_the_rest_by_created_at_then_id() {
     let mut u = with_active(&[5, 6]);
     // ACTIVATION_REQUIRED devices: 8 and 7 created at the same time (tie → id), 9 earlier.
+    create(&mut u, 9, DeviceStatus::ActivationRequired, t0() + mins(3));
     create(&mut u, 8, DeviceStatus::ActivationRequired, t0() + mins(10));
     create(&mut u, 7, DeviceStatus::ActivationRequired, t0() + mins(10));
-    create(&mut u, 9, DeviceStatus::ActivationRequired, t0() + mins(3));
     u.execute(
         Command::Reorder {
             order: vec![id(6), id(5)],
@@ -1142,7 +1142,7 @@ fn an_event_serializes_to_a_stable_audit_record() {
             Command::Reorder {
                 order: vec![id(2), id(1)],
             },
-            t0() + TimeDelta::milliseconds(614),
+            t0() + mins(1) + TimeDelta::milliseconds(614),
         )
         .unwrap();
     assert_eq!(
@@ -1153,12 +1153,372 @@ fn an_event_serializes_to_a_stable_audit_record() {
             "environment": {"id": env().to_string()},
             "user": {"id": usr().to_string()},
             "revision": 3,
-            "at": "2025-03-01T12:00:00.614Z",
+            "at": "2025-03-01T12:01:00.614Z",
             "type": "ORDER_SET",
             "before": [id(1).to_string(), id(2).to_string()],
             "order": [id(2).to_string(), id(1).to_string()],
         })
     );
+}
+
+// ------------------------------------------------------- issue 12: times and the clock -------
+
+fn reads_back(u: &UserDevices, events: &[Event]) {
+    let json = serde_json::to_string(u).expect("a state the aggregate accepted serializes");
+    let back: UserDevices = serde_json::from_str(&json).expect("and reads back");
+    assert_eq!(&back.with_settings(u.settings()), u);
+    for e in events {
+        let json = serde_json::to_string(e).expect("an event serializes");
+        assert_eq!(&serde_json::from_str::<Event>(&json).unwrap(), e);
+    }
+}
+
+/// Issue 12 point 1: a cool-down of millennia, a push lock of `TimeDelta::MAX` and a `now` at
+/// either edge of years 0000–9999 all leave a state whose JSON reads back; a `now` outside the
+/// range is refused (500) and writes nothing.
+#[test]
+fn point_01_every_written_time_reads_back() {
+    let mut u = with_active(&[1, 2]);
+    let events = u
+        .execute(
+            Command::RecordOtpFailure {
+                id: id(1),
+                rule: mfa_devices::lock::FailureRule::new(1, TimeDelta::days(3_000_000)).unwrap(),
+            },
+            t0() + mins(5),
+        )
+        .unwrap();
+    assert_eq!(
+        u.device(&id(1)).unwrap().lock,
+        Some(LockState::locked(timestamp::MAX, LockReason::Otp)),
+        "a lock past the range ends at its last instant"
+    );
+    reads_back(&u, &events);
+    let last_ms = timestamp::MAX - TimeDelta::milliseconds(1);
+    assert!(u.device_at(&id(1), last_ms).unwrap().is_locked(last_ms));
+    let events = u
+        .execute(
+            Command::RecordPushRejected {
+                id: id(2),
+                rule: mfa_devices::lock::PushLimitRule::new(1, mins(10), TimeDelta::MAX).unwrap(),
+            },
+            t0() + mins(6),
+        )
+        .unwrap();
+    reads_back(&u, &events);
+    assert_eq!(
+        u.device(&id(2)).unwrap().lock.as_ref().unwrap().expires_at,
+        Some(timestamp::MAX)
+    );
+
+    // `now` at the edges is accepted and reads back; one millisecond outside is refused.
+    for (now, ok) in [
+        (timestamp::MAX, true),
+        (timestamp::MAX + TimeDelta::microseconds(999), true),
+        (timestamp::MAX + TimeDelta::milliseconds(1), false),
+        (DateTime::<Utc>::MAX_UTC, false),
+        (DateTime::<Utc>::MIN_UTC, false),
+        (timestamp::MIN - TimeDelta::milliseconds(1), false),
+    ] {
+        let mut fresh = UserDevices::new(env(), usr());
+        let before = fresh.clone();
+        match fresh.execute(
+            Command::Create {
+                id: id(3),
+                device: totp(DeviceStatus::Active),
+                secrets: Default::default(),
+            },
+            now,
+        ) {
+            Ok(events) => {
+                assert!(ok, "{now:?} accepted");
+                reads_back(&fresh, &events);
+            }
+            Err(e) => {
+                assert!(!ok, "{now:?} refused: {e}");
+                assert!(matches!(e, UserDevicesError::TimeOutOfRange(_)));
+                assert_eq!(fresh, before, "nothing written");
+                let api = ApiError::from(e);
+                assert_eq!((api.code(), api.http_status()), ("UNEXPECTED_ERROR", 500));
+                assert!(
+                    api.message.contains("9999-12-31T23:59:59.999Z"),
+                    "{}",
+                    api.message
+                );
+            }
+        }
+    }
+    let mut fresh = UserDevices::new(env(), usr());
+    let events = fresh
+        .execute(
+            Command::Create {
+                id: id(3),
+                device: totp(DeviceStatus::Active),
+                secrets: Default::default(),
+            },
+            timestamp::MIN,
+        )
+        .unwrap();
+    reads_back(&fresh, &events);
+
+    // The serde writer refuses a time outside the range rather than writing `+10238-…`.
+    let mut d = u.device(&id(1)).unwrap().clone();
+    d.updated_at = DateTime::<Utc>::MAX_UTC;
+    assert!(serde_json::to_string(&d).is_err());
+    assert!(timestamp::parse("9999-12-31T23:59:59.999-00:01").is_none());
+}
+
+mod point_01_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_now() -> impl Strategy<Value = DateTime<Utc>> {
+        let edge = timestamp::MAX.timestamp_millis();
+        let start = timestamp::MIN.timestamp_millis();
+        prop_oneof![
+            (start - 5..start + 5).prop_map(|ms| DateTime::from_timestamp_millis(ms).unwrap()),
+            (edge - 5..edge + 5).prop_map(|ms| DateTime::from_timestamp_millis(ms).unwrap()),
+            (-3_000_000_000i64..3_000_000_000).prop_map(|s| t0() + TimeDelta::seconds(s)),
+            Just(DateTime::<Utc>::MAX_UTC),
+            Just(DateTime::<Utc>::MIN_UTC),
+        ]
+    }
+
+    fn any_delta() -> impl Strategy<Value = TimeDelta> {
+        prop_oneof![
+            (1i64..3_600_000).prop_map(TimeDelta::milliseconds),
+            (1i64..i64::MAX / 1_000_000).prop_map(TimeDelta::milliseconds),
+            Just(TimeDelta::MAX),
+        ]
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        let n = (1u8..4).prop_map(id);
+        prop_oneof![
+            (n.clone(), any::<bool>()).prop_map(|(id, active)| Command::Create {
+                id,
+                device: totp(if active {
+                    DeviceStatus::Active
+                } else {
+                    DeviceStatus::ActivationRequired
+                }),
+                secrets: Default::default(),
+            }),
+            n.clone().prop_map(|id| Command::Activate { id, otp: None }),
+            (n.clone(), 1u32..3, any_delta()).prop_map(|(id, failure_count, cool_down)| {
+                Command::RecordOtpFailure {
+                    id,
+                    rule: mfa_devices::lock::FailureRule::new(failure_count, cool_down).unwrap(),
+                }
+            }),
+            (n.clone(), 1u32..3, any_delta(), any_delta()).prop_map(
+                |(id, limit, time_period, lock_duration)| Command::RecordPushRejected {
+                    id,
+                    rule: mfa_devices::lock::PushLimitRule::new(limit, time_period, lock_duration)
+                        .unwrap(),
+                }
+            ),
+            n.clone().prop_map(|id| Command::Block { id }),
+            n.clone().prop_map(|id| Command::Unlock { id }),
+            n.prop_map(|id| Command::SetNickname {
+                id,
+                nickname: "n".into()
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Issue 12 points 1 and 13: any accepted command at any `now` (extreme, out of range,
+        /// going backwards) leaves a state whose snapshot and events read back equal, event
+        /// times never go back and no `updatedAt` precedes its `createdAt`.
+        #[test]
+        fn point_01_any_accepted_command_at_any_now_reads_back(
+            steps in proptest::collection::vec((command(), any_now()), 1..24),
+        ) {
+            let mut u = UserDevices::new(env(), usr());
+            let mut last = None;
+            for (command, now) in steps {
+                let before = u.clone();
+                match u.execute(command, now) {
+                    Ok(events) => {
+                        reads_back(&u, &events);
+                        for e in &events {
+                            prop_assert!(last.is_none_or(|l| e.at >= l), "event time went back");
+                            last = Some(e.at);
+                        }
+                    }
+                    Err(UserDevicesError::TimeOutOfRange(_)) => {
+                        prop_assert!(!timestamp::is_representable(&now));
+                        prop_assert_eq!(&u, &before);
+                    }
+                    Err(_) => prop_assert_eq!(&u, &before),
+                }
+                for d in u.list() {
+                    prop_assert!(d.updated_at >= d.created_at);
+                }
+            }
+        }
+    }
+}
+
+/// Issue 12 point 13: a `now` earlier than the latest recorded time is that time — `updatedAt`
+/// never precedes `createdAt`, and a push rejection is never dated after the decision that
+/// counts it.
+#[test]
+fn point_13_a_clock_going_backwards_is_the_last_recorded_time() {
+    let mut u = with_active(&[1]);
+    let created = u.device(&id(1)).unwrap().created_at;
+    let back = created - TimeDelta::hours(1);
+    assert_eq!(u.effective_now(back), created);
+    let events = u.execute(Command::Block { id: id(1) }, back).unwrap();
+    assert_eq!(
+        events[0].at, created,
+        "the event is dated at the last recorded time"
+    );
+    let d = u.device(&id(1)).unwrap();
+    assert!(d.updated_at >= d.created_at, "updatedAt < createdAt");
+    assert_eq!(d.block, Some(BlockState::blocked(created)));
+
+    // A rejection recorded while the clock ran an hour ahead; the clock then comes back.
+    let mut u = with_active(&[2]);
+    let ahead = t0() + TimeDelta::hours(1);
+    let push = |limit| Command::RecordPushRejected {
+        id: id(2),
+        rule: mfa_devices::lock::PushLimitRule::new(limit, mins(10), mins(30)).unwrap(),
+    };
+    u.execute(push(3), ahead).unwrap();
+    let events = u.execute(push(3), t0()).unwrap();
+    assert_eq!(events[0].at, ahead);
+    assert!(
+        u.counters(&id(2))
+            .push_rejections
+            .iter()
+            .all(|t| *t <= ahead)
+    );
+    // The lock (third rejection) lasts lockDuration from the last recorded time, not from a
+    // clock that went back, and reads the same at every earlier `now`.
+    u.execute(push(3), t0()).unwrap();
+    let lock = u.device(&id(2)).unwrap().lock.clone().unwrap();
+    assert_eq!(lock.expires_at, Some(ahead + mins(30)));
+    assert_eq!(u.device_at(&id(2), t0()), u.device_at(&id(2), ahead));
+}
+
+/// Issue 12 point 14: lenient input, each a documented decision (DESIGN.md) — control
+/// characters in nicknames, non-HTTP whitespace in media types, nested parentheses in phones,
+/// numeric top-level labels in emails and lower-case enum values in flow bodies are refused.
+#[test]
+fn point_14_lenient_input_is_refused_as_documented() {
+    use mfa_devices::authn::{
+        ASSERTION_CHECK_MEDIA_TYPE, Action, CANCEL_PUSH_MEDIA_TYPE, DEVICE_SELECT_MEDIA_TYPE,
+    };
+    // Nicknames: NUL, ESC, DEL, a line break → INVALID_VALUE at `nickname`, on PUT and on POST.
+    let mut u = with_active(&[1]);
+    for bad in [
+        "a\u{0}b",
+        "x\u{1b}[2J",
+        "del\u{7f}",
+        "two\nlines",
+        "c1\u{85}",
+    ] {
+        let e = u
+            .execute(
+                Command::SetNickname {
+                    id: id(1),
+                    nickname: bad.into(),
+                },
+                t0() + mins(1),
+            )
+            .unwrap_err();
+        assert_eq!(e, UserDevicesError::NicknameControlCharacters);
+        let api = ApiError::from(e);
+        assert_eq!(api.details[0].target.as_deref(), Some("nickname"));
+        let body = NewDevice {
+            nickname: Some(bad.into()),
+            ..totp(DeviceStatus::Active)
+        };
+        let api = body.validate().unwrap_err();
+        assert_eq!(
+            api.details[0].target.as_deref(),
+            Some("nickname"),
+            "{bad:?}"
+        );
+    }
+    u.execute(
+        Command::SetNickname {
+            id: id(1),
+            nickname: "Work phone 📱 (ünïcode)".into(),
+        },
+        t0() + mins(1),
+    )
+    .unwrap();
+
+    // Media types: only space and tab are HTTP whitespace.
+    let coll = RequestTarget::Devices { new_id: id(9) };
+    let body = br#"{"type":"TOTP"}"#;
+    assert!(Command::from_request(" application/json\t", coll, body).is_ok());
+    for mt in [
+        "\u{a0}application/json",
+        "application/json\u{2003}",
+        "\napplication/json",
+    ] {
+        let e = Command::from_request(mt, coll, body).unwrap_err();
+        assert_eq!(e.http_status(), 415, "{mt:?}");
+    }
+
+    // Phones: one balanced, unnested group of digits.
+    assert!(is_valid_phone("+1 (512) 555-1234"));
+    assert!(is_valid_phone("+(44) 20 7946 0958"));
+    for bad in [
+        "+1 ((512)) 555-1234",
+        "+1 (512 555-1234",
+        "+1 512) 555-1234",
+        "+1 () 5125551234",
+        "+1 (512) (555) 1234",
+    ] {
+        assert!(!is_valid_phone(bad), "{bad}");
+    }
+    // Emails: the top-level label is not all digits.
+    assert!(is_valid_email("a@b1.c2"));
+    for bad in ["a@1.2", "a@10.0.0.1", "a@example.123"] {
+        assert!(!is_valid_email(bad), "{bad}");
+    }
+
+    // Flow bodies: enumerated values are PingOne's, exactly.
+    let a = "e112c96d-d165-45c5-8061-87ff268fd520";
+    for (mt, body, target) in [
+        (
+            DEVICE_SELECT_MEDIA_TYPE,
+            format!(r#"{{"device":{{"id":"{a}"}},"compatibility":"none"}}"#),
+            "compatibility",
+        ),
+        (
+            ASSERTION_CHECK_MEDIA_TYPE,
+            r#"{"origin":"https://a","assertion":"x","compatibility":"Full"}"#.to_string(),
+            "compatibility",
+        ),
+        (
+            CANCEL_PUSH_MEDIA_TYPE,
+            r#"{"reason":"signout"}"#.to_string(),
+            "reason",
+        ),
+    ] {
+        let e = Action::from_request(mt, body.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.code(), e.details[0].target.as_deref()),
+            ("INVALID_DATA", Some(target)),
+            "{body}"
+        );
+        let upper = body
+            .replace("none", "NONE")
+            .replace("Full", "FULL")
+            .replace("signout", "SIGNOUT");
+        assert!(
+            Action::from_request(mt, upper.as_bytes()).is_ok(),
+            "{upper}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- persistence contract

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use crate::common;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift, ..ProptestConfig::default() })]
 
     /// The generated filters of the differential tests, through the fuzz body.
     #[test]

@@ -1,5 +1,6 @@
 //! The SQL push-down (`filter::sql`) proven against the evaluator on real databases.
 mod common;
+mod compare;
 mod explain;
 mod fuzz;
 mod pg;

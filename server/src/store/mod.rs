@@ -19,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
+use mfa_devices::filter::sql::{Dialect, SqlWhere};
 
 /// A boxed future (the trait is used as `dyn Store`).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -151,10 +152,30 @@ pub struct PolicyRow {
     pub doc: String,
 }
 
+/// A page of audit activities: the rows after a position, in `(recorded_at, id)` order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityQuery {
+    /// The filter, translated for this store's [`Store::dialect`] (its placeholders are
+    /// numbered from 1; the store appends its own after them).
+    pub filter: SqlWhere,
+    /// Only rows after this `(recorded_at, id)` (the previous page's last row).
+    pub after: Option<(DateTime<Utc>, String)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
 /// The persistence operations the server needs; see the [module documentation](self).
 pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn kind(&self) -> &'static str;
+    /// The SQL dialect filters are translated to for [`Store::activities`].
+    fn dialect(&self) -> Dialect;
+    /// The environment's audit activities matching `query`: `(recorded_at, id, JSON)`.
+    fn activities<'a>(
+        &'a self,
+        env: &'a str,
+        query: ActivityQuery,
+    ) -> StoreFuture<'a, Vec<(DateTime<Utc>, String, String)>>;
     /// Applies the schema (idempotent; safe with several instances starting at once).
     fn migrate(&self) -> StoreFuture<'_, ()>;
     /// A round trip to the database.

@@ -9,7 +9,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::{Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
+use mfa_devices::filter::sql::{Dialect, SqlParam};
+use tokio_postgres::types::ToSql;
+
+use super::{ActivityQuery, Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
 use mfa_devices::user_devices::schema;
 
 /// The PostgreSQL store.
@@ -79,6 +82,61 @@ impl PostgresStore {
 impl Store for PostgresStore {
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn activities<'a>(
+        &'a self,
+        env: &'a str,
+        query: ActivityQuery,
+    ) -> StoreFuture<'a, Vec<(DateTime<Utc>, String, String)>> {
+        Box::pin(async move {
+            let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+            for p in &query.filter.params {
+                params.push(match p {
+                    SqlParam::Bool(b) => Box::new(*b),
+                    SqlParam::Int(i) => Box::new(*i),
+                    SqlParam::Float(f) => Box::new(*f),
+                    SqlParam::Text(t) => Box::new(t.clone()),
+                    SqlParam::Timestamp(t) => Box::new(*t),
+                    _ => Box::new(None::<String>),
+                });
+            }
+            let mut sql = format!(
+                "SELECT recorded_at, id, doc::text FROM activities WHERE environment_id = ${}::text AND ({})",
+                params.len() + 1,
+                query.filter.sql
+            );
+            params.push(Box::new(env.to_owned()));
+            if let Some((at, id)) = &query.after {
+                let n = params.len();
+                sql.push_str(&format!(
+                    " AND (recorded_at > ${a}::timestamptz OR (recorded_at = ${a}::timestamptz AND id > ${b}::text))",
+                    a = n + 1,
+                    b = n + 2
+                ));
+                params.push(Box::new(*at));
+                params.push(Box::new(id.clone()));
+            }
+            sql.push_str(&format!(
+                " ORDER BY recorded_at, id LIMIT ${}::int8",
+                params.len() + 1
+            ));
+            params.push(Box::new(i64::from(query.limit)));
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let client = self.client().await?;
+            let rows = client.query(&sql, &refs).await.map_err(map_err)?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect())
+        })
     }
 
     fn migrate(&self) -> StoreFuture<'_, ()> {

@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-use super::{Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
+use mfa_devices::filter::sql::{Dialect, SqlParam};
+use rusqlite::types::Value as SqlValue;
+
+use super::{ActivityQuery, Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
 use mfa_devices::user_devices::schema;
 
 /// The SQLite store.
@@ -81,6 +84,73 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn activities<'a>(
+        &'a self,
+        env: &'a str,
+        query: ActivityQuery,
+    ) -> StoreFuture<'a, Vec<(DateTime<Utc>, String, String)>> {
+        let env = env.to_owned();
+        self.run(move |c| {
+            let mut params: Vec<SqlValue> = query
+                .filter
+                .params
+                .iter()
+                .map(|p| match p {
+                    SqlParam::Bool(b) => SqlValue::Integer(i64::from(*b)),
+                    SqlParam::Int(i) => SqlValue::Integer(*i),
+                    SqlParam::Float(f) => SqlValue::Real(*f),
+                    other => other.sqlite_text().map_or(SqlValue::Null, SqlValue::Text),
+                })
+                .collect();
+            let mut sql = format!(
+                "SELECT recorded_at, id, doc FROM activities WHERE environment_id = ?{} AND ({})",
+                params.len() + 1,
+                query.filter.sql
+            );
+            params.push(SqlValue::Text(env));
+            if let Some((at, id)) = query.after {
+                // Stored timestamps are RFC 3339 with milliseconds and `Z`: text order is time order.
+                let n = params.len();
+                sql.push_str(&format!(
+                    " AND (recorded_at > ?{a} OR (recorded_at = ?{a} AND id > ?{b}))",
+                    a = n + 1,
+                    b = n + 2
+                ));
+                params.push(SqlValue::Text(ts(at)));
+                params.push(SqlValue::Text(id));
+            }
+            sql.push_str(&format!(
+                " ORDER BY recorded_at, id LIMIT ?{}",
+                params.len() + 1
+            ));
+            params.push(SqlValue::Integer(i64::from(query.limit)));
+            let mut stmt = c.prepare(&sql).map_err(map_err)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(map_err)?;
+            rows.map(|r| {
+                let (at, id, doc) = r.map_err(map_err)?;
+                let at = DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("activity {id} recorded_at {at:?}: {e}"))
+                    })?
+                    .with_timezone(&Utc);
+                Ok((at, id, doc))
+            })
+            .collect()
+        })
     }
 
     fn migrate(&self) -> StoreFuture<'_, ()> {

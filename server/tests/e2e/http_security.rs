@@ -117,3 +117,34 @@ async fn tokens_environments_limits_and_transaction_ids() {
         server.stop().await;
     }
 }
+
+/// The framework's own refusals (a method the path does not take, a path segment that is not
+/// UTF-8) answer with PingOne's error body as JSON, like every other error.
+#[tokio::test]
+async fn framework_errors_carry_pingone_bodies() {
+    let db = crate::common::sqlite();
+    let server = TestServer::start(&db).await;
+    let url = server.devices_url(ENV_A, USER);
+    let response = server
+        .client
+        .patch(&url)
+        .bearer_auth(TOKEN_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET,HEAD,POST");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let e: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(e["code"], "INVALID_REQUEST", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("Allow"), "{e}");
+    let bad = format!("{}/v1/environments/{ENV_A}/users/%FF/devices", server.base);
+    let (status, e) = send(server.client.get(&bad).bearer_auth(TOKEN_A)).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("INVALID_REQUEST")),
+        "{e}"
+    );
+    assert!(e["id"].is_string());
+    server.stop().await;
+}

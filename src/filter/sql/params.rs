@@ -79,15 +79,18 @@ impl Params {
         }
     }
 
-    /// Binds `value`; returns its placeholder (`$3::text` or `?3`), to be used as often as
-    /// needed.
-    pub(crate) fn bind(&mut self, value: SqlParam) -> String {
+    /// Binds `value`; returns its placeholder (`$3::text` or `?3`), to be written as often as
+    /// needed (it is `Copy` and written straight into the statement: no string of its own).
+    pub(crate) fn bind(&mut self, value: SqlParam) -> Placeholder {
         let ty = value.pg_type();
+        if self.values.is_empty() {
+            self.values.reserve(4);
+        }
         self.values.push(value);
-        let n = self.values.len();
-        match self.dialect {
-            Dialect::Postgres => format!("${n}::{ty}"),
-            Dialect::Sqlite => format!("?{n}"),
+        Placeholder {
+            n: self.values.len(),
+            ty,
+            dialect: self.dialect,
         }
     }
 
@@ -96,21 +99,71 @@ impl Params {
     }
 }
 
+/// One placeholder: `$n::type` on PostgreSQL, `?n` on SQLite.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placeholder {
+    n: usize,
+    ty: &'static str,
+    dialect: Dialect,
+}
+
+impl std::fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        match self.dialect {
+            Dialect::Postgres => {
+                f.write_char('$')?;
+                write_usize(f, self.n)?;
+                f.write_str("::")?;
+                f.write_str(self.ty)
+            }
+            Dialect::Sqlite => {
+                f.write_char('?')?;
+                write_usize(f, self.n)
+            }
+        }
+    }
+}
+
+/// `n` in decimal without the integer formatting machinery.
+fn write_usize(f: &mut std::fmt::Formatter<'_>, n: usize) -> std::fmt::Result {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    f.write_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default())
+}
+
 /// `s` as a LIKE pattern matching itself: `\`, `%` and `_` escaped with `\` (the statement says
 /// `ESCAPE '\'`).
 ///
 /// ```ignore
 /// assert_eq!(like_escape(r"50%_a\b"), r"50\%\_a\\b");
 /// ```
+#[cfg(test)]
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);
+    like_escape_into(s, &mut out);
+    out
+}
+
+/// The escaping of `like_escape`, appended to `out`.
+pub(crate) fn like_escape_into(s: &str, out: &mut String) {
     for c in s.chars() {
         if matches!(c, '\\' | '%' | '_') {
             out.push('\\');
         }
         out.push(c);
     }
-    out
 }
 
 #[cfg(test)]
@@ -126,11 +179,21 @@ mod tests {
     #[test]
     fn placeholders_number_from_one_per_dialect() {
         let mut p = Params::new(Dialect::Postgres);
-        assert_eq!(p.bind(SqlParam::Text("a".into())), "$1::text");
-        assert_eq!(p.bind(SqlParam::Int(2)), "$2::int8");
+        assert_eq!(p.bind(SqlParam::Text("a".into())).to_string(), "$1::text");
+        assert_eq!(p.bind(SqlParam::Int(2)).to_string(), "$2::int8");
         let mut s = Params::new(Dialect::Sqlite);
-        assert_eq!(s.bind(SqlParam::Bool(true)), "?1");
-        assert_eq!(s.bind(SqlParam::Float(1.5)), "?2");
+        assert_eq!(s.bind(SqlParam::Bool(true)).to_string(), "?1");
+        assert_eq!(s.bind(SqlParam::Float(1.5)).to_string(), "?2");
         assert_eq!(s.into_values().len(), 2);
+        // Multi-digit numbers, both dialects.
+        let mut p = Params::new(Dialect::Postgres);
+        let mut s = Params::new(Dialect::Sqlite);
+        for _ in 1..1234 {
+            p.bind(SqlParam::Null);
+            s.bind(SqlParam::Null);
+        }
+        assert_eq!(p.bind(SqlParam::Int(0)).to_string(), "$1234::int8");
+        assert_eq!(s.bind(SqlParam::Null).to_string(), "?1234");
+        assert_eq!(s.into_values().len(), 1234);
     }
 }

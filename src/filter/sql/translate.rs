@@ -7,8 +7,10 @@
 //! which keeps them indexable. So `NOT`
 //! over any part is the evaluator's negation (no row vanishes to three-valued logic).
 
+use std::fmt::Write as _;
+
 use super::mapping::SqlType;
-use super::params::{Params, like_escape};
+use super::params::{Params, Placeholder, like_escape_into};
 use super::{Dialect, SqlError, SqlMapping, SqlParam};
 use crate::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
 use crate::filter::eval::{ID_PATH, Num, Op, mobile_compare, parse_dt};
@@ -40,7 +42,7 @@ impl<'m> Ctx<'m> {
         format!("{prefix}{}", self.aliases)
     }
 
-    fn bind(&mut self, p: SqlParam) -> String {
+    fn bind(&mut self, p: SqlParam) -> Placeholder {
         self.params.bind(p)
     }
 }
@@ -115,11 +117,33 @@ impl<'c, 'm> Tr<'c, 'm> {
 
 /// `"name"`, embedded quotes doubled.
 pub(crate) fn quote_ident(name: &str) -> String {
-    if name.contains('"') {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    } else {
-        format!("\"{name}\"")
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
     }
+    out.push('"');
+    out
+}
+
+/// `(a <sep> b <sep> …)` in one allocation.
+fn join_paren(operands: &[String], sep: &str) -> String {
+    let len = operands.iter().map(String::len).sum::<usize>()
+        + sep.len() * operands.len().saturating_sub(1)
+        + 2;
+    let mut out = String::with_capacity(len);
+    out.push('(');
+    for (i, o) in operands.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(o);
+    }
+    out.push(')');
+    out
 }
 
 fn is_value_path(p: &AttrPath) -> bool {
@@ -252,26 +276,33 @@ impl Tr<'_, '_> {
     }
 
     /// True when some value of `src` satisfies `pred` (never SQL `NULL`).
-    fn any(&mut self, src: &Source, pred: &mut dyn FnMut(&mut Self, &Leaf) -> R) -> R {
+    fn any(&mut self, src: Source, pred: &mut dyn FnMut(&mut Self, &Leaf) -> R) -> R {
         match src {
             Source::Absent => Ok("FALSE".into()),
             Source::Column { expr, ty } => {
-                let leaf = Leaf::Column {
-                    expr: expr.clone(),
-                    ty: *ty,
-                };
+                let leaf = Leaf::Column { expr, ty };
                 let p = pred(self, &leaf)?;
-                Ok(format!("({expr} IS NOT NULL AND {p})"))
+                let expr = match &leaf {
+                    Leaf::Column { expr, .. } => expr.as_str(),
+                    Leaf::Json(_) => "",
+                };
+                let mut out = String::with_capacity(expr.len() + p.len() + 19);
+                out.push('(');
+                out.push_str(expr);
+                out.push_str(" IS NOT NULL AND ");
+                out.push_str(&p);
+                out.push(')');
+                Ok(out)
             }
-            Source::Json { base, names } => self.json_any(base, names, pred),
+            Source::Json { base, names } => self.json_any(&base, &names, pred),
             Source::ElemSelf(node) => {
                 let names = ["value".to_owned()];
-                let member = self.json_any(node, &names, pred)?;
-                let itself = self.fanout_any(node.clone(), Vec::new(), Vec::new(), pred)?;
-                let is_object = match node {
+                let member = self.json_any(&node, &names, pred)?;
+                let is_object = match &node {
                     Node::Pg(e) => format!("jsonb_typeof({e}) = 'object'"),
                     Node::Lite { t, .. } => format!("{t} = 'object'"),
                 };
+                let itself = self.fanout_any(node, Vec::new(), Vec::new(), pred)?;
                 Ok(format!(
                     "CASE WHEN {is_object} THEN {member} ELSE {itself} END"
                 ))
@@ -594,61 +625,70 @@ impl Tr<'_, '_> {
             )));
         }
         let pg = self.dialect() == Dialect::Postgres;
-        let (lhs, lit) = if exact {
-            (s.to_owned(), lit.to_owned())
-        } else if pg {
-            (
-                format!(
-                    "lower(replace(replace({s}, chr(8490), chr(107)), chr(304), chr(105) || chr(775)) COLLATE \"C\")"
-                ),
-                lit.to_ascii_lowercase(),
-            )
+        let mut out = String::with_capacity(s.len() * 2 + 120);
+        let lit = if exact {
+            out.push_str(s);
+            std::borrow::Cow::Borrowed(lit)
         } else {
-            (
-                format!(
-                    "lower(replace(replace({s}, char(8490), char(107)), char(304), char(105, 775)))"
-                ),
-                lit.to_ascii_lowercase(),
-            )
+            if pg {
+                out.push_str("lower(replace(replace(");
+                out.push_str(s);
+                out.push_str(
+                    ", chr(8490), chr(107)), chr(304), chr(105) || chr(775)) COLLATE \"C\")",
+                );
+            } else {
+                out.push_str("lower(replace(replace(");
+                out.push_str(s);
+                out.push_str(", char(8490), char(107)), char(304), char(105, 775)))");
+            }
+            std::borrow::Cow::Owned(lit.to_ascii_lowercase())
         };
         let o = sql_op(op);
-        Ok(match op {
+        let w = match op {
             Op::Eq | Op::Ne => {
-                let p = self.cx.bind(SqlParam::Text(lit));
-                format!("{lhs} = {p}")
+                let p = self.cx.bind(SqlParam::Text(lit.into_owned()));
+                write!(out, " = {p}")
             }
             Op::Gt | Op::Ge | Op::Lt | Op::Le => {
-                let p = self.cx.bind(SqlParam::Text(lit));
+                let p = self.cx.bind(SqlParam::Text(lit.into_owned()));
                 if pg {
-                    format!("{lhs} COLLATE \"C\" {o} {p}")
+                    write!(out, " COLLATE \"C\" {o} {p}")
                 } else {
-                    format!("{lhs} {o} {p}")
+                    write!(out, " {o} {p}")
                 }
             }
             Op::Co | Op::Sw | Op::Ew if pg || !exact => {
-                let esc = like_escape(&lit);
-                let pattern = match op {
-                    Op::Co => format!("%{esc}%"),
-                    Op::Sw => format!("{esc}%"),
-                    _ => format!("%{esc}"),
-                };
+                let mut pattern = String::with_capacity(lit.len() + 4);
+                if op != Op::Sw {
+                    pattern.push('%');
+                }
+                like_escape_into(&lit, &mut pattern);
+                if op != Op::Ew {
+                    pattern.push('%');
+                }
                 let p = self.cx.bind(SqlParam::Text(pattern));
-                format!("{lhs} LIKE {p} ESCAPE '\\'")
+                write!(out, " LIKE {p} ESCAPE '\\'")
             }
             // SQLite's LIKE ignores ASCII case: exact tests compare substrings instead.
             Op::Co => {
-                let p = self.cx.bind(SqlParam::Text(lit));
-                format!("instr({lhs}, {p}) > 0")
+                let p = self.cx.bind(SqlParam::Text(lit.into_owned()));
+                let lhs = out.split_off(0);
+                write!(out, "instr({lhs}, {p}) > 0")
             }
             Op::Sw => {
-                let p = self.cx.bind(SqlParam::Text(lit));
-                format!("substr({lhs}, 1, length({p})) = {p}")
+                let p = self.cx.bind(SqlParam::Text(lit.into_owned()));
+                let lhs = out.split_off(0);
+                write!(out, "substr({lhs}, 1, length({p})) = {p}")
             }
             Op::Ew => {
-                let p = self.cx.bind(SqlParam::Text(lit));
-                format!("substr({lhs}, -length({p})) = {p}")
+                let p = self.cx.bind(SqlParam::Text(lit.into_owned()));
+                let lhs = out.split_off(0);
+                write!(out, "substr({lhs}, -length({p})) = {p}")
             }
-        })
+        };
+        // Writing into a String cannot fail.
+        let _: std::fmt::Result = w;
+        Ok(out)
     }
 }
 
@@ -662,7 +702,7 @@ impl Fold for Tr<'_, '_> {
 
     fn present(&mut self, path: &AttrPath) -> R {
         let (src, _, _) = self.source(path)?;
-        self.any(&src, &mut |tr, leaf| Ok(tr.present_leaf(leaf)))
+        self.any(src, &mut |tr, leaf| Ok(tr.present_leaf(leaf)))
     }
 
     fn compare(&mut self, path: &AttrPath, op: &CompareOp, value: &CompValue) -> R {
@@ -683,18 +723,18 @@ impl Fold for Tr<'_, '_> {
         };
         match (op, value) {
             (Op::Eq, CompValue::Null) => {
-                let any = self.any(&src, &mut |_, _| Ok("TRUE".into()))?;
+                let any = self.any(src, &mut |_, _| Ok("TRUE".into()))?;
                 Ok(format!("NOT ({any})"))
             }
-            (Op::Ne, CompValue::Null) => self.any(&src, &mut |_, _| Ok("TRUE".into())),
+            (Op::Ne, CompValue::Null) => self.any(src, &mut |_, _| Ok("TRUE".into())),
             (_, CompValue::Null) => Ok("FALSE".into()),
             (Op::Ne, v) => {
-                let any = self.any(&src, &mut |tr, leaf| {
+                let any = self.any(src, &mut |tr, leaf| {
                     tr.compare_leaf(leaf, Op::Eq, v, decl, &shown)
                 })?;
                 Ok(format!("NOT ({any})"))
             }
-            (op, v) => self.any(&src, &mut |tr, leaf| {
+            (op, v) => self.any(src, &mut |tr, leaf| {
                 tr.compare_leaf(leaf, op, v, decl, &shown)
             }),
         }
@@ -709,7 +749,7 @@ impl Fold for Tr<'_, '_> {
                 prefix.iter().chain(&path.segments).cloned().collect(),
             ),
         };
-        self.any(&src, &mut |tr, leaf| {
+        self.any(src, &mut |tr, leaf| {
             let mut sub = Tr {
                 cx: &mut *tr.cx,
                 scope: Scope::Element {
@@ -723,14 +763,18 @@ impl Fold for Tr<'_, '_> {
     }
 
     fn not(&mut self, inner: String) -> R {
-        Ok(format!("NOT ({inner})"))
+        let mut out = String::with_capacity(inner.len() + 6);
+        out.push_str("NOT (");
+        out.push_str(&inner);
+        out.push(')');
+        Ok(out)
     }
 
     fn and(&mut self, operands: Vec<String>) -> R {
-        Ok(format!("({})", operands.join(" AND ")))
+        Ok(join_paren(&operands, " AND "))
     }
 
     fn or(&mut self, operands: Vec<String>) -> R {
-        Ok(format!("({})", operands.join(" OR ")))
+        Ok(join_paren(&operands, " OR "))
     }
 }
