@@ -363,7 +363,7 @@ impl UserDevices {
     /// let id = DeviceId::from_bytes([3; 16]);
     /// let mut u = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
     /// assert_eq!(u.effective_now(t), t);
-    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp) }, t).unwrap();
+    /// u.execute(Command::Create { id, device: NewDevice::new(DeviceType::Totp), secrets: Default::default() }, t).unwrap();
     /// assert_eq!(u.effective_now(t - TimeDelta::hours(1)), t);
     /// u.execute(Command::Block { id }, t - TimeDelta::hours(1)).unwrap();
     /// assert_eq!(u.device(&id).unwrap().updated_at, t);
