@@ -1,4 +1,5 @@
-//! Reorder and list for users with 10, 100 and 1,000 devices.
+//! Reorder, list, the rendered list (`render_list`) and a flow's device snapshot
+//! (`DeviceSnapshot::of`) for users with 10, 100 and 1,000 devices.
 //!
 //! `maxAllowedDevices` caps real users at 15 devices, so the large aggregates are built with
 //! `UserDevices::restore` (stored state is not checked against the limit): N ACTIVE TOTP devices
@@ -84,6 +85,32 @@ fn bench(c: &mut Criterion) {
         });
     }
     list.finish();
+
+    // Both show every device as of `now` (locks expired, secrets hidden): one scan of the
+    // aggregate for its effective time, not one per device.
+    let base = mfa_devices::api_base::ApiBase::new("https://api.pingone.eu/v1");
+    let mut render = c.benchmark_group("order/render_list");
+    for n in [10usize, 100, 1000] {
+        let (u, _) = user_with(n);
+        render.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| black_box(u.render_list(&base, true, now, |_| true)))
+        });
+    }
+    render.finish();
+    let mut snapshot = c.benchmark_group("order/snapshot_of");
+    for n in [10usize, 100, 1000] {
+        let (u, _) = user_with(n);
+        snapshot.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                black_box(
+                    mfa_devices::authn::DeviceSnapshot::of(&u, now)
+                        .devices
+                        .len(),
+                )
+            })
+        });
+    }
+    snapshot.finish();
 }
 
 criterion_group!(benches, bench);

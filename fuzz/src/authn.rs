@@ -315,11 +315,30 @@ fn check_invariants(
     if !changed {
         return;
     }
-    // Rendering (after each change): links per status, and the JSON reads back to the same body.
-    let base = ApiBase::new("https://auth.pingone.com");
-    let json = flow.to_json(&base);
+    // Rendering (after each change): links per status; the read-backs are sampled, see
+    // `check_round_trips`.
+    let json = flow.to_json(&base());
     let links = json["_links"].as_object().expect("links");
     assert_eq!(links.len(), status.link_relations().len());
+    // No secrets and masked values in the end-user view.
+    let text = json["_embedded"].to_string();
+    assert!(!text.contains("john@"), "unmasked email");
+    assert!(!text.contains("555-1200"), "unmasked phone");
+}
+
+fn base() -> ApiBase {
+    ApiBase::new("https://auth.pingone.com")
+}
+
+/// The read-back oracles: the rendered JSON reads back to the same body, and the stored form
+/// (with the private state) reads back to an equal flow. They are the costliest checks of a
+/// step (two JSON round trips through `serde_json::Value`: about half of the body's time), so
+/// they run on a sample of the states a run goes through: the start, the first state of each
+/// status the run reaches, every 16th step that changed the flow, and the final state (see
+/// `authn_flow_statuses`).
+fn check_round_trips(flow: &DeviceAuthentication) {
+    let base = base();
+    let json = flow.to_json(&base);
     let again: DeviceAuthenticationBody = serde_json::from_value(json.clone()).expect("reads back");
     assert_eq!(again.to_json(&base), json);
     // Storage: the flow with its private state reads back equal.
@@ -327,10 +346,6 @@ fn check_invariants(
     let restored = DeviceAuthentication::from_stored(serde_json::from_str(&stored).expect("JSON"))
         .expect("reads back");
     assert_eq!(&restored, flow, "stored round-trip");
-    // No secrets and masked values in the end-user view.
-    let text = json["_embedded"].to_string();
-    assert!(!text.contains("john@"), "unmasked email");
-    assert!(!text.contains("555-1200"), "unmasked phone");
 }
 
 /// The flow's devices equal the aggregate's (lock, block, status), but for `except`; a
@@ -390,7 +405,10 @@ fn check_outcome(o: Outcome, devices: &[DeviceId], records: &mut Vec<DeviceRecor
 /// Invariants after every step: the selected device of a challenge is usable by a reference
 /// rule written independently; FAILED/NO_USABLE_DEVICES lists exactly the devices that only a
 /// lock or block keeps out; the device lists match the reference; terminal flows never change;
-/// every error converts to a 400/415/500 body; the rendered JSON reads back to itself.
+/// every error converts to a 400/415/500 body; links and masking of the rendered JSON after every
+/// change. The rendered JSON reads back to itself and the stored form to an equal flow at the
+/// start, at the first state of each status reached, every 16th change and at the end
+/// (`check_round_trips`).
 pub fn authn_flow(data: &[u8]) {
     let _ = authn_flow_statuses(data);
 }
@@ -434,7 +452,11 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
         }
     };
     check_invariants(&flow, &policy, now, true);
+    check_round_trips(&flow);
     let mut statuses = vec![flow.status()];
+    // The sample of `check_round_trips`: the statuses already read back, the changes so far.
+    let mut round_tripped = vec![flow.status()];
+    let mut changes = 0u32;
     let mut last_code: Option<String> = None;
     for _ in 0..64 {
         if b.done() {
@@ -626,9 +648,18 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             flow.sync_with(u, now);
             check_mirror(&flow, u, now, &[]);
         }
-        check_invariants(&flow, &policy, now, flow.updated_at() == stamp);
+        let changed = flow.updated_at() == stamp;
+        check_invariants(&flow, &policy, now, changed);
+        if changed {
+            changes += 1;
+            if !round_tripped.contains(&flow.status()) || changes.is_multiple_of(16) {
+                round_tripped.push(flow.status());
+                check_round_trips(&flow);
+            }
+        }
         statuses.push(flow.status());
     }
+    check_round_trips(&flow);
     statuses
 }
 

@@ -37,10 +37,10 @@ pub fn device_json(data: &[u8]) {
         .and_then(|e| e.get("devices"))
         .cloned()
         .unwrap_or(value.clone());
-    if let Ok(devices) = serde_json::from_value::<Vec<Device>>(embedded) {
-        if let Some(first) = devices.first() {
-            let _ = render_collection(&devices, &base, &first.environment.id, &first.user.id, None);
-        }
+    if let Ok(devices) = serde_json::from_value::<Vec<Device>>(embedded)
+        && let Some(first) = devices.first()
+    {
+        let _ = render_collection(&devices, &base, &first.environment.id, &first.user.id, None);
     }
     if let Ok(body) = serde_json::from_value::<NewDevice>(value) {
         let _ = body.validate();

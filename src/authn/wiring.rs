@@ -31,15 +31,13 @@ impl DeviceSnapshot {
     /// assert_eq!(s.otp_failures.get(&id), Some(&1));
     /// ```
     pub fn of(devices: &UserDevices, now: DateTime<Utc>) -> Self {
-        let list = devices.list();
         let mut snapshot = Self::new(devices.environment_id(), devices.user_id());
         snapshot.order = devices.expand_order();
-        for d in list {
-            let failures = devices.counters(&d.id).otp_failures;
+        for mut seen in devices.list_at(now) {
+            let failures = devices.counters(&seen.id).otp_failures;
             if failures > 0 {
-                snapshot.otp_failures.insert(d.id, failures);
+                snapshot.otp_failures.insert(seen.id, failures);
             }
-            let mut seen = devices.device_at(&d.id, now).unwrap_or_else(|| d.clone());
             // The flow (and its stored form) never holds a TOTP secret: `check_totp` reads it
             // from the aggregate.
             if let DeviceDetails::Totp(t) = &mut seen.details {

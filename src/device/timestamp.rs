@@ -180,6 +180,10 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::
 pub fn truncate_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = t.timestamp_subsec_nanos();
     let extra = nanos % 1_000_000;
+    if extra == 0 {
+        // Already whole milliseconds (every stored time): no date arithmetic.
+        return t;
+    }
     t.checked_sub_signed(chrono::TimeDelta::nanoseconds(i64::from(extra)))
         .unwrap_or(t)
 }

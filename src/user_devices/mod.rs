@@ -348,6 +348,14 @@ impl UserDevices {
         self.devices.get(id).map(|d| as_of(d, now))
     }
 
+    /// Every device in list order (see [`list`](Self::list)), each as
+    /// [`device_at`](Self::device_at) shows it at `now`, with the effective time computed once
+    /// (it is a scan of the whole aggregate: per device it would make a listing quadratic).
+    pub(crate) fn list_at(&self, now: DateTime<Utc>) -> Vec<Device> {
+        let now = self.effective_now(now);
+        self.list().into_iter().map(|d| as_of(d, now)).collect()
+    }
+
     /// The time the aggregate decides and renders at when asked at `now`: `now` truncated to
     /// milliseconds and clamped into the representable range, but never earlier than the
     /// latest time the state records (any device's `createdAt`/`updatedAt`, any counted push
@@ -450,11 +458,12 @@ impl UserDevices {
         now: DateTime<Utc>,
         filter: impl Fn(&Device) -> bool,
     ) -> Value {
+        let now = self.effective_now(now);
         let devices: Vec<Device> = self
             .list()
             .into_iter()
             .filter(|d| filter(d))
-            .map(|d| as_of(d, self.effective_now(now)))
+            .map(|d| as_of(d, now))
             .collect();
         let order = self.order.as_deref().unwrap_or_default();
         render_collection(
