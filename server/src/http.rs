@@ -15,8 +15,10 @@ use axum::routing::get;
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::EnvironmentId;
 use mfa_devices::error::{ApiError, DetailCode, ErrorCode, ErrorDetail};
+use mfa_devices::user_devices::DeviceSettings;
 use serde_json::json;
 
+use crate::cache::AggregateCache;
 use crate::store::{Store, StoreError};
 
 /// Request bodies larger than this are refused with 413.
@@ -41,6 +43,10 @@ pub struct AppState {
     pub conflicts_retried: AtomicU64,
     /// Conflicts answered to the client (409 after [`MAX_ATTEMPTS`]).
     pub conflicts_answered: AtomicU64,
+    /// Parsed user aggregates by revision (see [`crate::cache`]).
+    pub aggregates: AggregateCache,
+    /// Environments whose device settings (`maxAllowedDevices`) differ from PingOne's default.
+    device_settings: HashMap<EnvironmentId, DeviceSettings>,
     /// Writes of one user are serialised within this process (striped by user), so that only
     /// writers in other processes can conflict.
     user_locks: Vec<tokio::sync::Mutex<()>>,
@@ -66,6 +72,8 @@ impl AppState {
             base_url,
             conflicts_retried: AtomicU64::new(0),
             conflicts_answered: AtomicU64::new(0),
+            aggregates: AggregateCache::new(crate::cache::DEFAULT_CAPACITY),
+            device_settings: HashMap::new(),
             user_locks: (0..USER_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -73,6 +81,19 @@ impl AppState {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
         }
+    }
+
+    /// The same state with `settings` for the users of `env` (the rest keep PingOne's default,
+    /// `maxAllowedDevices` 5). Environment configuration: user snapshots do not carry it.
+    #[must_use]
+    pub fn with_device_settings(mut self, env: EnvironmentId, settings: DeviceSettings) -> Self {
+        self.device_settings.insert(env, settings);
+        self
+    }
+
+    /// The device settings of `env`'s users.
+    pub fn device_settings(&self, env: &EnvironmentId) -> DeviceSettings {
+        self.device_settings.get(env).copied().unwrap_or_default()
     }
 
     /// The in-process write lock of a user's stripe.

@@ -12,3 +12,4 @@ mod http_devices;
 mod http_policies;
 mod http_security;
 mod openapi;
+mod shutdown;
