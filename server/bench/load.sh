@@ -21,8 +21,9 @@ threads="${THREADS:-2}"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
 cd "$root"
 cargo build --release --quiet -p mfa-devices-server --bin mfa-devices-server --example authn_load
-bin="$root/target/release/mfa-devices-server"
-load="$root/target/release/examples/authn_load"
+target="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target/release/mfa-devices-server"
+load="$target/release/examples/authn_load"
 env_id="be0c0000-0000-4000-8000-0000000000be"
 token="bench-token"
 port="${PORT:-18282}"

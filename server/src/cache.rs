@@ -7,6 +7,10 @@
 //! on one database therefore stay correct: a commit of another process moves the revision and
 //! the next load reads the snapshot. An entry is only ever replaced by a later revision.
 //!
+//! With the aggregate the entry keeps the rendered `GET …/devices` bodies of that revision
+//! ([`CachedUser::list_body`]) while they cannot change with time: a list with a lock still in
+//! force or a TOTP secret still shown is rendered again on every read.
+//!
 //! Bounded: [`AggregateCache::new`]'s capacity, spread over shards (each its own lock, so
 //! concurrent requests rarely wait for each other); a full shard drops its least recently used
 //! entry.
@@ -16,8 +20,74 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mfa_devices::device::{EnvironmentId, UserId};
-use mfa_devices::user_devices::UserDevices;
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
+use mfa_devices::device::{EnvironmentId, UserId, timestamp};
+use mfa_devices::user_devices::{UserDevices, as_of};
+
+/// A rendered body and the time it was rendered at.
+type Rendered = Option<(DateTime<Utc>, Bytes)>;
+
+/// A user's aggregate at one revision, with its rendered list bodies.
+pub struct CachedUser {
+    devices: UserDevices,
+    /// `[without order, with order]`: the body and the time it was rendered at.
+    lists: Mutex<[Rendered; 2]>,
+}
+
+impl CachedUser {
+    /// The aggregate, no body rendered yet.
+    pub fn new(devices: UserDevices) -> Self {
+        Self {
+            devices,
+            lists: Mutex::new([None, None]),
+        }
+    }
+
+    /// The unfiltered list body (`expand_order`: with `_embedded.order`) at `now`: the one
+    /// rendered earlier when it is valid at `now`, else `render`'s, kept if no later time can
+    /// change it. A body is time-independent when every device reads at `now` as it will read
+    /// forever (no lock in force, no TOTP secret shown — both only ever go away with time); it
+    /// is reused only at or after the time it was rendered at (a clock set back cannot see a
+    /// lock that expired "later").
+    pub fn list_body(
+        &self,
+        expand_order: bool,
+        now: DateTime<Utc>,
+        render: impl FnOnce() -> Bytes,
+    ) -> Bytes {
+        let slot = usize::from(expand_order);
+        if let Ok(lists) = self.lists.lock() {
+            if let Some(Some((from, body))) = lists.get(slot) {
+                if *from <= now {
+                    return body.clone();
+                }
+            }
+        }
+        let body = render();
+        let at = self.devices.effective_now(now);
+        let settled = self
+            .devices
+            .list()
+            .into_iter()
+            .all(|d| as_of(d, at) == as_of(d, timestamp::MAX));
+        if settled {
+            if let Ok(mut lists) = self.lists.lock() {
+                if let Some(entry) = lists.get_mut(slot) {
+                    *entry = Some((now, body.clone()));
+                }
+            }
+        }
+        body
+    }
+}
+
+impl std::ops::Deref for CachedUser {
+    type Target = UserDevices;
+    fn deref(&self) -> &UserDevices {
+        &self.devices
+    }
+}
 
 /// The default number of users kept (a few KiB each).
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -27,7 +97,7 @@ const SHARDS: usize = 16;
 type Key = (EnvironmentId, UserId);
 
 struct Entry {
-    devices: Arc<UserDevices>,
+    devices: Arc<CachedUser>,
     /// The tick of the last use (the least recent is evicted first).
     used: u64,
 }
@@ -58,7 +128,7 @@ impl AggregateCache {
     }
 
     /// The cached aggregate of the user, if any (marks it used).
-    pub fn get(&self, env: EnvironmentId, user: UserId) -> Option<Arc<UserDevices>> {
+    pub fn get(&self, env: EnvironmentId, user: UserId) -> Option<Arc<CachedUser>> {
         let key = (env, user);
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut shard = self.shard(&key)?;
@@ -69,7 +139,7 @@ impl AggregateCache {
 
     /// Keeps `devices` unless the cache holds a later revision of the user already; a full
     /// shard first drops its least recently used entry.
-    pub fn put(&self, devices: Arc<UserDevices>) {
+    pub fn put(&self, devices: Arc<CachedUser>) {
         if self.per_shard == 0 {
             return;
         }
@@ -128,7 +198,7 @@ impl AggregateCache {
 mod tests {
     use super::*;
 
-    fn user(n: u8, revision: u64) -> Arc<UserDevices> {
+    fn user(n: u8, revision: u64) -> Arc<CachedUser> {
         let u = UserDevices::restore(
             EnvironmentId::from_bytes([1; 16]),
             UserId::from_bytes([n; 16]),
@@ -137,7 +207,7 @@ mod tests {
             revision,
         )
         .unwrap();
-        Arc::new(u)
+        Arc::new(CachedUser::new(u))
     }
 
     #[test]
@@ -183,6 +253,59 @@ mod tests {
         assert!(cache.get(env, UserId::from_bytes([same[0]; 16])).is_some());
         assert!(cache.get(env, UserId::from_bytes([same[1]; 16])).is_none());
         assert!(cache.get(env, UserId::from_bytes([same[2]; 16])).is_some());
+    }
+
+    #[test]
+    fn list_bodies_are_kept_only_while_time_cannot_change_them() {
+        use chrono::{TimeDelta, TimeZone};
+        use mfa_devices::device::{
+            Device, DeviceId, DeviceStatus, DeviceType, LockReason, LockState,
+        };
+        let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+        let (env, id) = (
+            EnvironmentId::from_bytes([1; 16]),
+            UserId::from_bytes([2; 16]),
+        );
+        let device = DeviceId::from_bytes([3; 16]);
+        let mut d = Device::new(device, env, id, DeviceType::Sms, DeviceStatus::Active, t);
+        let settled = CachedUser::new(
+            UserDevices::restore(env, id, vec![d.clone()], Some(vec![device]), 1).unwrap(),
+        );
+        let calls = std::cell::Cell::new(0);
+        let render = |text: &'static str| {
+            calls.set(calls.get() + 1);
+            Bytes::from_static(text.as_bytes())
+        };
+        assert_eq!(settled.list_body(false, t, || render("a")), "a");
+        assert_eq!(
+            settled.list_body(false, t + TimeDelta::hours(1), || render("b")),
+            "a"
+        );
+        assert_eq!(calls.get(), 1, "rendered once");
+        assert_eq!(
+            settled.list_body(true, t, || render("c")),
+            "c",
+            "per expand_order"
+        );
+        assert_eq!(
+            settled.list_body(false, t - TimeDelta::seconds(1), || render("d")),
+            "d"
+        );
+        assert_eq!(
+            calls.get(),
+            3,
+            "not reused before the time it was rendered at"
+        );
+
+        // A lock in force expires with time: rendered on every read.
+        d.lock = Some(LockState::locked(
+            t + TimeDelta::minutes(2),
+            LockReason::Otp,
+        ));
+        let locked =
+            CachedUser::new(UserDevices::restore(env, id, vec![d], Some(vec![device]), 1).unwrap());
+        assert_eq!(locked.list_body(false, t, || render("locked")), "locked");
+        assert_eq!(locked.list_body(false, t, || render("again")), "again");
     }
 
     #[test]

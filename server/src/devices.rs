@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Extension;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,8 +23,10 @@ use mfa_devices::user_devices::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::cache::CachedUser;
 use crate::http::{
-    Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_response, path_id, read_body,
+    Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_bytes, json_response, path_id,
+    read_body,
 };
 use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, Store, StoreError};
 
@@ -97,7 +99,7 @@ pub async fn current(
     state: &Shared,
     env: EnvironmentId,
     user: UserId,
-) -> Result<Arc<UserDevices>, Failure> {
+) -> Result<Arc<CachedUser>, Failure> {
     let cached = state.aggregates.get(env, user);
     let known = cached.as_ref().map(|d| d.revision());
     let (e, u) = (env.to_string(), user.to_string());
@@ -105,9 +107,8 @@ pub async fn current(
     match state.store.load_snapshot_unless(&e, &u, known).await? {
         None => {
             state.aggregates.remove(env, user);
-            Ok(Arc::new(
-                UserDevices::new(env, user).with_settings(settings),
-            ))
+            let devices = UserDevices::new(env, user).with_settings(settings);
+            Ok(Arc::new(CachedUser::new(devices)))
         }
         Some((revision, None)) => match cached {
             Some(devices) if devices.revision() == revision => Ok(devices),
@@ -117,7 +118,8 @@ pub async fn current(
             .into()),
         },
         Some((revision, Some(json))) => {
-            let devices = Arc::new(parse_snapshot(&json, revision, env, user, settings)?);
+            let devices = parse_snapshot(&json, revision, env, user, settings)?;
+            let devices = Arc::new(CachedUser::new(devices));
             state.aggregates.put(Arc::clone(&devices));
             Ok(devices)
         }
@@ -154,7 +156,9 @@ pub async fn execute(
         let commit = to_commit(&devices, base, &events, transaction, now)?;
         match state.store.commit(commit).await {
             Ok(()) => {
-                state.aggregates.put(Arc::new(devices.clone()));
+                state
+                    .aggregates
+                    .put(Arc::new(CachedUser::new(devices.clone())));
                 return Ok((devices, events, now));
             }
             Err(StoreError::Conflict) if precondition.is_some() => {
@@ -346,10 +350,20 @@ async fn list(
         None => None,
     };
     let devices = current(&state, env, user).await?;
-    let body = devices.render_list(&state.api_base, expand_order, Utc::now(), |d| {
-        filter.as_ref().is_none_or(|f| f.matches(d))
-    });
-    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+    let now = Utc::now();
+    let body = match &filter {
+        Some(filter) => {
+            let body =
+                devices.render_list(&state.api_base, expand_order, now, |d| filter.matches(d));
+            Bytes::from(body.to_string())
+        }
+        // The unfiltered list: rendered once per revision while nothing in it changes with time.
+        None => devices.list_body(expand_order, now, || {
+            let body = devices.render_list(&state.api_base, expand_order, now, |_| true);
+            Bytes::from(body.to_string())
+        }),
+    };
+    Ok(with_etag(json_bytes(StatusCode::OK, body), &devices))
 }
 
 /// What a command request addresses (the path's device id as given) and carries.

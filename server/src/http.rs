@@ -181,7 +181,12 @@ impl IntoResponse for Failure {
 
 /// A JSON response with `status`.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    json_bytes(status, Bytes::from(body.to_string()))
+}
+
+/// A JSON response with `status` and the JSON text `body`.
+pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
