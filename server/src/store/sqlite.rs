@@ -107,6 +107,26 @@ impl SqliteStore {
         })
     }
 
+    /// A point read (one row by primary key, microseconds) on the calling thread when a read
+    /// connection is free: handing it to a blocking thread costs more than the query (two
+    /// thread wake-ups). A WAL reader does not wait for the writer. Else [`read`](Self::read).
+    fn read_point<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        let free = (0..n).find_map(|i| self.readers.get((start + i) % n)?.try_lock().ok());
+        match free {
+            Some(mut guard) => {
+                let result = f(&mut guard);
+                drop(guard);
+                Box::pin(std::future::ready(result))
+            }
+            None => self.read(f),
+        }
+    }
+
     /// Runs the read-only `f` on a free read connection (the writer without any).
     fn read<T: Send + 'static>(
         &self,
@@ -244,7 +264,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Option<(u64, Option<String>)>> {
         let (env, user) = (env.to_owned(), user.to_owned());
         let known = known.map(sql_int).transpose();
-        self.read(move |c| {
+        self.read_point(move |c| {
             let known = known?;
             let row: Option<(i64, Option<String>)> = c
                 .prepare_cached(
