@@ -144,6 +144,7 @@ impl CreateDeviceAuthentication {
                 "selectedDevice" => selected_device = read_selected(&mut p, value),
                 "compatibility" => compatibility = read_compatibility(&mut p, value),
                 "notification" => notification = read_notification(&mut p, value),
+                "application" | "mobilePayload" if value.is_null() => {}
                 "application" | "mobilePayload" => p.invalid(
                     key,
                     format!(

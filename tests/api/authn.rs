@@ -1203,6 +1203,15 @@ fn select_bodies_name_the_bad_property() {
         let api: ApiError = SelectDevice::from_json(bad).unwrap_err();
         assert_eq!((api.code(), api.http_status()), ("INVALID_REQUEST", 400));
     }
+    // A long non-UUID id is quoted cut, as every echo of input is (was: up to the 1,024
+    // characters of a message).
+    let long = format!(r#"{{"device":{{"id":"{}"}}}}"#, "x".repeat(10_000));
+    let api = SelectDevice::from_json(long.as_bytes()).unwrap_err();
+    let message = &api.details[0].message;
+    assert!(
+        message.len() < 200 && message.contains("more bytes"),
+        "{message}"
+    );
 }
 
 #[test]
