@@ -155,9 +155,8 @@ impl IntoResponse for Failure {
         if error.id.is_none() {
             error = error.with_id(uuid::Uuid::new_v4().to_string());
         }
-        let status =
-            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(status, &serde_json::to_value(&error).unwrap_or_default())
+        // The crate's `http` integration: status, `Content-Type` and PingOne's body.
+        error.into_response().map(Body::from)
     }
 }
 
