@@ -452,5 +452,19 @@ mod tests {
         );
         let f: CrestFailure = CrestError::UnknownCategory("sms".into()).into();
         assert_eq!((f.0.code, f.0.reason.as_str()), (404, "Not Found"));
+        // The shared helpers' PingOne failures keep their status and message.
+        let unavailable = mfa_devices::error::ApiError::new(
+            mfa_devices::error::ErrorCode::UnexpectedError,
+            "The service is temporarily unavailable; retry the request",
+        )
+        .with_status(503);
+        let f: CrestFailure = Failure(unavailable).into();
+        assert_eq!(
+            serde_json::to_value(&f.0).unwrap(),
+            serde_json::json!({"code": 503, "reason": "Service Unavailable",
+                "message": "The service is temporarily unavailable; retry the request"})
+        );
+        let f: CrestFailure = Failure(mfa_devices::error::ApiError::conflict("lost")).into();
+        assert_eq!((f.0.code, f.0.reason.as_str()), (409, "Conflict"));
     }
 }

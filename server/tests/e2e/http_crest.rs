@@ -479,6 +479,16 @@ async fn crest_access_and_environment_isolation() {
             status == 404 && is_aic_error(&e, 404, "Not Found"),
             "{label}: {e}"
         );
+        // A path segment that is not UTF-8: the framework's 400, in AIC's body.
+        let (status, e) = send(server.get(&with_query(
+            &url(&server, ENV_A, "%FF", "oath"),
+            &[("_queryFilter", "true")],
+        )))
+        .await;
+        assert!(
+            status == 400 && is_aic_error(&e, 400, "Bad Request"),
+            "{label}: {e}"
+        );
         // A realm that is not the token's environment: 403, whatever it names.
         let (status, _) = send(server.get(&with_query(
             &url(&server, "alpha", USER, "oath"),
