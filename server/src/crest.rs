@@ -26,9 +26,9 @@
 //! - **Only ACTIVE devices are listed** (AM lists a device once its registration completed; an
 //!   ACTIVATION_REQUIRED PingOne device is a registration in progress), and only they can be
 //!   deleted here (anything else is 404, as an unknown uuid).
-//! - **Fields.** `_id` = `uuid` = the PingOne device id; `_rev` = the device's `updatedAt` in
-//!   epoch milliseconds (a decimal string, as AM's revisions are; it changes whenever the device
-//!   does); `deviceName` = the nickname, else AM's default name for the category (`OATH Device`,
+//! - **Fields.** `_id` = `uuid` = the PingOne device id; `_rev` = a content hash of the device as
+//!   the PingOne routes show it ([`revision`]: a decimal string, as AM's revisions are; it
+//!   changes whenever the device does, even twice in one millisecond); `deviceName` = the nickname, else AM's default name for the category (`OATH Device`,
 //!   `Push Device`, `New Security Key`); `deviceManagementStatus` = `false`.
 //! - **Queries.** `_queryFilter` is required (`true` lists all); `_queryId` and
 //!   `_queryExpression` are 400. `_pageSize`, `_pagedResultsCookie`, `_pagedResultsOffset`,
@@ -167,11 +167,21 @@ fn listed_in(device: &Device, category: DeviceCategory) -> bool {
     category_of(&device.device_type) == Some(category) && device.is_active()
 }
 
+/// A device's `_rev`: the first 64 bits of a name-based (SHA-1) UUID of the device's JSON as
+/// the PingOne routes show it at that moment (`UserDevices::device_at`: secrets that are no
+/// longer shown are not part of it), in decimal. Equal devices have equal revisions, on every
+/// instance and across restarts; any change to the device changes it.
+pub fn revision(device: &Device) -> String {
+    let json = serde_json::to_vec(device).unwrap_or_default();
+    let (high, _) = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &json).as_u64_pair();
+    high.to_string()
+}
+
 /// The fields every category shares: (`_id` = `uuid`, `_rev`, `deviceName`).
 fn common(device: &Device, category: DeviceCategory) -> (String, String, String) {
     (
         device.id.to_string(),
-        device.updated_at.timestamp_millis().to_string(),
+        revision(device),
         device
             .nickname
             .clone()
@@ -345,7 +355,7 @@ async fn delete_device(
         .filter(|d| listed_in(d, category))
         .ok_or_else(unknown)?;
     let body = render(&device, category).ok_or_else(unknown)?;
-    let rev = device.updated_at.timestamp_millis().to_string();
+    let rev = revision(&device);
     // With If-Match, the commit must see the revision the check saw (compare-and-swap).
     let precondition = match headers.get(header::IF_MATCH) {
         None => None,

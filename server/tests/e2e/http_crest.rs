@@ -73,7 +73,7 @@ async fn pingone_devices(server: &TestServer, user: &str) -> Vec<Device> {
 fn as_oath(d: &Device) -> OathDevice {
     OathDevice {
         id: d.id.to_string(),
-        rev: d.updated_at.timestamp_millis().to_string(),
+        rev: mfa_devices_server::crest::revision(d),
         device_name: d.nickname.clone().unwrap_or_else(|| "OATH Device".into()),
         uuid: d.id.to_string(),
         device_management_status: false,
@@ -84,7 +84,7 @@ fn as_oath(d: &Device) -> OathDevice {
 fn as_webauthn(d: &Device) -> WebAuthnDevice {
     WebAuthnDevice {
         id: d.id.to_string(),
-        rev: d.updated_at.timestamp_millis().to_string(),
+        rev: mfa_devices_server::crest::revision(d),
         device_name: d
             .nickname
             .clone()
@@ -332,6 +332,66 @@ async fn crest_devices_list_filter_sort_page_delete() {
         assert_eq!(response.status().as_u16(), 405, "{label}");
         let e: Value = response.json().await.unwrap();
         assert!(is_aic_error(&e, 405, "Method Not Allowed"), "{label}: {e}");
+
+        // A rename through the PingOne route changes `deviceName` and `_rev`; the old `_rev`
+        // no longer matches.
+        let renamed = expected_oath
+            .iter()
+            .find(|d| d.device_name == "Phone 3")
+            .unwrap()
+            .clone();
+        let (status, _) = send(
+            server
+                .client
+                .put(format!(
+                    "{}/{}/nickname",
+                    server.devices_url(ENV_A, USER),
+                    renamed.uuid
+                ))
+                .bearer_auth(TOKEN_A)
+                .json(&json!({"nickname": "Phone 4"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{label}");
+        let (_, after_rename) = send(server.get(&with_query(
+            &oath,
+            &[("_queryFilter", &format!("/_id eq '{}'", renamed.uuid))],
+        )))
+        .await;
+        let now_named = &after_rename["result"][0];
+        assert_eq!(now_named["deviceName"], "Phone 4", "{label}");
+        assert_ne!(now_named["_rev"], json!(renamed.rev), "{label}");
+        let (status, e) = send(
+            server
+                .client
+                .delete(format!("{oath}/{}", renamed.uuid))
+                .bearer_auth(TOKEN_A)
+                .header("If-Match", format!("\"{}\"", renamed.rev)),
+        )
+        .await;
+        assert!(
+            status == 412 && is_aic_error(&e, 412, "Precondition Failed"),
+            "{label}: {e}"
+        );
+        let (status, _) = send(
+            server
+                .client
+                .put(format!(
+                    "{}/{}/nickname",
+                    server.devices_url(ENV_A, USER),
+                    renamed.uuid
+                ))
+                .bearer_auth(TOKEN_A)
+                .json(&json!({"nickname": "Phone 3"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{label}");
+        let pingone = pingone_devices(&server, USER).await;
+        let expected_oath: Vec<OathDevice> = pingone
+            .iter()
+            .filter(|d| d.device_type.as_str() == "TOTP" && d.is_active())
+            .map(as_oath)
+            .collect();
 
         // Delete through the aggregate: 200 with the device as it was, then gone everywhere.
         let deleted_one = expected_oath
