@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod authentications;
+pub mod crest;
 pub mod devices;
 pub mod http;
 pub mod policies;
