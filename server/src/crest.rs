@@ -34,11 +34,12 @@
 //!   `_queryExpression` are 400. `_pageSize`, `_pagedResultsCookie`, `_pagedResultsOffset`,
 //!   `_sortKeys` and `_totalPagedResultsPolicy` follow [`query_with`](mfa_devices::crest::query_with).
 //!   `_fields` (not modelled by the crate) is accepted and not applied: every field is returned.
-//! - **Cookies.** The [`CookieKey`] is drawn from the OS-seeded CSPRNG when the server starts
-//!   ([`AppState::new`](crate::http::AppState::new)); a cookie is bound to the collection's path
+//! - **Cookies.** The [`CookieKey`] is derived from the server's bearer tokens ([`cookie_key`]),
+//!   so instances started with the same `--token`s share it: a cookie handed out by one instance
+//!   pages on at another and after a restart. A cookie is bound to the collection's path
 //!   ([`Realm::devices_path`]: environment, user and category), the filter and the sort keys,
-//!   and expires after 30 minutes. A cookie issued by another process (a restart, another
-//!   instance on the same PostgreSQL) is refused with 400: the client starts the query again.
+//!   and expires after 30 minutes; a cookie under other tokens is refused with 400 (the client
+//!   starts the query again).
 //! - **Delete** executes the crate's `Command::Delete` through [`crate::devices::execute`] —
 //!   revision compare-and-swap, events, read models and `DEVICE.DELETED` audit activity, as
 //!   `DELETE /v1/…/devices/{id}` — and answers 200 with the device as it was (CREST returns the
@@ -93,9 +94,27 @@ pub fn path_environment(path: &str) -> Option<&str> {
     rest.split('/').next().filter(|realm| !realm.is_empty())
 }
 
-/// A fresh cookie key from the OS-seeded CSPRNG (one per server process).
-pub fn random_cookie_key() -> CookieKey {
-    CookieKey::from(rand::random::<[u8; 32]>())
+/// The key of the `_pagedResultsCookie`s, derived from the server's bearer tokens:
+/// HMAC-SHA-256 keyed with every `environment=token` pair (sorted, one per line) over a fixed
+/// label. Instances started with the same `--token`s on one database therefore share the key —
+/// a cookie handed out by one instance pages on at another and survives a restart — while
+/// nobody without a token can forge one. Changing the tokens invalidates the cookies (the
+/// client starts its query again).
+pub fn cookie_key(tokens: &std::collections::HashMap<String, EnvironmentId>) -> CookieKey {
+    use hmac::{Hmac, Mac};
+    let mut pairs: Vec<String> = tokens
+        .iter()
+        .map(|(token, env)| format!("{env}={token}\n"))
+        .collect();
+    pairs.sort_unstable();
+    let secret = pairs.concat();
+    // HMAC takes keys of any length; an empty key set (no tokens: no request can pass the
+    // token check anyway) still yields a 32-byte key.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return CookieKey::from(rand::random::<[u8; 32]>());
+    };
+    mac.update(b"mfa-devices-server CREST paging cookie key v1");
+    CookieKey::from(<[u8; 32]>::from(mac.finalize().into_bytes()))
 }
 
 /// A refused CREST request: AIC's `{"code","reason","message"}` body with its status.

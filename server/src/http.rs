@@ -46,7 +46,8 @@ pub struct AppState {
     user_locks: Vec<tokio::sync::Mutex<()>>,
     /// Actions on one device authentication are serialised within this process.
     flow_locks: Vec<tokio::sync::Mutex<()>>,
-    /// The key of the CREST `_pagedResultsCookie`s, drawn at start (see [`crate::crest`]).
+    /// The key of the CREST `_pagedResultsCookie`s, derived from the tokens (see
+    /// [`crate::crest::cookie_key`]).
     pub crest_cookie_key: mfa_devices::crest::CookieKey,
 }
 
@@ -62,6 +63,7 @@ impl AppState {
     ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_owned();
         Self {
+            crest_cookie_key: crate::crest::cookie_key(&tokens),
             store,
             tokens,
             api_base: ApiBase::new(format!("{base_url}/v1")),
@@ -74,7 +76,6 @@ impl AppState {
             flow_locks: (0..USER_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
-            crest_cookie_key: crate::crest::random_cookie_key(),
         }
     }
 

@@ -252,6 +252,17 @@ async fn crest_devices_list_filter_sort_page_delete() {
             (&Value::Null, &json!(0)),
             "{label}"
         );
+        // Another instance on the same database with the same tokens pages on with the cookie
+        // (the key is derived from the tokens, not drawn per process).
+        let other = TestServer::start(&db).await;
+        let (status, at_other) =
+            send(other.get(&with_query(&oath.replace(&server.base, &other.base), &next))).await;
+        assert_eq!(
+            (status, &at_other),
+            (200, &page2),
+            "{label}: at another instance"
+        );
+        other.stop().await;
         // The cookie resumes only this user's list with this query.
         create(
             &server,
