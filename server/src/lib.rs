@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod authentications;
 pub mod cache;
+pub mod crest;
 pub mod devices;
 pub mod http;
 pub mod policies;

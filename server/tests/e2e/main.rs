@@ -8,6 +8,7 @@ mod conformance;
 mod faults;
 mod http_activities;
 mod http_authentications;
+mod http_crest;
 mod http_devices;
 mod http_policies;
 mod http_security;
