@@ -93,7 +93,7 @@ async fn create(
         Some(p) => policies::policy(&state, &env, p.id).await?,
         None => policies::default_policy(&state, &env).await?,
     };
-    let user_devices = devices::load(state.store.as_ref(), env, request.user.id).await?;
+    let user_devices = devices::current(&state, env, request.user.id).await?;
     let now = Utc::now();
     let mut flow =
         DeviceAuthentication::start_from(&request, &user_devices, &policy, Uuid::new_v4(), now)
@@ -159,7 +159,7 @@ async fn act(
     let now = Utc::now();
     // Decide on the user's devices as they are now (a device blocked, deleted or locked
     // meanwhile; failures counted by another flow): a loaded flow refuses checks until synced.
-    let loaded = devices::load(state.store.as_ref(), env, user).await?;
+    let loaded = devices::current(&state, env, user).await?;
     flow.sync_with(&loaded, now);
     // The records are written only if nobody changed the devices since: the count that
     // decided is the one they are recorded on (a lost race answers 412; the client retries).
@@ -195,7 +195,7 @@ async fn act(
                 precondition = Some(etag(after.revision()));
             }
             if !outcome.records.is_empty() {
-                let current = devices::load(state.store.as_ref(), env, user).await?;
+                let current = devices::current(&state, env, user).await?;
                 flow.sync_with(&current, now);
             }
             outcome.result.map_err(ApiError::from)

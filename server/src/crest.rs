@@ -320,7 +320,7 @@ async fn list(
     let (realm, env, user, category) = collection_of(&realm, &user, &kind)?;
     let request = QueryRequest::from_query_string(raw.as_deref().unwrap_or(""))?;
     let owner = realm.devices_path(&user.to_string(), category)?;
-    let devices = crate::devices::load(state.store.as_ref(), env, user).await?;
+    let devices = crate::devices::current(&state, env, user).await?;
     let now = Utc::now();
     let paging = Paging::new(&state.crest_cookie_key, &owner, now, rand::random());
     let body = match category {
@@ -367,7 +367,7 @@ async fn delete_device(
         ))
     };
     let device_id: DeviceId = id.parse().map_err(|_| unknown())?;
-    let devices = crate::devices::load(state.store.as_ref(), env, user).await?;
+    let devices = crate::devices::current(&state, env, user).await?;
     let now = Utc::now();
     let device = devices
         .device_at(&device_id, now)

@@ -28,7 +28,7 @@ use crate::http::{
     Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_bytes, json_response, path_id,
     read_body,
 };
-use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, Store, StoreError};
+use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, StoreError};
 
 /// The devices routes.
 pub fn routes() -> Router<Shared> {
@@ -71,24 +71,6 @@ fn parse_snapshot(
         .into());
     }
     Ok(devices)
-}
-
-/// Loads a user's aggregate from its snapshot (a user without events is a new user), with
-/// PingOne's default device settings. Uncached: handlers use [`current`], which reuses the
-/// parsed aggregate while the stored revision is unchanged and applies the environment's
-/// settings.
-pub async fn load(
-    store: &dyn Store,
-    env: EnvironmentId,
-    user: UserId,
-) -> Result<UserDevices, Failure> {
-    let (e, u) = (env.to_string(), user.to_string());
-    match store.load_snapshot(&e, &u).await? {
-        None => Ok(UserDevices::new(env, user)),
-        Some((revision, json)) => {
-            parse_snapshot(&json, revision, env, user, DeviceSettings::default())
-        }
-    }
 }
 
 /// The user's aggregate at the latest committed revision, with the environment's device
