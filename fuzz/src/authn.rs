@@ -530,7 +530,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             }
             6 => {
                 let verdict = b.bit();
-                match flow.check_authenticator_otp("123456", |_| verdict, now) {
+                match flow.check_authenticator_otp_with("123456", |_| verdict, now) {
                     Ok(o) => check_outcome(o, &ids, &mut records),
                     Err(e) => {
                         check_error(&e);

@@ -3,12 +3,14 @@
 # loopback only, bounded (DURATION seconds per scenario, default 10).
 #
 #   server/bench/load.sh [sqlite|postgres|both]      (default: both)
+#   BIN_DIR=dir server/bench/load.sh …   (dir holds mfa-devices-server and authn_load; no build)
 #
 # Per database: a fresh database, the server with a known token, then at 32 connections
 #   list     GET …/users/{u}/devices of a user with 5 devices (wrk)
 #   create   POST …/users/{random u}/devices, a new user per request (wrk + create.lua)
 #   authn    create → device.select → otp.check, each worker with its own user (examples/authn_load.rs)
-# wrk prints requests/s and the latency distribution (p50/p99). PostgreSQL is a throwaway
+# wrk prints requests/s and the latency distribution (p50/p99); the script adds the CPU time the
+# server (and PostgreSQL) spent per request. PostgreSQL is a throwaway
 # cluster (initdb in a temporary directory, 127.0.0.1, fsync off, like the test kit); SQLite a
 # file in a temporary directory (WAL, synchronous=NORMAL). Needs wrk (Debian: apt-get install wrk).
 set -euo pipefail
@@ -20,9 +22,14 @@ conns="${CONNECTIONS:-32}"
 threads="${THREADS:-2}"
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
 cd "$root"
-cargo build --release --quiet -p mfa-devices-server --bin mfa-devices-server --example authn_load
-bin="$root/target/release/mfa-devices-server"
-load="$root/target/release/examples/authn_load"
+if [ -n "${BIN_DIR:-}" ]; then # prebuilt binaries (e.g. to compare two builds under one load)
+    bin="$BIN_DIR/mfa-devices-server"; load="$BIN_DIR/authn_load"
+else
+    cargo build --release --quiet -p mfa-devices-server --bin mfa-devices-server --example authn_load
+    target="${CARGO_TARGET_DIR:-$root/target}"
+    bin="$target/release/mfa-devices-server"
+    load="$target/release/examples/authn_load"
+fi
 env_id="be0c0000-0000-4000-8000-0000000000be"
 token="bench-token"
 port="${PORT:-18282}"
@@ -84,13 +91,43 @@ request = function()
 end
 LUA
 
+# CPU time (user + system, ms) of a process (and, for PostgreSQL, of the postmaster and its
+# backends): divided by the requests served it is the CPU cost of a request, which depends far
+# less on the machine's other load than requests/s do.
+hz="$(getconf CLK_TCK)"
+cpu_ms() {
+    local total=0 pid
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo $((total * 1000 / hz))
+}
+pg_pids() {
+    [ -r "$work/pg/data/postmaster.pid" ] || return 0
+    local postmaster; postmaster="$(head -1 "$work/pg/data/postmaster.pid")"
+    echo "$postmaster" $(pgrep -P "$postmaster" || true)
+}
+cpu_mark() { server_cpu0="$(cpu_ms "$server_pid")"; pg_cpu0="$(cpu_ms $(pg_pids))"; }
+cpu_per_request() { # requests -> "server N µs/req, postgres M µs/req"
+    local server_ms pg_ms
+    server_ms=$(($(cpu_ms "$server_pid") - server_cpu0))
+    pg_ms=$(($(cpu_ms $(pg_pids)) - pg_cpu0))
+    if [ "${1:-0}" -gt 0 ]; then
+        printf 'CPU/request: server %d µs' $((server_ms * 1000 / $1))
+        [ "$db" = postgres ] && printf ', postgres %d µs' $((pg_ms * 1000 / $1))
+    fi
+}
+
 summary() { # scenario, wrk output
-    local rps p50 p99
+    local rps p50 p99 requests
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$2")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$2")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$2")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$2")"
     local errors; errors="$(grep -E 'Non-2xx|Socket errors' <<<"$2" | tr -s ' ' | tr '\n' ';' || true)"
-    printf '%-9s %-7s %10s req/s   p50 %8s   p99 %8s   %s\n' "$db" "$1" "$rps" "$p50" "$p99" "$errors"
+    printf '%-9s %-7s %10s req/s   p50 %8s   p99 %8s   %s %s\n' "$db" "$1" "$rps" "$p50" "$p99" \
+        "$(cpu_per_request "$requests")" "$errors"
 }
 
 run_db() {
@@ -105,10 +142,15 @@ run_db() {
             -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
             -d "{\"type\":\"EMAIL\",\"email\":\"u$i@example.com\",\"status\":\"ACTIVE\"}"
     done
+    cpu_mark
     summary list "$(wrk -t"$threads" -c"$conns" -d"${duration}s" --latency \
         -H "Authorization: Bearer $token" "$base/v1/environments/$env_id/users/$user/devices")"
+    cpu_mark
     summary create "$(wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -s "$work/create.lua" "$base")"
-    printf '%-9s ' "$db"; "$load" "$base" "$env_id" "$token" "$conns" "$duration"
+    cpu_mark
+    local flows; flows="$("$load" "$base" "$env_id" "$token" "$conns" "$duration")"
+    printf '%-9s %s %s\n' "$db" "$flows" \
+        "$(cpu_per_request "$(sed -n 's/.*(\([0-9]*\) requests.*/\1/p' <<<"$flows")")"
     stop_server
     stop_postgres
 }

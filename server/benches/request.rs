@@ -151,6 +151,8 @@ fn bench(c: &mut Criterion) {
             let mut flow = DeviceAuthentication::from_stored(value).unwrap();
             let mut devices: UserDevices = serde_json::from_str(&stored_two).unwrap();
             let now = Utc::now();
+            // As the server does: a loaded flow checks only once synced with the devices.
+            flow.sync_with(&devices, now);
             let outcome = flow.check_otp(&otp, now).unwrap();
             for record in &outcome.records {
                 let _ = devices.execute(record.to_command(), now);

@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use mfa_devices::device::EnvironmentId;
 use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 use mfa_devices::filter::Filter;
-use mfa_devices::filter::ast::{CompValue, CompareOp, Expr};
+use mfa_devices::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
+use mfa_devices::filter::fold::Fold;
 use mfa_devices::filter::sql::SqlMapping;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -70,61 +71,75 @@ fn invalid_filter(message: impl Into<String>) -> Failure {
     ))
 }
 
-fn op_name(op: &CompareOp) -> &str {
-    match op {
-        CompareOp::Eq => "eq",
-        CompareOp::Ne => "ne",
-        CompareOp::Co => "co",
-        CompareOp::Sw => "sw",
-        CompareOp::Ew => "ew",
-        CompareOp::Gt => "gt",
-        CompareOp::Ge => "ge",
-        CompareOp::Lt => "lt",
-        CompareOp::Le => "le",
-        CompareOp::Extended(other) => other,
-    }
-}
+/// Checks every comparison against [`ATTRIBUTES`]; time literals must be RFC 3339. A fold over
+/// the filter: `and` / `or` combine checked operands, every other node is refused.
+struct Check;
 
-/// Checks every comparison against [`ATTRIBUTES`]; time literals must be RFC 3339.
-fn check(expr: &Expr) -> Result<(), Failure> {
-    match expr {
-        Expr::And(items) | Expr::Or(items) => items.iter().try_for_each(check),
-        Expr::Compare(path, op, value) => {
-            let name = path.segments.join(".");
-            let Some((canonical, ops)) = ATTRIBUTES
-                .iter()
-                .find(|(a, _)| a.eq_ignore_ascii_case(&name) && path.urn.is_none())
-            else {
-                return Err(invalid_filter(format!(
-                    "'{name}' is not an attribute activities can be filtered on"
-                )));
-            };
-            let op = op_name(op);
-            if !ops.contains(&op) {
-                return Err(invalid_filter(format!(
-                    "'{op}' is not supported on {canonical}; supported: {}",
-                    ops.join(", ")
-                )));
-            }
-            match value {
-                CompValue::String(s) if matches!(*canonical, "recordedAt" | "createdAt") => {
-                    DateTime::parse_from_rfc3339(s).map(|_| ()).map_err(|_| {
-                        invalid_filter(format!(
-                            "{canonical} needs an RFC 3339 date-time, not {s:?}"
-                        ))
-                    })
-                }
-                CompValue::String(_) => Ok(()),
-                _ => Err(invalid_filter(format!(
-                    "{canonical} compares with a string"
-                ))),
-            }
-        }
-        Expr::Not(_) => Err(invalid_filter("'not' is not supported on activities")),
-        Expr::Present(_) => Err(invalid_filter("'pr' is not supported on activities")),
-        Expr::ValuePath(..) | Expr::Literal(_) => Err(invalid_filter(
+impl Fold for Check {
+    type Output = ();
+    type Error = Failure;
+
+    fn literal(&mut self, _: bool) -> Result<(), Failure> {
+        Err(invalid_filter(
             "activities take comparisons combined with 'and' / 'or'",
-        )),
+        ))
+    }
+
+    fn present(&mut self, _: &AttrPath) -> Result<(), Failure> {
+        Err(invalid_filter("'pr' is not supported on activities"))
+    }
+
+    fn compare(
+        &mut self,
+        path: &AttrPath,
+        op: &CompareOp,
+        value: &CompValue,
+    ) -> Result<(), Failure> {
+        let name = path.segments.join(".");
+        let Some((canonical, ops)) = ATTRIBUTES
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(&name) && path.urn.is_none())
+        else {
+            return Err(invalid_filter(format!(
+                "'{name}' is not an attribute activities can be filtered on"
+            )));
+        };
+        let op = op.to_string();
+        if !ops.contains(&op.as_str()) {
+            return Err(invalid_filter(format!(
+                "'{op}' is not supported on {canonical}; supported: {}",
+                ops.join(", ")
+            )));
+        }
+        match value {
+            CompValue::String(s) if matches!(*canonical, "recordedAt" | "createdAt") => {
+                DateTime::parse_from_rfc3339(s).map(|_| ()).map_err(|_| {
+                    invalid_filter(format!(
+                        "{canonical} needs an RFC 3339 date-time, not {s:?}"
+                    ))
+                })
+            }
+            CompValue::String(_) => Ok(()),
+            _ => Err(invalid_filter(format!(
+                "{canonical} compares with a string"
+            ))),
+        }
+    }
+
+    fn value_path(&mut self, _: &AttrPath, _: &Expr) -> Result<(), Failure> {
+        self.literal(true)
+    }
+
+    fn not(&mut self, _: ()) -> Result<(), Failure> {
+        Err(invalid_filter("'not' is not supported on activities"))
+    }
+
+    fn and(&mut self, _: Vec<()>) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn or(&mut self, _: Vec<()>) -> Result<(), Failure> {
+        Ok(())
     }
 }
 
@@ -228,7 +243,7 @@ async fn respond(
     let limit = limit(params.limit.as_ref())?;
     let after = params.offset.as_deref().map(decode_offset).transpose()?;
     let filter = Filter::parse(&text).map_err(|e| invalid_filter(e.to_string()))?;
-    check(filter.expr())?;
+    filter.expr().fold(&mut Check)?;
     if !has_time_range(filter.expr()) {
         return Err(invalid_filter(
             "the filter must bound recordedAt (or createdAt) from below (gt/ge) and above (lt/le), joined with 'and' at its top level",

@@ -4,7 +4,9 @@
 //! on the user's devices (passcode failures and successes) is executed on the user's
 //! aggregate through [`devices::execute`], then the flow is synced with the result.
 //!
-//! Passcodes for SMS/EMAIL/VOICE devices are drawn from the operating system's CSPRNG. This
+//! Passcodes for SMS/EMAIL/VOICE devices are drawn from the operating system's CSPRNG; TOTP
+//! codes are verified against the secret stored with the device (a code accepted once is
+//! refused afterwards: its time step is recorded on the device). This
 //! server sends no SMS or email: a test-mode device (`testMode: true`) gets its passcode in the
 //! flow body as `test.otp` (PingOne's behaviour), for other devices the passcode is only logged
 //! as issued (never its value).
@@ -18,12 +20,12 @@ use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::{
-    Action, AuthenticationStatus, DeviceAuthentication, OtpSource, StoredFlow,
+    Action, AuthenticationStatus, CreateDeviceAuthentication, DeviceAuthentication, OtpSource,
+    StoredFlow,
 };
-use mfa_devices::device::{EnvironmentId, UserId};
-use mfa_devices::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
+use mfa_devices::device::EnvironmentId;
+use mfa_devices::error::ApiError;
 use mfa_devices::user_devices::etag;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::devices;
@@ -38,25 +40,6 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/{env}/deviceAuthentications", post(create))
         .route("/{env}/deviceAuthentications/{id}", get(read).post(act))
-}
-
-#[derive(Deserialize)]
-struct Ref {
-    id: String,
-}
-
-/// The creation body (`user.id` required, `policy.id` optional).
-#[derive(Deserialize)]
-struct CreateBody {
-    user: Option<Ref>,
-    policy: Option<Ref>,
-}
-
-fn invalid(target: &str, message: String) -> Failure {
-    Failure(ApiError::invalid_data(
-        VALIDATION_MESSAGE,
-        vec![ErrorDetail::new(DetailCode::InvalidValue, target, message)],
-    ))
 }
 
 fn auth_base(state: &Shared) -> ApiBase {
@@ -104,35 +87,17 @@ async fn create(
 ) -> Result<Response, Failure> {
     let env: EnvironmentId = path_id(&env, "environment")?;
     let body = read_body(body).await?;
-    let request: CreateBody = serde_json::from_slice(&body)
-        .map_err(|e| invalid("body", format!("the request body is not valid: {e}")))?;
-    let user = request.user.ok_or_else(|| {
-        Failure(ApiError::invalid_data(
-            VALIDATION_MESSAGE,
-            vec![ErrorDetail::new(
-                DetailCode::RequiredValue,
-                "user.id",
-                "user.id is required",
-            )],
-        ))
-    })?;
-    let user: UserId = user
-        .id
-        .parse()
-        .map_err(|_| invalid("user.id", format!("'{}' is not a valid id", user.id)))?;
+    // The crate's reader: every problem at once, each naming its property (400).
+    let request = CreateDeviceAuthentication::from_json(&body).map_err(ApiError::from)?;
     let policy = match request.policy {
-        Some(p) => {
-            let id: Uuid =
-                p.id.parse()
-                    .map_err(|_| invalid("policy.id", format!("'{}' is not a valid id", p.id)))?;
-            policies::policy(&state, &env, id).await?
-        }
+        Some(p) => policies::policy(&state, &env, p.id).await?,
         None => policies::default_policy(&state, &env).await?,
     };
-    let user_devices = devices::load(state.store.as_ref(), env, user).await?;
+    let user_devices = devices::current(&state, env, request.user.id).await?;
     let now = Utc::now();
-    let mut flow = DeviceAuthentication::start(&user_devices, &policy, Uuid::new_v4(), now)
-        .map_err(ApiError::from)?;
+    let mut flow =
+        DeviceAuthentication::start_from(&request, &user_devices, &policy, Uuid::new_v4(), now)
+            .map_err(ApiError::from)?;
     issue_if_needed(&mut flow, now)?;
     state.store.insert_flow(row(&env, &flow, 1, now)?).await?;
     Ok(json_response(
@@ -194,7 +159,7 @@ async fn act(
     let now = Utc::now();
     // Decide on the user's devices as they are now (a device blocked, deleted or locked
     // meanwhile; failures counted by another flow): a loaded flow refuses checks until synced.
-    let loaded = devices::load(state.store.as_ref(), env, user).await?;
+    let loaded = devices::current(&state, env, user).await?;
     flow.sync_with(&loaded, now);
     // The records are written only if nobody changed the devices since: the count that
     // decided is the one they are recorded on (a lost race answers 412; the client retries).
@@ -206,7 +171,15 @@ async fn act(
             Ok(())
         }
         Action::CheckOtp(check) => {
-            let outcome = flow.check_otp(&check.otp, now).map_err(ApiError::from)?;
+            // A sent passcode is checked against the flow's sealed copy; an authenticator's
+            // code (TOTP) against the secret stored with the device, with replay protection
+            // (the accepted time step is recorded on the device below).
+            let outcome = if flow.otp_source() == Some(OtpSource::Authenticator) {
+                flow.check_authenticator_otp(&check.otp, &loaded, now)
+            } else {
+                flow.check_otp(&check.otp, now)
+            }
+            .map_err(ApiError::from)?;
             // Record on the user's devices first (each its own transaction), then mirror.
             let mut precondition = Some(precondition);
             for record in &outcome.records {
@@ -222,7 +195,7 @@ async fn act(
                 precondition = Some(etag(after.revision()));
             }
             if !outcome.records.is_empty() {
-                let current = devices::load(state.store.as_ref(), env, user).await?;
+                let current = devices::current(&state, env, user).await?;
                 flow.sync_with(&current, now);
             }
             outcome.result.map_err(ApiError::from)

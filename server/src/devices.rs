@@ -2,11 +2,12 @@
 //! (load a user, decide and commit a command with conflict retries, render bodies, build the
 //! read-model and audit rows).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Extension;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,15 +18,17 @@ use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::schema::DEVICES;
 use mfa_devices::user_devices::{
-    Command, Event, PreconditionFailed, RequestTarget, UserDevices, etag, if_match,
+    Command, DeviceSettings, Event, PreconditionFailed, RequestTarget, UserDevices, etag, if_match,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::cache::CachedUser;
 use crate::http::{
-    Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_response, path_id, read_body,
+    Failure, MAX_ATTEMPTS, Shared, TransactionId, content_type, json_bytes, json_response, path_id,
+    read_body,
 };
-use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, Store, StoreError};
+use crate::store::{ActivityRow, Commit, DeviceRow, EventRow, StoreError};
 
 /// The devices routes.
 pub fn routes() -> Router<Shared> {
@@ -44,29 +47,62 @@ pub fn routes() -> Router<Shared> {
         )
 }
 
-/// Loads a user's aggregate from its snapshot (a user without events is a new user).
-pub async fn load(
-    store: &dyn Store,
+/// Reads a stored snapshot with the environment's `settings` (never settings the snapshot may
+/// carry) and checks that it is the row's: its revision, environment and user.
+fn parse_snapshot(
+    json: &str,
+    revision: u64,
     env: EnvironmentId,
     user: UserId,
+    settings: DeviceSettings,
 ) -> Result<UserDevices, Failure> {
+    let devices = UserDevices::from_snapshot(json.as_bytes(), settings)
+        .map_err(|err| StoreError::Corrupt(format!("snapshot of user {user} in {env}: {err}")))?;
+    if devices.revision() != revision
+        || devices.environment_id() != env
+        || devices.user_id() != user
+    {
+        return Err(StoreError::Corrupt(format!(
+            "snapshot of user {user} in {env} says revision {} of environment {} user {} in its row {revision}",
+            devices.revision(),
+            devices.environment_id(),
+            devices.user_id()
+        ))
+        .into());
+    }
+    Ok(devices)
+}
+
+/// The user's aggregate at the latest committed revision, with the environment's device
+/// settings ([`AppState::device_settings`](crate::AppState::device_settings)). One database
+/// round trip reads the stored revision; the snapshot is read and parsed only when it is not
+/// the revision [`AppState::aggregates`](crate::AppState::aggregates) holds.
+pub async fn current(
+    state: &Shared,
+    env: EnvironmentId,
+    user: UserId,
+) -> Result<Arc<CachedUser>, Failure> {
+    let cached = state.aggregates.get(env, user);
+    let known = cached.as_ref().map(|d| d.revision());
     let (e, u) = (env.to_string(), user.to_string());
-    match store.load_snapshot(&e, &u).await? {
-        None => Ok(UserDevices::new(env, user)),
-        Some((revision, json)) => {
-            let devices: UserDevices = serde_json::from_str(&json).map_err(|err| {
-                StoreError::Corrupt(format!("snapshot of user {u} in {e}: {err}"))
-            })?;
-            if devices.revision() != revision
-                || devices.environment_id() != env
-                || devices.user_id() != user
-            {
-                return Err(StoreError::Corrupt(format!(
-                    "snapshot of user {u} in {e} says revision {} in its row {revision}",
-                    devices.revision()
-                ))
-                .into());
-            }
+    let settings = state.device_settings(&env);
+    match state.store.load_snapshot_unless(&e, &u, known).await? {
+        None => {
+            state.aggregates.remove(env, user);
+            let devices = UserDevices::new(env, user).with_settings(settings);
+            Ok(Arc::new(CachedUser::new(devices)))
+        }
+        Some((revision, None)) => match cached {
+            Some(devices) if devices.revision() == revision => Ok(devices),
+            _ => Err(StoreError::Corrupt(format!(
+                "the store answered revision {revision} of user {u} in {e} without its snapshot"
+            ))
+            .into()),
+        },
+        Some((revision, Some(json))) => {
+            let devices = parse_snapshot(&json, revision, env, user, settings)?;
+            let devices = Arc::new(CachedUser::new(devices));
+            state.aggregates.put(Arc::clone(&devices));
             Ok(devices)
         }
     }
@@ -87,7 +123,7 @@ pub async fn execute(
 ) -> Result<(UserDevices, Vec<Event>, DateTime<Utc>), Failure> {
     let _serialised = state.lock_user(&env, &user).await;
     for attempt in 0..MAX_ATTEMPTS {
-        let mut devices = load(state.store.as_ref(), env, user).await?;
+        let mut devices = UserDevices::clone(&*current(state, env, user).await?);
         let base = devices.revision();
         if let Some(header) = precondition {
             if_match(header, base).map_err(ApiError::from)?;
@@ -101,10 +137,15 @@ pub async fn execute(
         }
         let commit = to_commit(&devices, base, &events, transaction, now)?;
         match state.store.commit(commit).await {
-            Ok(()) => return Ok((devices, events, now)),
+            Ok(()) => {
+                state
+                    .aggregates
+                    .put(Arc::new(CachedUser::new(devices.clone())));
+                return Ok((devices, events, now));
+            }
             Err(StoreError::Conflict) if precondition.is_some() => {
                 state.conflicts_answered.fetch_add(1, Ordering::Relaxed);
-                let current = load(state.store.as_ref(), env, user).await?.revision();
+                let current = current(state, env, user).await?.revision();
                 return Err(ApiError::from(PreconditionFailed { revision: current }).into());
             }
             Err(StoreError::Conflict) => {
@@ -185,14 +226,11 @@ fn to_commit(
     })
 }
 
-/// PingOne's audit activity for one event. Its id is a UUIDv5 of (environment, user,
-/// revision): a command decided again after a conflict cannot record it twice.
+/// PingOne's audit activity for one event. Its id is the event's id ([`Event::id`], a UUIDv5
+/// of environment, user and revision): a command decided again after a conflict cannot record
+/// it twice.
 fn activity(env: &str, user: &str, event: &Event, transaction: &TransactionId) -> ActivityRow {
-    let id = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_URL,
-        format!("mfa-devices:{env}/{user}/{}", event.revision).as_bytes(),
-    )
-    .to_string();
+    let id = event.id().to_string();
     let action_type = event.audit_type().to_owned();
     let device_id = event.device_id().map(|d| d.to_string());
     let at = event
@@ -293,69 +331,150 @@ async fn list(
         Some(text) => Some(DEVICES.parse(text)?.compile()),
         None => None,
     };
-    let devices = load(state.store.as_ref(), env, user).await?;
-    let body = devices.render_list(&state.api_base, expand_order, Utc::now(), |d| {
-        filter.as_ref().is_none_or(|f| f.matches(d))
-    });
-    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+    let devices = current(&state, env, user).await?;
+    let now = Utc::now();
+    let body = match &filter {
+        Some(filter) => {
+            let body =
+                devices.render_list(&state.api_base, expand_order, now, |d| filter.matches(d));
+            Bytes::from(body.to_string())
+        }
+        // The unfiltered list: rendered once per revision while nothing in it changes with time.
+        None => devices.list_body(expand_order, now, || {
+            let body = devices.render_list(&state.api_base, expand_order, now, |_| true);
+            Bytes::from(body.to_string())
+        }),
+    };
+    Ok(with_etag(json_bytes(StatusCode::OK, body), &devices))
+}
+
+/// What a command request addresses (the path's device id as given) and carries.
+enum CommandRequest {
+    /// `POST …/devices`: create, reorder, remove order.
+    Collection(Body),
+    /// `POST …/devices/{id}`: activate, resend, lock/unlock, block/unblock.
+    Device(String, Body),
+    /// `PUT …/devices/{id}/nickname`.
+    Nickname(String, Body),
+    /// `DELETE …/devices/{id}`.
+    Delete(String),
+}
+
+/// What a command request answers once committed.
+enum Answer {
+    /// 201 with the new device and its `Location`.
+    Created(DeviceId),
+    /// 200 with the device.
+    Device(DeviceId),
+    /// 200 with the list and its order.
+    List,
+    /// 204.
+    NoContent,
+}
+
+/// Every device command request: the path ids (a malformed one is a 404), the body and its
+/// media type ([`Command::from_request`]), the secrets of a new device, the commit
+/// ([`execute`]: conflict retries, `If-Match`), a wrong activation passcode's error once it
+/// is recorded, then the answer with the user's new `ETag`:
+///
+/// - create: 201, the device (`test.otp` for a test-mode device), `Location`;
+/// - reorder / remove order: 200, the list with the order (as `GET …/devices?expand=order`);
+/// - a device command or nickname: 200, the device; delete: 204.
+async fn device_command(
+    state: &Shared,
+    transaction: &TransactionId,
+    headers: &HeaderMap,
+    (env, user): (String, String),
+    request: CommandRequest,
+) -> Result<Response, Failure> {
+    let (env, user) = ids(&env, &user)?;
+    let device = |id: &str| path_id::<DeviceId>(id, "device");
+    let from_body = async |target: RequestTarget, body: Body| -> Result<Command, Failure> {
+        let body = read_body(body).await?;
+        Ok(Command::from_request(content_type(headers), target, &body)?)
+    };
+    let (mut command, answer) = match request {
+        CommandRequest::Collection(body) => {
+            let new_id = DeviceId::from_uuid(uuid::Uuid::new_v4());
+            let command = from_body(RequestTarget::Devices { new_id }, body).await?;
+            let answer = match command {
+                Command::Create { .. } => Answer::Created(new_id),
+                _ => Answer::List,
+            };
+            (command, answer)
+        }
+        CommandRequest::Device(id, body) => {
+            let id = device(&id)?;
+            let command = from_body(RequestTarget::Device(id), body).await?;
+            (command, Answer::Device(id))
+        }
+        CommandRequest::Nickname(id, body) => {
+            let id = device(&id)?;
+            let command = from_body(RequestTarget::Nickname(id), body).await?;
+            (command, Answer::Device(id))
+        }
+        CommandRequest::Delete(id) => (Command::Delete { id: device(&id)? }, Answer::NoContent),
+    };
+    // A new device's TOTP secret or activation passcode, drawn from the OS-seeded CSPRNG under
+    // the environment's default policy; the authenticator app shows the user's id as the
+    // account.
+    let mut test_otp = None;
+    if let Command::Create { device, .. } = &command {
+        let test_mode = device.test_mode == Some(true);
+        let policy = crate::policies::default_policy(state, &env).await?;
+        let passcode = command
+            .provision(&policy, &user.to_string(), &mut rand::rng(), Utc::now())
+            .map_err(ApiError::from)?;
+        // No SMS/email is sent: a test-mode device shows its activation passcode as `test.otp`.
+        test_otp = passcode.and_then(|p| p.test_otp(test_mode));
+    }
+    let (devices, events, now) = execute(
+        state,
+        env,
+        user,
+        command,
+        precondition(headers),
+        transaction,
+    )
+    .await?;
+    // A wrong activation passcode was recorded (committed above): answer with its error.
+    if let Some(error) = events.iter().find_map(Event::activation_error) {
+        return Err(error.into());
+    }
+    let response = match answer {
+        Answer::Created(id) => {
+            let mut body = device_body(state, &devices, id, now)?;
+            if let (Some(test), Some(object)) = (test_otp, body.as_object_mut()) {
+                object.insert("test".into(), json!({ "otp": test.otp }));
+            }
+            let mut response = json_response(StatusCode::CREATED, &body);
+            if let Ok(location) = state.api_base.device(&env, &user, &id).parse() {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Answer::Device(id) => {
+            json_response(StatusCode::OK, &device_body(state, &devices, id, now)?)
+        }
+        Answer::List => {
+            // Reorder / remove order: the list with the order, as GET …/devices?expand=order.
+            let body = devices.render_list(&state.api_base, true, now, |_| true);
+            json_response(StatusCode::OK, &body)
+        }
+        Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
+    };
+    Ok(with_etag(response, &devices))
 }
 
 async fn post_devices(
     State(state): State<Shared>,
     Extension(transaction): Extension<TransactionId>,
-    Path((env, user)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let (env, user) = ids(&env, &user)?;
-    let body = read_body(body).await?;
-    let new_id = DeviceId::from_uuid(uuid::Uuid::new_v4());
-    let mut command = Command::from_request(
-        content_type(&headers),
-        RequestTarget::Devices { new_id },
-        &body,
-    )?;
-    let created = matches!(command, Command::Create { .. });
-    // A TOTP secret or an activation passcode, drawn from the OS-seeded CSPRNG under the
-    // environment's default policy; the authenticator app shows the user's id as the account.
-    let test_mode =
-        matches!(&command, Command::Create { device, .. } if device.test_mode == Some(true));
-    let passcode = if created {
-        let policy = crate::policies::default_policy(&state, &env).await?;
-        command
-            .provision(&policy, &user.to_string(), &mut rand::rng(), Utc::now())
-            .map_err(ApiError::from)?
-    } else {
-        None
-    };
-    let (devices, _, now) = execute(
-        &state,
-        env,
-        user,
-        command,
-        precondition(&headers),
-        &transaction,
-    )
-    .await?;
-    if created {
-        let mut body = device_body(&state, &devices, new_id, now)?;
-        // No SMS/email is sent: a test-mode device shows its activation passcode as `test.otp`.
-        if let (Some(test), Some(object)) = (
-            passcode.and_then(|p| p.test_otp(test_mode)),
-            body.as_object_mut(),
-        ) {
-            object.insert("test".into(), serde_json::json!({ "otp": test.otp }));
-        }
-        let mut response = json_response(StatusCode::CREATED, &body);
-        if let Ok(location) = state.api_base.device(&env, &user, &new_id).parse() {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        Ok(with_etag(response, &devices))
-    } else {
-        // Reorder / remove order: the list with the order, as GET …/devices?expand=order.
-        let body = devices.render_list(&state.api_base, true, now, |_| true);
-        Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
-    }
+    let request = CommandRequest::Collection(body);
+    device_command(&state, &transaction, &headers, path, request).await
 }
 
 async fn get_device(
@@ -364,7 +483,7 @@ async fn get_device(
 ) -> Result<Response, Failure> {
     let (env, user) = ids(&env, &user)?;
     let id: DeviceId = path_id(&id, "device")?;
-    let devices = load(state.store.as_ref(), env, user).await?;
+    let devices = current(&state, env, user).await?;
     let body = device_body(&state, &devices, id, Utc::now())?;
     Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
 }
@@ -375,19 +494,8 @@ async fn delete_device(
     Path((env, user, id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    let (env, user) = ids(&env, &user)?;
-    let id: DeviceId = path_id(&id, "device")?;
-    let command = Command::Delete { id };
-    let (devices, _, _) = execute(
-        &state,
-        env,
-        user,
-        command,
-        precondition(&headers),
-        &transaction,
-    )
-    .await?;
-    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), &devices))
+    let request = CommandRequest::Delete(id);
+    device_command(&state, &transaction, &headers, (env, user), request).await
 }
 
 async fn post_device(
@@ -397,25 +505,8 @@ async fn post_device(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let (env, user) = ids(&env, &user)?;
-    let id: DeviceId = path_id(&id, "device")?;
-    let body = read_body(body).await?;
-    let command = Command::from_request(content_type(&headers), RequestTarget::Device(id), &body)?;
-    let (devices, events, now) = execute(
-        &state,
-        env,
-        user,
-        command,
-        precondition(&headers),
-        &transaction,
-    )
-    .await?;
-    // A wrong activation passcode was recorded (committed above): answer with its error.
-    if let Some(error) = events.iter().find_map(|e| e.activation_error()) {
-        return Err(error.into());
-    }
-    let body = device_body(&state, &devices, id, now)?;
-    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+    let request = CommandRequest::Device(id, body);
+    device_command(&state, &transaction, &headers, (env, user), request).await
 }
 
 async fn put_nickname(
@@ -425,20 +516,6 @@ async fn put_nickname(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let (env, user) = ids(&env, &user)?;
-    let id: DeviceId = path_id(&id, "device")?;
-    let body = read_body(body).await?;
-    let command =
-        Command::from_request(content_type(&headers), RequestTarget::Nickname(id), &body)?;
-    let (devices, _, now) = execute(
-        &state,
-        env,
-        user,
-        command,
-        precondition(&headers),
-        &transaction,
-    )
-    .await?;
-    let body = device_body(&state, &devices, id, now)?;
-    Ok(with_etag(json_response(StatusCode::OK, &body), &devices))
+    let request = CommandRequest::Nickname(id, body);
+    device_command(&state, &transaction, &headers, (env, user), request).await
 }

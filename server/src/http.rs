@@ -15,8 +15,10 @@ use axum::routing::get;
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::device::EnvironmentId;
 use mfa_devices::error::{ApiError, DetailCode, ErrorCode, ErrorDetail};
+use mfa_devices::user_devices::DeviceSettings;
 use serde_json::json;
 
+use crate::cache::AggregateCache;
 use crate::store::{Store, StoreError};
 
 /// Request bodies larger than this are refused with 413.
@@ -41,11 +43,18 @@ pub struct AppState {
     pub conflicts_retried: AtomicU64,
     /// Conflicts answered to the client (409 after [`MAX_ATTEMPTS`]).
     pub conflicts_answered: AtomicU64,
+    /// Parsed user aggregates by revision (see [`crate::cache`]).
+    pub aggregates: AggregateCache,
+    /// Environments whose device settings (`maxAllowedDevices`) differ from PingOne's default.
+    device_settings: HashMap<EnvironmentId, DeviceSettings>,
     /// Writes of one user are serialised within this process (striped by user), so that only
     /// writers in other processes can conflict.
     user_locks: Vec<tokio::sync::Mutex<()>>,
     /// Actions on one device authentication are serialised within this process.
     flow_locks: Vec<tokio::sync::Mutex<()>>,
+    /// The key of the CREST `_pagedResultsCookie`s, derived from the tokens (see
+    /// [`crate::crest::cookie_key`]).
+    pub crest_cookie_key: mfa_devices::crest::CookieKey,
 }
 
 /// Shared state handle.
@@ -60,12 +69,15 @@ impl AppState {
     ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_owned();
         Self {
+            crest_cookie_key: crate::crest::cookie_key(&tokens),
             store,
             tokens,
             api_base: ApiBase::new(format!("{base_url}/v1")),
             base_url,
             conflicts_retried: AtomicU64::new(0),
             conflicts_answered: AtomicU64::new(0),
+            aggregates: AggregateCache::new(crate::cache::DEFAULT_CAPACITY),
+            device_settings: HashMap::new(),
             user_locks: (0..USER_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -73,6 +85,19 @@ impl AppState {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
         }
+    }
+
+    /// The same state with `settings` for the users of `env` (the rest keep PingOne's default,
+    /// `maxAllowedDevices` 5). Environment configuration: user snapshots do not carry it.
+    #[must_use]
+    pub fn with_device_settings(mut self, env: EnvironmentId, settings: DeviceSettings) -> Self {
+        self.device_settings.insert(env, settings);
+        self
+    }
+
+    /// The device settings of `env`'s users.
+    pub fn device_settings(&self, env: &EnvironmentId) -> DeviceSettings {
+        self.device_settings.get(env).copied().unwrap_or_default()
     }
 
     /// The in-process write lock of a user's stripe.
@@ -152,15 +177,19 @@ impl IntoResponse for Failure {
         if error.id.is_none() {
             error = error.with_id(uuid::Uuid::new_v4().to_string());
         }
-        let status =
-            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(status, &serde_json::to_value(&error).unwrap_or_default())
+        // The crate's `http` integration: status, `Content-Type` and PingOne's body.
+        error.into_response().map(Body::from)
     }
 }
 
 /// A JSON response with `status`.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    json_bytes(status, Bytes::from(body.to_string()))
+}
+
+/// A JSON response with `status` and the JSON text `body`.
+pub fn json_bytes(status: StatusCode, body: Bytes) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -200,7 +229,16 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, Failure
     })
 }
 
-fn access_failed(status: u16, detail: DetailCode, message: &str) -> Response {
+fn access_failed(status: u16, detail: DetailCode, message: &str, crest: bool) -> Response {
+    if crest {
+        // Advanced Identity Cloud's routes answer with AIC's body.
+        let message = if status == 401 {
+            "Access Denied"
+        } else {
+            "The token does not grant access to this realm"
+        };
+        return crate::crest::CrestFailure::new(status, message).into_response();
+    }
     Failure(
         ApiError::new(ErrorCode::AccessFailed, message)
             .with_detail(ErrorDetail::new(detail, "Authorization", message))
@@ -209,8 +247,12 @@ fn access_failed(status: u16, detail: DetailCode, message: &str) -> Response {
     .into_response()
 }
 
-/// The environment a path addresses: `/v1/environments/{env}/…` or `/{env}/deviceAuthentications…`.
+/// The environment a path addresses: `/v1/environments/{env}/…`, `/{env}/deviceAuthentications…`
+/// or the realm of `/am/json/realms/root/realms/{env}/…`.
 fn path_environment(path: &str) -> Option<&str> {
+    if crate::crest::is_crest_path(path) {
+        return crate::crest::path_environment(path);
+    }
     let mut segments = path.trim_start_matches('/').split('/');
     match (segments.next(), segments.next(), segments.next()) {
         (Some("v1"), Some("environments"), Some(env)) => Some(env),
@@ -230,11 +272,13 @@ async fn authorize(State(state): State<Shared>, request: Request, next: Next) ->
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
+    let crest = crate::crest::is_crest_path(request.uri().path());
     let Some(granted) = token.and_then(|t| state.tokens.get(t)) else {
         return access_failed(
             401,
             DetailCode::InvalidToken,
             "The request could not be completed. You do not have access to this resource.",
+            crest,
         );
     };
     let addressed = path_environment(request.uri().path());
@@ -243,6 +287,7 @@ async fn authorize(State(state): State<Shared>, request: Request, next: Next) ->
             403,
             DetailCode::InsufficientPermissions,
             "You do not have permissions or are not licensed to make this request.",
+            crest,
         );
     }
     next.run(request).await
@@ -259,7 +304,8 @@ async fn transaction_id(mut request: Request, next: Next) -> Response {
     let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     request.extensions_mut().insert(TransactionId(id.clone()));
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let mut response = in_pingone_body(next.run(request).await).await;
+    let crest = crate::crest::is_crest_path(&path);
+    let mut response = in_pingone_body(next.run(request).await, crest).await;
     let status = response.status().as_u16();
     if status >= 500 {
         tracing::warn!(%method, %path, status, transaction_id = %id, "request failed");
@@ -274,8 +320,8 @@ async fn transaction_id(mut request: Request, next: Next) -> Response {
 
 /// Error responses the framework itself makes (405 for a method a path does not take, 400 for
 /// a path segment that is not UTF-8 once decoded) carry PingOne's error body like every other
-/// error; their other headers are kept.
-async fn in_pingone_body(response: Response) -> Response {
+/// error (AIC's body on the CREST routes, `crest`); their other headers are kept.
+async fn in_pingone_body(response: Response, crest: bool) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -288,6 +334,24 @@ async fn in_pingone_body(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
+    if crest {
+        let message = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "The method is not allowed on this resource; the Allow header lists the allowed ones"
+                    .to_owned()
+            }
+            _ if text.trim().is_empty() => "The request is invalid".to_owned(),
+            _ => text.trim().to_owned(),
+        };
+        let mut replaced =
+            crate::crest::CrestFailure::new(status.as_u16(), message).into_response();
+        for (name, value) in &parts.headers {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                replaced.headers_mut().insert(name, value.clone());
+            }
+        }
+        return replaced;
+    }
     let error = match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::invalid_request(
             "The method is not allowed on this resource; the Allow header lists the allowed ones",
@@ -334,8 +398,12 @@ async fn openapi() -> Response {
     response
 }
 
-async fn not_found() -> Failure {
-    Failure(ApiError::not_found("The requested resource was not found."))
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if crate::crest::is_crest_path(uri.path()) {
+        return crate::crest::CrestFailure::new(404, "The requested resource was not found.")
+            .into_response();
+    }
+    Failure(ApiError::not_found("The requested resource was not found.")).into_response()
 }
 
 /// The whole service.
@@ -345,6 +413,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::policies::routes())
         .merge(crate::authentications::routes())
         .merge(crate::activities::routes())
+        .merge(crate::crest::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -7,6 +7,8 @@
 
 pub mod activities;
 pub mod authentications;
+pub mod cache;
+pub mod crest;
 pub mod devices;
 pub mod http;
 pub mod policies;
@@ -31,12 +33,23 @@ pub async fn serve(
     base_url: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    store
-        .migrate()
-        .await
-        .map_err(|e| std::io::Error::other(format!("applying the schema: {e}")))?;
-    let state = Arc::new(AppState::new(store, tokens, &base_url));
-    axum::serve(listener, router(state))
+    serve_state(listener, AppState::new(store, tokens, &base_url), shutdown).await
+}
+
+/// [`serve`] with a prepared state (e.g. [`AppState::with_device_settings`]). `shutdown`
+/// is watched from the start: resolving while the schema is applied stops at once.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut shutdown = Box::pin(shutdown);
+    tokio::select! {
+        migrated = state.store.migrate() => migrated
+            .map_err(|e| std::io::Error::other(format!("applying the schema: {e}")))?,
+        () = &mut shutdown => return Ok(()),
+    }
+    axum::serve(listener, router(Arc::new(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }

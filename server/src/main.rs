@@ -59,23 +59,24 @@ fn parse_tokens(raw: &[String]) -> Result<HashMap<String, EnvironmentId>, String
     Ok(tokens)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing the requests in flight");
+/// SIGTERM or SIGINT (Ctrl-C). The handlers are registered when this is called, not when the
+/// future is first polled: called first thing in `main`, a signal that arrives while the
+/// database is opened or the schema applied is not left to the default action (killed, exit
+/// 143, no log line) but stops the server cleanly.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(
+            signal = name,
+            "shutting down: finishing the requests in flight"
+        );
+    })
 }
 
 #[tokio::main]
@@ -90,6 +91,13 @@ async fn main() -> ExitCode {
             .init(),
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
     }
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(e) => {
+            eprintln!("mfa-devices-server: installing the signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut tokens = match parse_tokens(&cli.tokens) {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -127,7 +135,7 @@ async fn main() -> ExitCode {
         .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
     let base_url = cli.base_url.unwrap_or_else(|| format!("http://{local}"));
     tracing::info!(listen = %local, database = store.kind(), environments = tokens.len(), "serving");
-    match mfa_devices_server::serve(listener, store, tokens, base_url, shutdown_signal()).await {
+    match mfa_devices_server::serve(listener, store, tokens, base_url, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");

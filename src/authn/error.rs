@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::create::BodyProblem;
 use super::rules::Unusable;
 use super::wire::AuthenticationStatus;
 use crate::device::DeviceId;
@@ -12,9 +13,12 @@ use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 use crate::policy::PolicyError;
 
 /// Why a step of a device authentication was refused (or, for the OTP / assertion outcomes,
-/// what to answer). Reading the request itself ([`Action::from_request`](super::Action::from_request),
+/// what to answer). Reading an action's request ([`Action::from_request`](super::Action::from_request),
 /// [`SelectDevice::from_json`](super::SelectDevice::from_json)) answers with
-/// [`ApiError`] directly.
+/// [`ApiError`] directly; reading the creation body
+/// ([`CreateDeviceAuthentication::from_json`](super::CreateDeviceAuthentication::from_json))
+/// answers with [`InvalidBody`](Self::InvalidBody) / [`UnreadableBody`](Self::UnreadableBody),
+/// so that starting a flow has one error type.
 ///
 /// Converts into PingOne's error body:
 ///
@@ -27,7 +31,10 @@ use crate::policy::PolicyError;
 /// | [`OtpExpired`](Self::OtpExpired) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, message says it expired |
 /// | [`OtpNotIssued`](Self::OtpNotIssued) | 400 | `REQUEST_FAILED` | — |
 /// | [`AssertionRejected`](Self::AssertionRejected) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
-/// | [`UnusablePolicy`](Self::UnusablePolicy), [`UnsupportedStoredVersion`](Self::UnsupportedStoredVersion), [`NotSynced`](Self::NotSynced), [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
+/// | [`InvalidBody`](Self::InvalidBody) | 400 | `INVALID_DATA` | one per problem, at the property (`user.id`, `selectedDevice.oneTime.phone`) |
+/// | [`UnreadableBody`](Self::UnreadableBody) | 400 | `INVALID_REQUEST` | — |
+/// | [`OneTimeDeviceUnsupported`](Self::OneTimeDeviceUnsupported) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `selectedDevice.oneTime` |
+/// | [`UnusablePolicy`](Self::UnusablePolicy), [`UnsupportedStoredVersion`](Self::UnsupportedStoredVersion), [`NotSynced`](Self::NotSynced), [`RequestMismatch`](Self::RequestMismatch), [`SecretNotHeld`](Self::SecretNotHeld), [`Internal`](Self::Internal) | 500 | `UNEXPECTED_ERROR` | — |
 ///
 /// ```
 /// use mfa_devices::authn::{AuthenticationStatus, FlowError};
@@ -91,6 +98,36 @@ pub enum FlowError {
     /// would decide on devices and failure counts that may be stale (a device blocked, deleted or
     /// locked meanwhile, failures counted by another flow). A server bug, answered with 500.
     NotSynced,
+    /// The creation body ([`CreateDeviceAuthentication`](super::CreateDeviceAuthentication))
+    /// is not what the resource takes: every problem found, in document order (at most
+    /// [`MAX_DETAILS`](crate::error::MAX_DETAILS)), each naming its property.
+    InvalidBody {
+        /// The problems listed.
+        problems: Vec<BodyProblem>,
+        /// Problems found beyond the listed ones (counted, not listed).
+        omitted: usize,
+    },
+    /// The request body is not JSON, or not a JSON object; what was wrong (never the
+    /// submitted value).
+    UnreadableBody(String),
+    /// `selectedDevice.oneTime`: this crate's flow authenticates only with the user's
+    /// registered devices (a one-time device would need its own failure counting and delivery);
+    /// answered with 400 naming `selectedDevice.oneTime`.
+    OneTimeDeviceUnsupported,
+    /// A creation request started on the state of another user (`user.id`) or under another
+    /// policy (`policy.id`) than the request names. A server bug, answered with 500.
+    RequestMismatch {
+        /// The property that does not match (`user.id`, `policy.id`).
+        target: &'static str,
+    },
+    /// [`check_authenticator_otp`](super::DeviceAuthentication::check_authenticator_otp) was
+    /// called for a device whose secret the crate does not hold (a MOBILE or OATH_TOKEN
+    /// device, or a TOTP device created without [`DeviceSecrets`](crate::user_devices::DeviceSecrets)):
+    /// nothing was checked or counted. The server verifies such a code with the secret it
+    /// keeps, through
+    /// [`check_authenticator_otp_with`](super::DeviceAuthentication::check_authenticator_otp_with).
+    /// A server bug, answered with 500.
+    SecretNotHeld(DeviceId),
     /// The server gave the flow something it cannot use (too little randomness, a passcode
     /// check of the wrong kind). A server bug, answered with 500.
     Internal(String),
@@ -159,6 +196,30 @@ impl fmt::Display for FlowError {
             Self::NotSynced => f.write_str(
                 "the device authentication was not synced with the user's devices since it was loaded (call sync_with first)",
             ),
+            Self::InvalidBody { problems, omitted } => {
+                f.write_str("the request body is not valid")?;
+                let mut sep = ": ";
+                for p in problems {
+                    write!(f, "{sep}{p}")?;
+                    sep = "; ";
+                }
+                if *omitted > 0 {
+                    write!(f, " (and {omitted} more)")?;
+                }
+                Ok(())
+            }
+            Self::UnreadableBody(m) => write!(f, "the request body could not be read: {m}"),
+            Self::OneTimeDeviceUnsupported => f.write_str(
+                "selectedDevice.oneTime: one-time devices are not supported; authenticate with one of the user's devices (selectedDevice.id, or none to choose)",
+            ),
+            Self::RequestMismatch { target } => write!(
+                f,
+                "the device authentication was started on state that does not match the request's {target}"
+            ),
+            Self::SecretNotHeld(id) => write!(
+                f,
+                "device {id} has no secret stored with it: its passcode must be verified by the server (check_authenticator_otp_with)"
+            ),
             Self::Internal(m) => write!(f, "the device authentication could not proceed: {m}"),
         }
     }
@@ -210,9 +271,34 @@ impl From<FlowError> for ApiError {
                 }
                 ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
             }
+            FlowError::InvalidBody { problems, omitted } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                problems
+                    .iter()
+                    .map(|p| {
+                        let d =
+                            ErrorDetail::new(p.code.clone(), p.target.clone(), p.message.clone());
+                        if p.allowed_values.is_empty() {
+                            d
+                        } else {
+                            d.with_inner(
+                                crate::error::inner::ALLOWED_VALUES,
+                                p.allowed_values.clone(),
+                            )
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .with_omitted_details(*omitted),
+            FlowError::UnreadableBody(_) => ApiError::invalid_request(message),
+            FlowError::OneTimeDeviceUnsupported => {
+                invalid(DetailCode::InvalidValue, "selectedDevice.oneTime")
+            }
             FlowError::UnusablePolicy(_)
             | FlowError::UnsupportedStoredVersion(_)
             | FlowError::NotSynced
+            | FlowError::RequestMismatch { .. }
+            | FlowError::SecretNotHeld(_)
             | FlowError::Internal(_) => {
                 ApiError::new(crate::error::ErrorCode::UnexpectedError, message)
             }

@@ -122,7 +122,8 @@ pub enum DeviceRecord {
         /// The device.
         device: DeviceId,
     },
-    /// A right TOTP code, accepted for time step `step` ([`check_totp`](DeviceAuthentication::check_totp)):
+    /// A right TOTP code, accepted for time step `step`
+    /// ([`check_authenticator_otp`](DeviceAuthentication::check_authenticator_otp)):
     /// the failure counter restarts and the aggregate keeps `step` as the device's last used
     /// one ([`Command::RecordTotpSuccess`](crate::user_devices::Command::RecordTotpSuccess)),
     /// so the code cannot be used again.
@@ -214,9 +215,11 @@ pub enum OtpSource {
     /// [`issue_otp`](DeviceAuthentication::issue_otp), deliver the code, then
     /// [`check_otp`](DeviceAuthentication::check_otp).
     Sent,
-    /// Computed by the device (TOTP, OATH_TOKEN, MOBILE without push): the server verifies it
-    /// with the secret it keeps, through
-    /// [`check_authenticator_otp`](DeviceAuthentication::check_authenticator_otp).
+    /// Computed by the device (TOTP, OATH_TOKEN, MOBILE without push): verified against the
+    /// TOTP secret stored with the device by
+    /// [`check_authenticator_otp`](DeviceAuthentication::check_authenticator_otp), or, for a
+    /// secret kept outside the crate, by the server through
+    /// [`check_authenticator_otp_with`](DeviceAuthentication::check_authenticator_otp_with).
     Authenticator,
 }
 
@@ -320,7 +323,7 @@ pub(super) struct FlowState {
 /// | status | actions |
 /// |---|---|
 /// | DEVICE_SELECTION_REQUIRED | [`select`](Self::select) |
-/// | OTP_REQUIRED | [`check_otp`](Self::check_otp) / [`check_authenticator_otp`](Self::check_authenticator_otp), [`select`](Self::select) |
+/// | OTP_REQUIRED | [`check_otp`](Self::check_otp) / [`check_authenticator_otp`](Self::check_authenticator_otp) (or [`check_authenticator_otp_with`](Self::check_authenticator_otp_with)), [`select`](Self::select) |
 /// | ASSERTION_REQUIRED | [`check_assertion`](Self::check_assertion), [`select`](Self::select) |
 /// | PUSH_CONFIRMATION_REQUIRED | [`push_approved`](Self::push_approved) → COMPLETED, [`push_denied`](Self::push_denied) → FAILED, [`expire`](Self::expire) after `pushTimeout` → PUSH_CONFIRMATION_TIMED_OUT, [`cancel_push`](Self::cancel_push) → DEVICE_SELECTION_REQUIRED, [`select`](Self::select) |
 /// | PUSH_CONFIRMATION_TIMED_OUT | [`select`](Self::select) |
@@ -415,6 +418,22 @@ impl DeviceAuthentication {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Self, FlowError> {
+        Self::start_selecting(snapshot, policy, id, now, None, None)
+    }
+
+    /// [`start_with`](Self::start_with), with the browser's `compatibility` applied to the
+    /// usable devices from the start, and `selected` (a creation body's `selectedDevice.id`)
+    /// entered right away whatever the policy's `deviceSelection`: an unknown device is
+    /// [`FlowError::UnknownDevice`], one not usable now [`FlowError::UnusableDevice`]
+    /// (nothing is started).
+    pub(super) fn start_selecting(
+        snapshot: DeviceSnapshot,
+        policy: FlowPolicy,
+        id: Uuid,
+        now: DateTime<Utc>,
+        compatibility: Option<Compatibility>,
+        selected: Option<DeviceId>,
+    ) -> Result<Self, FlowError> {
         let now = timestamp::check(now).map_err(|e| FlowError::Internal(e.to_string()))?;
         let mut flow = Self {
             body: DeviceAuthenticationBody::new(
@@ -433,6 +452,16 @@ impl DeviceAuthentication {
             // Started from the aggregate's state just now.
             synced: Synced(true),
         };
+        flow.body.compatibility = compatibility;
+        if let Some(device) = selected {
+            let d = flow
+                .device(device)
+                .ok_or(FlowError::UnknownDevice(device))?;
+            flow.usability_of(d, flow.body.compatibility.as_ref(), now)
+                .map_err(|reason| FlowError::UnusableDevice { id: device, reason })?;
+            flow.enter(device, now);
+            return Ok(flow);
+        }
         let usable = flow.usable_ids(now);
         if usable.is_empty() {
             flow.fail_no_usable(now);
@@ -1074,61 +1103,23 @@ impl DeviceAuthentication {
         })
     }
 
-    /// Checks a passcode the selected device computed itself (TOTP, OATH_TOKEN, MOBILE OTP;
-    /// [`OtpSource::Authenticator`]). The server keeps the device's secret and verifies with
-    /// `verify` (for TOTP, [`Totp::verify`](crate::otp) with its replay protection); the flow
-    /// counts failures and locks exactly as [`check_otp`](Self::check_otp).
-    ///
-    /// ```
-    /// # use chrono::{TimeZone, Utc};
-    /// # use mfa_devices::authn::*;
-    /// # use mfa_devices::policy::resolved::*;
-    /// # use mfa_devices::device::*;
-    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
-    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
-    /// let totp = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Totp, DeviceStatus::Active, now);
-    /// let mut snapshot = DeviceSnapshot::new(env, user);
-    /// snapshot.order = vec![totp.id];
-    /// snapshot.devices = vec![totp];
-    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
-    /// assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator));
-    /// let wrong = flow.check_authenticator_otp("000000", |code| code == "428199", now).unwrap();
-    /// assert_eq!(wrong.result, Err(FlowError::InvalidOtp { remaining_attempts: 2 }));
-    /// assert_eq!(wrong.records.len(), 1);
-    /// assert!(flow.check_authenticator_otp("428199", |code| code == "428199", now).unwrap().is_success());
-    /// ```
-    pub fn check_authenticator_otp(
-        &mut self,
-        otp: &str,
-        verify: impl FnOnce(&str) -> bool,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, FlowError> {
-        self.require_synced()?;
-        let now = self.clock(now)?;
-        let Pending::Authenticator { device, .. } = &self.state.pending else {
-            return Err(self.otp_check_refusal(OtpSource::Authenticator));
-        };
-        let device = *device;
-        Ok(if verify(otp) {
-            self.complete(Some(device), now)
-        } else {
-            self.count_failure(device, now, false)
-        })
-    }
-
-    /// Checks a code of the selected TOTP device against the secret stored with it in the
-    /// user's aggregate (`devices`, the one the flow was just synced with), with
-    /// [`Totp`](crate::otp::Totp) (RFC 6238: SHA-1, 6 digits, 30 s, ±1 step) and replay
-    /// protection: a code of a time step at or before the device's last accepted one
+    /// Checks a code of the selected authenticator device (OTP_REQUIRED, [`OtpSource::Authenticator`])
+    /// against the secret stored with it in the user's aggregate — `devices`, the one the flow
+    /// was just [`sync_with`](Self::sync_with)ed — with [`Totp`](crate::otp::Totp) (RFC 6238:
+    /// SHA-1, 6 digits, 30 s, ±1 step) and replay protection: a code of a time step at or
+    /// before the device's last accepted one
     /// ([`UserDevices::totp_last_step`](crate::user_devices::UserDevices::totp_last_step)) is
     /// refused like a wrong one. Right → COMPLETED and a [`DeviceRecord::TotpSuccess`] carrying
-    /// the step (executing it persists the step with the device); wrong or replayed → counted
-    /// and locked exactly as [`check_otp`](Self::check_otp). The flow itself never holds the
-    /// secret (its snapshot shows devices as renderers do).
+    /// the step (executing it persists the step with the device, so the code cannot be used
+    /// again, by this flow or another); wrong or replayed → counted and locked exactly as
+    /// [`check_otp`](Self::check_otp). The flow itself never holds the secret.
     ///
-    /// A TOTP device without a stored secret (created without
-    /// [`DeviceSecrets`](crate::user_devices::DeviceSecrets)) cannot be verified:
-    /// [`FlowError::Internal`], nothing counted.
+    /// A device whose secret the crate does not hold — MOBILE (the application's OTP),
+    /// OATH_TOKEN, a TOTP device created without
+    /// [`DeviceSecrets`](crate::user_devices::DeviceSecrets) — is
+    /// [`FlowError::SecretNotHeld`] (nothing checked, nothing counted, never a silent pass): the
+    /// server verifies those with [`check_authenticator_otp_with`](Self::check_authenticator_otp_with).
+    /// `devices` of another user is [`FlowError::RequestMismatch`].
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -1151,34 +1142,49 @@ impl DeviceAuthentication {
     /// let code = Totp::new(key, Algorithm::Sha1, 6, 30).unwrap().code_at(now.timestamp() as u64);
     ///
     /// let mut flow = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), now).unwrap();
-    /// let ok = flow.check_totp(&code, &user, now).unwrap();
+    /// assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator));
+    /// let wrong = flow.check_authenticator_otp("000000", &user, now).unwrap();
+    /// assert_eq!(wrong.result, Err(FlowError::InvalidOtp { remaining_attempts: 2 }));
+    /// for r in &wrong.records { user.execute(r.to_command(), now).unwrap(); } // counted
+    /// flow.sync_with(&user, now);
+    /// let ok = flow.check_authenticator_otp(&code, &user, now).unwrap();
     /// assert!(ok.is_success());
     /// for r in &ok.records { user.execute(r.to_command(), now).unwrap(); } // persists the step
     ///
     /// let mut again = DeviceAuthentication::start(&user, &policy, uuid::Uuid::nil(), now).unwrap();
-    /// let replay = again.check_totp(&code, &user, now).unwrap();          // the same code
+    /// let replay = again.check_authenticator_otp(&code, &user, now).unwrap(); // the same code
     /// assert!(matches!(replay.result, Err(FlowError::InvalidOtp { .. })));
     /// ```
-    pub fn check_totp(
+    pub fn check_authenticator_otp(
         &mut self,
         otp: &str,
         devices: &UserDevices,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
         self.require_synced()?;
+        let now = self.clock(now)?;
         let Pending::Authenticator { device, .. } = &self.state.pending else {
             return Err(self.otp_check_refusal(OtpSource::Authenticator));
         };
         let device = *device;
-        let totp = devices
-            .device(&device)
-            .filter(|d| d.device_type == DeviceType::Totp)
-            .and_then(crate::user_devices::totp_of)
-            .ok_or_else(|| {
-                FlowError::Internal(format!(
-                    "device {device} is not a TOTP device with a stored secret"
-                ))
-            })?;
+        if devices.user_id() != self.user_id() || devices.environment_id() != self.environment_id()
+        {
+            return Err(FlowError::RequestMismatch { target: "user.id" });
+        }
+        let stored = devices.device(&device).ok_or_else(|| {
+            FlowError::Internal(format!(
+                "device {device} is not in the user's devices given (sync_with them first)"
+            ))
+        })?;
+        let has_secret = matches!(&stored.details, DeviceDetails::Totp(t) if t.secret.is_some());
+        if stored.device_type != DeviceType::Totp || !has_secret {
+            return Err(FlowError::SecretNotHeld(device));
+        }
+        let totp = crate::user_devices::totp_of(stored).ok_or_else(|| {
+            FlowError::Internal(format!(
+                "the stored TOTP secret of device {device} cannot be used (not base32, or shorter than 16 bytes)"
+            ))
+        })?;
         let unix = u64::try_from(now.timestamp()).unwrap_or(0);
         Ok(
             match totp.verify(otp, unix, devices.totp_last_step(&device)) {
@@ -1192,6 +1198,51 @@ impl DeviceAuthentication {
                 }
             },
         )
+    }
+
+    /// Checks a code of the selected authenticator device whose **secret lives outside the
+    /// crate** (MOBILE application OTPs, OATH_TOKEN, TOTP devices created without a stored
+    /// secret): the server verifies it with `verify`, holding the secret and any replay
+    /// protection itself; the flow counts failures and locks exactly as
+    /// [`check_otp`](Self::check_otp). For a TOTP device whose secret is stored with it, use
+    /// [`check_authenticator_otp`](Self::check_authenticator_otp), which verifies and
+    /// protects against replay itself.
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::policy::resolved::*;
+    /// # use mfa_devices::device::*;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let token = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::OathToken, DeviceStatus::Active, now);
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![token.id];
+    /// snapshot.devices = vec![token];
+    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator));
+    /// let wrong = flow.check_authenticator_otp_with("000000", |code| code == "428199", now).unwrap();
+    /// assert_eq!(wrong.result, Err(FlowError::InvalidOtp { remaining_attempts: 2 }));
+    /// assert_eq!(wrong.records.len(), 1);
+    /// assert!(flow.check_authenticator_otp_with("428199", |code| code == "428199", now).unwrap().is_success());
+    /// ```
+    pub fn check_authenticator_otp_with(
+        &mut self,
+        otp: &str,
+        verify: impl FnOnce(&str) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
+        let now = self.clock(now)?;
+        let Pending::Authenticator { device, .. } = &self.state.pending else {
+            return Err(self.otp_check_refusal(OtpSource::Authenticator));
+        };
+        let device = *device;
+        Ok(if verify(otp) {
+            self.complete(Some(device), now)
+        } else {
+            self.count_failure(device, now, false)
+        })
     }
 
     fn otp_check_refusal(&self, wanted: OtpSource) -> FlowError {
@@ -1699,9 +1750,9 @@ impl DeviceAuthentication {
     /// assert!(flow.is_synced());
     /// let mut loaded = DeviceAuthentication::from_stored(flow.to_stored()).unwrap();
     /// assert!(!loaded.is_synced());
-    /// assert_eq!(loaded.check_authenticator_otp("1", |_| false, now).unwrap_err(), FlowError::NotSynced);
+    /// assert_eq!(loaded.check_authenticator_otp_with("1", |_| false, now).unwrap_err(), FlowError::NotSynced);
     /// loaded.sync(&snapshot, now);      // with the aggregate's current state
-    /// assert!(loaded.check_authenticator_otp("1", |_| false, now).is_ok());
+    /// assert!(loaded.check_authenticator_otp_with("1", |_| false, now).is_ok());
     /// ```
     pub fn is_synced(&self) -> bool {
         self.synced.0

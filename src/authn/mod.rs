@@ -15,6 +15,9 @@
 //!   [`to_json`](DeviceAuthenticationBody::to_json) with HAL `_links` per status).
 //! - [`usability`] / [`is_usable`]: the usable-device rule, a pure function of a device, the
 //!   [`FlowPolicy`](crate::policy::resolved::FlowPolicy), the browser's [`Compatibility`] and `now`.
+//! - The creation body [`CreateDeviceAuthentication`] (`POST …/deviceAuthentications`, read
+//!   with [`CreateDeviceAuthentication::from_json`], started with
+//!   [`DeviceAuthentication::start_from`]).
 //! - The request bodies ([`SelectDevice`], [`CheckOtp`], [`CheckAssertion`], [`CancelPush`]),
 //!   their media types, and [`Action::from_request`] mapping a `Content-Type` and body to one.
 //! - [`FlowError`], converting into PingOne's error body.
@@ -99,6 +102,7 @@
 //! ```
 
 mod body;
+mod create;
 mod error;
 mod flow;
 mod rules;
@@ -107,6 +111,10 @@ mod wire;
 mod wiring;
 
 pub use body::DeviceAuthenticationBody;
+pub use create::{
+    AuthenticationNotification, AuthenticationTemplate, BodyProblem, CreateDeviceAuthentication,
+    OneTimeAddress, OneTimeDevice, SelectedDevice,
+};
 pub use error::FlowError;
 
 use crate::error::ApiError;

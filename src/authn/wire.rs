@@ -192,9 +192,12 @@ impl SelectDevice {
         };
         let id = match device.get("id") {
             None | Some(Value::Null) => return Err(required("device.id")),
-            Some(Value::String(s)) => s
-                .parse::<DeviceId>()
-                .map_err(|_| invalid("device.id", format!("'{s}' is not a device id (UUID)")))?,
+            Some(Value::String(s)) => s.parse::<DeviceId>().map_err(|_| {
+                invalid(
+                    "device.id",
+                    format!("'{}' is not a device id (UUID)", crate::error::echo(s)),
+                )
+            })?,
             Some(_) => {
                 return Err(invalid("device.id", "must be a string (UUID)"));
             }

@@ -3,8 +3,12 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DeviceAuthentication, DeviceRecord, DeviceSnapshot, FlowError};
+use super::{
+    BodyProblem, CreateDeviceAuthentication, DeviceAuthentication, DeviceRecord, DeviceSnapshot,
+    FlowError, SelectedDevice,
+};
 use crate::device::DeviceDetails;
+use crate::error::DetailCode;
 use crate::policy::DeviceAuthenticationPolicy;
 use crate::policy::resolved::FlowPolicy;
 use crate::user_devices::{Command, UserDevices};
@@ -38,7 +42,7 @@ impl DeviceSnapshot {
             if failures > 0 {
                 snapshot.otp_failures.insert(seen.id, failures);
             }
-            // The flow (and its stored form) never holds a TOTP secret: `check_totp` reads it
+            // The flow (and its stored form) never holds a TOTP secret: `check_authenticator_otp` reads it
             // from the aggregate.
             if let DeviceDetails::Totp(t) = &mut seen.details {
                 t.secret = None;
@@ -87,6 +91,105 @@ impl DeviceAuthentication {
             id,
             now,
         )
+    }
+
+    /// Starts the flow a creation request asks for (`POST …/deviceAuthentications`, read with
+    /// [`CreateDeviceAuthentication::from_json`]) on the user's devices under the policy the
+    /// server resolved (`policy.id`, else the environment's default), at `now`; `id` is the new
+    /// flow's id.
+    ///
+    /// - `compatibility` applies from the start: devices the browser cannot use are not usable
+    ///   (and not listed), and the flow keeps it for later selections.
+    /// - `selectedDevice.id` selects that device right away, whatever the policy's
+    ///   `deviceSelection` (OTP_REQUIRED, PUSH_CONFIRMATION_REQUIRED or ASSERTION_REQUIRED); a
+    ///   device that is not the user's, or not usable now (locked, blocked, disabled by the
+    ///   policy, hidden by `compatibility`) is [`FlowError::InvalidBody`] at
+    ///   `selectedDevice.id` (400) and nothing starts.
+    /// - `selectedDevice.oneTime` is [`FlowError::OneTimeDeviceUnsupported`] (400 at
+    ///   `selectedDevice.oneTime`): this crate authenticates with registered devices only.
+    /// - Otherwise as [`start`](Self::start).
+    ///
+    /// The request must be about this aggregate's user, and a `policy.id` must be the given
+    /// policy's id ([`FlowError::RequestMismatch`], 500: the server loaded the wrong state).
+    /// `notification` is for the server's passcode delivery; the flow does not use it.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use mfa_devices::authn::{AuthenticationStatus, CreateDeviceAuthentication, DeviceAuthentication, FlowError};
+    /// use mfa_devices::device::*;
+    /// use mfa_devices::error::ApiError;
+    /// use mfa_devices::policy::DeviceAuthenticationPolicy;
+    /// use mfa_devices::user_devices::{Command, UserDevices};
+    /// let t = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// let policy: DeviceAuthenticationPolicy = serde_json::from_str(
+    ///     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy/read_one.json"))).unwrap();
+    /// let mut user = UserDevices::new(EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// for (n, address) in [(3, "first@example.com"), (4, "second@example.com")] {
+    ///     let mut email = NewDevice::new(DeviceType::Email);
+    ///     email.email = Some(address.into());
+    ///     email.status = Some(DeviceStatus::Active);
+    ///     user.execute(Command::Create { id: DeviceId::from_bytes([n; 16]), device: email, secrets: Default::default() }, t).unwrap();
+    /// }
+    /// let body = br#"{"user":{"id":"02020202-0202-0202-0202-020202020202"},
+    ///                 "selectedDevice":{"id":"04040404-0404-0404-0404-040404040404"}}"#;
+    /// let request = CreateDeviceAuthentication::from_json(body).unwrap();
+    /// let flow = DeviceAuthentication::start_from(&request, &user, &policy, uuid::Uuid::nil(), t).unwrap();
+    /// assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+    /// assert_eq!(flow.selected_device(), Some(DeviceId::from_bytes([4; 16]))); // not the default
+    ///
+    /// let unknown = br#"{"user":{"id":"02020202-0202-0202-0202-020202020202"},
+    ///                    "selectedDevice":{"id":"09090909-0909-0909-0909-090909090909"}}"#;
+    /// let request = CreateDeviceAuthentication::from_json(unknown).unwrap();
+    /// let e = DeviceAuthentication::start_from(&request, &user, &policy, uuid::Uuid::nil(), t).unwrap_err();
+    /// assert_eq!(ApiError::from(e).details[0].target.as_deref(), Some("selectedDevice.id"));
+    /// ```
+    pub fn start_from(
+        request: &CreateDeviceAuthentication,
+        devices: &UserDevices,
+        policy: &DeviceAuthenticationPolicy,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Self, FlowError> {
+        if request.user.id != devices.user_id() {
+            return Err(FlowError::RequestMismatch { target: "user.id" });
+        }
+        if let (Some(asked), Some(given)) = (request.policy, policy.id) {
+            if asked.id != given {
+                return Err(FlowError::RequestMismatch {
+                    target: "policy.id",
+                });
+            }
+        }
+        let selected = match &request.selected_device {
+            None => None,
+            Some(SelectedDevice::Id(device)) => Some(*device),
+            Some(SelectedDevice::OneTime(_)) => return Err(FlowError::OneTimeDeviceUnsupported),
+        };
+        let mut flow_policy = FlowPolicy::from_policy(policy)?;
+        if flow_policy.id.is_none() {
+            flow_policy.id = request.policy.map(|p| p.id);
+        }
+        Self::start_selecting(
+            DeviceSnapshot::of(devices, now),
+            flow_policy,
+            id,
+            now,
+            request.compatibility.clone(),
+            selected,
+        )
+        .map_err(|e| match e {
+            FlowError::UnknownDevice(_) | FlowError::UnusableDevice { .. } => {
+                FlowError::InvalidBody {
+                    problems: vec![BodyProblem::new(
+                        DetailCode::InvalidValue,
+                        "selectedDevice.id",
+                        format!("selectedDevice.id: {e}"),
+                    )],
+                    omitted: 0,
+                }
+            }
+            other => other,
+        })
     }
 
     /// [`sync`](Self::sync) with the aggregate's state at `now`.

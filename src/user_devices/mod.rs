@@ -1235,7 +1235,7 @@ fn sends_passcodes(t: &DeviceType) -> bool {
 
 /// The TOTP engine of a TOTP device with a stored secret (RFC 6238 defaults: SHA-1, 6
 /// digits, 30 s, ±1 step) — `None` without a usable secret. Used by the aggregate
-/// (activation) and the authentication flow (`check_totp`): one verification.
+/// (activation) and the authentication flow (`check_authenticator_otp`): one verification.
 pub(crate) fn totp_of(d: &Device) -> Option<crate::otp::Totp> {
     let DeviceDetails::Totp(t) = &d.details else {
         return None;

@@ -594,7 +594,7 @@ fn select_echoes_compatibility_and_it_filters_later_lists() {
 #[test]
 fn terminal_flows_refuse_every_action() {
     let mut flow = start(vec![dev(1, DeviceType::Totp)], policy());
-    flow.check_authenticator_otp("1", |_| true, now())
+    flow.check_authenticator_otp_with("1", |_| true, now())
         .unwrap()
         .result
         .unwrap();
@@ -843,7 +843,7 @@ fn the_wrong_check_api_is_a_server_error() {
     ));
     let mut email = email_flow(vec![dev(1, DeviceType::Email)]);
     assert!(matches!(
-        email.check_authenticator_otp("1", |_| true, now()),
+        email.check_authenticator_otp_with("1", |_| true, now()),
         Err(FlowError::Internal(_))
     ));
     let mut push = start(vec![dev(1, DeviceType::Mobile)], policy());
@@ -867,7 +867,7 @@ fn authenticator_otp_uses_the_method_failure_limit() {
     );
     let mut seen = Vec::new();
     let o = flow
-        .check_authenticator_otp(
+        .check_authenticator_otp_with(
             "123456",
             |c| {
                 seen.push(c.to_owned());
@@ -883,7 +883,9 @@ fn authenticator_otp_uses_the_method_failure_limit() {
             remaining_attempts: 1
         })
     );
-    let o = flow.check_authenticator_otp("1", |_| false, now()).unwrap();
+    let o = flow
+        .check_authenticator_otp_with("1", |_| false, now())
+        .unwrap();
     assert_eq!(
         o.result,
         Err(FlowError::OtpFailed {
@@ -1201,6 +1203,15 @@ fn select_bodies_name_the_bad_property() {
         let api: ApiError = SelectDevice::from_json(bad).unwrap_err();
         assert_eq!((api.code(), api.http_status()), ("INVALID_REQUEST", 400));
     }
+    // A long non-UUID id is quoted cut, as every echo of input is (was: up to the 1,024
+    // characters of a message).
+    let long = format!(r#"{{"device":{{"id":"{}"}}}}"#, "x".repeat(10_000));
+    let api = SelectDevice::from_json(long.as_bytes()).unwrap_err();
+    let message = &api.details[0].message;
+    assert!(
+        message.len() < 200 && message.contains("more bytes"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -1242,8 +1253,12 @@ fn the_flow_continues_the_aggregate_failure_counter() {
 #[test]
 fn a_success_restarts_the_counter_and_push_approval_records_nothing() {
     let mut flow = start(vec![dev(1, DeviceType::Totp)], policy());
-    let _ = flow.check_authenticator_otp("0", |_| false, now()).unwrap();
-    let o = flow.check_authenticator_otp("1", |_| true, now()).unwrap();
+    let _ = flow
+        .check_authenticator_otp_with("0", |_| false, now())
+        .unwrap();
+    let o = flow
+        .check_authenticator_otp_with("1", |_| true, now())
+        .unwrap();
     assert_eq!(o.records, vec![DeviceRecord::OtpSuccess { device: id(1) }]);
     let mut push = start(vec![dev(1, DeviceType::Mobile)], policy());
     assert!(push.push_approved(now()).unwrap().records.is_empty());
@@ -1422,7 +1437,7 @@ fn version_1_stored_flows_load_and_continue() {
     let mut totp = load(&fixture[2]);
     assert_eq!(totp.otp_source(), Some(OtpSource::Authenticator));
     assert_eq!(
-        totp.check_authenticator_otp("1", |_| false, at)
+        totp.check_authenticator_otp_with("1", |_| false, at)
             .unwrap()
             .result,
         Err(FlowError::OtpFailed {
@@ -1465,7 +1480,9 @@ fn the_flow_and_the_aggregate_agree_on_the_lock_end_to_the_millisecond() {
     p.totp.failure = FailureRule::new(1, TimeDelta::minutes(2)).unwrap();
     let mut flow =
         DeviceAuthentication::start_with(DeviceSnapshot::of(&devices, t), p, flow_id(), t).unwrap();
-    let outcome = flow.check_authenticator_otp("x", |_| false, t).unwrap();
+    let outcome = flow
+        .check_authenticator_otp_with("x", |_| false, t)
+        .unwrap();
     let Err(FlowError::OtpFailed {
         locked_until: Some(flow_end),
     }) = outcome.result

@@ -141,13 +141,15 @@ fn failures_from_an_earlier_flow_carry_over() {
     let p = policy(json!({}));
     let mut first = DeviceAuthentication::start(&u, &p, uuid::Uuid::nil(), t0()).unwrap();
     for _ in 0..2 {
-        let o = first.check_authenticator_otp("1", |_| false, t0()).unwrap();
+        let o = first
+            .check_authenticator_otp_with("1", |_| false, t0())
+            .unwrap();
         record(&mut u, &o.records, t0());
     }
     // A new flow: one more wrong passcode reaches totp.otp.failure.count (3).
     let mut second = DeviceAuthentication::start(&u, &p, uuid::Uuid::nil(), t0()).unwrap();
     let o = second
-        .check_authenticator_otp("1", |_| false, t0())
+        .check_authenticator_otp_with("1", |_| false, t0())
         .unwrap();
     assert_eq!(
         o.result,
@@ -261,11 +263,11 @@ proptest! {
                         flow.issue_otp(&mut crate::replay(&[4; 20]), now).unwrap();
                         Some(flow.check_otp("nope", now).unwrap())
                     }
-                    Some(OtpSource::Authenticator) => Some(flow.check_authenticator_otp("x", |_| false, now).unwrap()),
+                    Some(OtpSource::Authenticator) => Some(flow.check_authenticator_otp_with("x", |_| false, now).unwrap()),
                     None => None,
                 },
                 2 => match flow.otp_source() {
-                    Some(OtpSource::Authenticator) => Some(flow.check_authenticator_otp("x", |_| true, now).unwrap()),
+                    Some(OtpSource::Authenticator) => Some(flow.check_authenticator_otp_with("x", |_| true, now).unwrap()),
                     _ => None,
                 },
                 _ => None,
@@ -337,7 +339,7 @@ proptest! {
                 "123456".into(), at + TimeDelta::days(1), rule, before, false);
             let engine = challenge.check("000000", at);
             // 2. The flow.
-            let outcome = flow.check_authenticator_otp("000000", |_| false, at).unwrap();
+            let outcome = flow.check_authenticator_otp_with("000000", |_| false, at).unwrap();
             // 3. The aggregate, executing the flow's records.
             record(&mut u, &outcome.records, at);
             let after = u.counters(&device).otp_failures;
@@ -447,7 +449,7 @@ fn point_3_concurrent_flows_share_the_aggregates_failure_count() {
                 continue;
             }
             let outcome = flow
-                .check_authenticator_otp("000000", |_| false, t)
+                .check_authenticator_otp_with("000000", |_| false, t)
                 .unwrap();
             attempts.push((flow, outcome));
         }
@@ -533,13 +535,13 @@ fn totp_codes_are_verified_against_the_stored_secret_once() {
     let stored = serde_json::to_string(&flow.to_stored()).unwrap();
     assert!(!stored.contains(&b32) && !format!("{flow:?}").contains(&b32));
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let w = flow.check_totp(wrong, &user, t0()).unwrap();
+    let w = flow.check_authenticator_otp(wrong, &user, t0()).unwrap();
     assert!(matches!(w.result, Err(FlowError::InvalidOtp { .. })));
     for r in &w.records {
         user.execute(r.to_command(), t0()).unwrap();
     }
     flow.sync_with(&user, t0());
-    let ok = flow.check_totp(&code, &user, t0()).unwrap();
+    let ok = flow.check_authenticator_otp(&code, &user, t0()).unwrap();
     assert!(ok.is_success());
     let step = totp.step_at(t0().timestamp() as u64);
     assert_eq!(
@@ -559,7 +561,7 @@ fn totp_codes_are_verified_against_the_stored_secret_once() {
     let user: UserDevices = serde_json::from_str(&serde_json::to_string(&user).unwrap()).unwrap();
     let mut second = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
     let replay = second
-        .check_totp(&code, &user, t0() + TimeDelta::seconds(20))
+        .check_authenticator_otp(&code, &user, t0() + TimeDelta::seconds(20))
         .unwrap();
     assert!(matches!(replay.result, Err(FlowError::InvalidOtp { .. })));
     // The next step's code works.
@@ -567,8 +569,287 @@ fn totp_codes_are_verified_against_the_stored_secret_once() {
     let mut third = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
     assert!(
         third
-            .check_totp(&next, &user, t0() + TimeDelta::seconds(30))
+            .check_authenticator_otp(&next, &user, t0() + TimeDelta::seconds(30))
             .unwrap()
             .is_success()
     );
+}
+
+fn create_body(extra: serde_json::Value) -> CreateDeviceAuthentication {
+    let mut body = json!({"user": {"id": UserId::from_bytes([2; 16]).to_string()}});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    CreateDeviceAuthentication::from_json(body.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn a_creation_body_starts_the_flow_it_asks_for() {
+    use mfa_devices::error::ApiError;
+    let u = user_with(&[DeviceType::Fido2, DeviceType::Email, DeviceType::Sms]);
+    let p = policy(json!({"/authentication/deviceSelection": "ALWAYS_DISPLAY_DEVICES"}));
+    let start = |r: &CreateDeviceAuthentication| {
+        DeviceAuthentication::start_from(r, &u, &p, uuid::Uuid::nil(), t0())
+    };
+
+    // Nothing selected: the policy decides (always display).
+    let flow = start(&create_body(json!({}))).unwrap();
+    assert_eq!(flow.status(), AuthenticationStatus::DeviceSelectionRequired);
+    assert_eq!(flow.policy().id, p.id);
+
+    // selectedDevice.id: that device right away, whatever deviceSelection says.
+    let flow = start(&create_body(json!({"selectedDevice": {"id": id(3)}}))).unwrap();
+    assert_eq!(
+        (flow.status(), flow.selected_device()),
+        (AuthenticationStatus::OtpRequired, Some(id(3)))
+    );
+    let flow = start(&create_body(json!({"selectedDevice": {"id": id(1)}}))).unwrap();
+    assert_eq!(flow.status(), AuthenticationStatus::AssertionRequired);
+
+    // compatibility applies from the start: NONE hides the FIDO2 device, which cannot be
+    // selected either, and is kept for later selections.
+    let flow = start(&create_body(json!({"compatibility": "NONE"}))).unwrap();
+    assert_eq!(flow.compatibility(), Some(&Compatibility::None));
+    let listed: Vec<_> = flow
+        .embedded()
+        .unwrap()
+        .devices
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(listed, [id(2), id(3)]);
+    let mut flow = flow;
+    assert!(matches!(
+        flow.select(SelectDevice::new(id(1)), t0()),
+        Err(FlowError::UnusableDevice { .. })
+    ));
+    for body in [
+        json!({"compatibility": "NONE", "selectedDevice": {"id": id(1)}}),
+        json!({"selectedDevice": {"id": id(9)}}),
+    ] {
+        let e = start(&create_body(body.clone())).unwrap_err();
+        assert!(matches!(e, FlowError::InvalidBody { .. }), "{body}: {e:?}");
+        let api = ApiError::from(e);
+        assert_eq!(
+            (api.http_status(), api.details[0].target.as_deref()),
+            (400, Some("selectedDevice.id")),
+            "{body}"
+        );
+    }
+
+    // A one-time device is refused with a clear 400, not ignored.
+    let one_time = create_body(json!({"selectedDevice": {"oneTime":
+        {"type": "SMS", "phone": "+15125551234", "testMode": true}}}));
+    let e = start(&one_time).unwrap_err();
+    assert_eq!(e, FlowError::OneTimeDeviceUnsupported);
+    let api = ApiError::from(e);
+    assert_eq!(
+        (api.http_status(), api.details[0].target.as_deref()),
+        (400, Some("selectedDevice.oneTime"))
+    );
+
+    // The request must be about the state given.
+    let mut other = create_body(json!({}));
+    other.user.id = UserId::from_bytes([7; 16]);
+    assert_eq!(
+        start(&other).unwrap_err(),
+        FlowError::RequestMismatch { target: "user.id" }
+    );
+    let other_policy = create_body(json!({"policy": {"id": uuid::Uuid::from_bytes([5; 16])}}));
+    assert_eq!(
+        start(&other_policy).unwrap_err(),
+        FlowError::RequestMismatch {
+            target: "policy.id"
+        }
+    );
+    assert_eq!(
+        ApiError::from(FlowError::RequestMismatch { target: "user.id" }).http_status(),
+        500
+    );
+}
+
+/// A TOTP device with its secret stored, the code of `at`, and the TOTP engine.
+fn totp_user(at: DateTime<Utc>) -> (UserDevices, mfa_devices::otp::Totp) {
+    use mfa_devices::otp::{Algorithm, Totp};
+    use mfa_devices::user_devices::DeviceSecrets;
+    use rand_core::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+    let mut user = user_with(&[]);
+    let new = NewDevice {
+        status: Some(DeviceStatus::Active),
+        ..NewDevice::new(DeviceType::Totp)
+    };
+    let (secrets, _) = DeviceSecrets::draw(&new, &policy(json!({})), "jo", &mut rng, at).unwrap();
+    user.execute(
+        Command::Create {
+            id: id(1),
+            device: new,
+            secrets,
+        },
+        at,
+    )
+    .unwrap();
+    let DeviceDetails::Totp(t) = &user.device(&id(1)).unwrap().details else {
+        panic!()
+    };
+    let key = data_encoding::BASE32_NOPAD
+        .decode(t.secret.as_ref().unwrap().expose().as_bytes())
+        .unwrap();
+    (user, Totp::new(key, Algorithm::Sha1, 6, 30).unwrap())
+}
+
+/// Regression: the flow verified authenticator codes through the caller's callback, so a
+/// caller that trusted the code (`|_| true`) completed the flow with a wrong one. The flow now
+/// verifies TOTP against the stored secret itself, and refuses a replayed code.
+#[test]
+fn the_flow_itself_refuses_a_wrong_or_replayed_totp_code() {
+    let p = policy(json!({}));
+    let (mut user, totp) = totp_user(t0());
+    let code = totp.code_at(t0().timestamp() as u64);
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+
+    let mut flow = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+    let refused = flow.check_authenticator_otp(wrong, &user, t0()).unwrap();
+    assert!(
+        matches!(refused.result, Err(FlowError::InvalidOtp { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+    record(&mut user, &refused.records, t0());
+    assert_eq!(user.counters(&id(1)).otp_failures, 1);
+    flow.sync_with(&user, t0());
+    let ok = flow.check_authenticator_otp(&code, &user, t0()).unwrap();
+    assert!(ok.is_success());
+    record(&mut user, &ok.records, t0());
+
+    // Replayed in a second flow: refused, and counted like a wrong code.
+    let mut again = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+    let replay = again
+        .check_authenticator_otp(&code, &user, t0() + TimeDelta::seconds(5))
+        .unwrap();
+    assert!(matches!(replay.result, Err(FlowError::InvalidOtp { .. })));
+    assert_eq!(replay.records.len(), 1);
+    assert_eq!(again.status(), AuthenticationStatus::OtpRequired);
+
+    // Another user's aggregate is not a source of secrets.
+    let stranger = UserDevices::new(
+        EnvironmentId::from_bytes([1; 16]),
+        UserId::from_bytes([9; 16]),
+    );
+    assert_eq!(
+        again
+            .check_authenticator_otp(&code, &stranger, t0())
+            .unwrap_err(),
+        FlowError::RequestMismatch { target: "user.id" }
+    );
+}
+
+/// Devices whose secret the crate does not hold are never passed silently by the
+/// secret-based check: a typed error, nothing counted; the callback variant verifies them.
+#[test]
+fn a_device_without_a_stored_secret_needs_the_servers_verification() {
+    let p = policy(json!({}));
+    // A TOTP device created without secrets and an OATH token.
+    for t in [DeviceType::Totp, DeviceType::OathToken] {
+        let user = user_with(std::slice::from_ref(&t));
+        let mut flow = DeviceAuthentication::start(&user, &p, uuid::Uuid::nil(), t0()).unwrap();
+        assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator), "{t}");
+        let e = flow
+            .check_authenticator_otp("123456", &user, t0())
+            .unwrap_err();
+        assert_eq!(e, FlowError::SecretNotHeld(id(1)), "{t}");
+        assert_eq!(
+            mfa_devices::error::ApiError::from(e).http_status(),
+            500,
+            "{t}"
+        );
+        assert_eq!(flow.status(), AuthenticationStatus::OtpRequired);
+        assert!(flow.otp_failures().is_empty());
+        let o = flow
+            .check_authenticator_otp_with("123456", |c| c == "123456", t0())
+            .unwrap();
+        assert!(o.is_success(), "{t}");
+    }
+    // A MOBILE device with push off: its OTP comes from the application.
+    let env = EnvironmentId::from_bytes([1; 16]);
+    let owner = UserId::from_bytes([2; 16]);
+    let mut mobile = Device::new(
+        id(4),
+        env,
+        owner,
+        DeviceType::Mobile,
+        DeviceStatus::Active,
+        t0(),
+    );
+    if let DeviceDetails::Mobile(m) = &mut mobile.details {
+        m.application = Some(MobileApplication {
+            id: Some("app".into()),
+            ..Default::default()
+        });
+        m.push_enabled = Some(false);
+    }
+    let u = UserDevices::restore(env, owner, vec![mobile], Some(vec![id(4)]), 1).unwrap();
+    let mut fp = mfa_devices::policy::resolved::FlowPolicy::all_enabled();
+    fp.mobile
+        .applications
+        .push(mfa_devices::policy::resolved::MobileApp::new("app"));
+    let mut flow =
+        DeviceAuthentication::start_with(DeviceSnapshot::of(&u, t0()), fp, uuid::Uuid::nil(), t0())
+            .unwrap();
+    assert_eq!(flow.otp_source(), Some(OtpSource::Authenticator));
+    assert_eq!(
+        flow.check_authenticator_otp("123456", &u, t0())
+            .unwrap_err(),
+        FlowError::SecretNotHeld(id(4))
+    );
+    assert!(flow.otp_failures().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// A creation body written by `Serialize` reads back equal.
+    #[test]
+    fn a_serialised_creation_body_reads_back_equal(
+        user in any::<[u8; 16]>(),
+        policy in proptest::option::of(any::<[u8; 16]>()),
+        selected in 0usize..5,
+        device in any::<[u8; 16]>(),
+        local in "[a-z][a-z0-9._]{0,10}[a-z0-9]",
+        digits in "[1-9][0-9]{9,12}",
+        test_mode in proptest::option::of(any::<bool>()),
+        compatibility in 0usize..4,
+        template in proptest::option::of((
+            proptest::option::of("[ -~]{0,12}"),
+            proptest::option::of("[a-z]{2}"),
+            proptest::option::of(proptest::collection::btree_map("[a-zA-Z]{1,8}", "\\PC{0,8}", 0..4)),
+        )),
+    ) {
+        prop_assume!(!local.contains(".."));
+        let mut r = CreateDeviceAuthentication::new(UserId::from_bytes(user));
+        r.policy = policy.map(|p| IdRef::new(uuid::Uuid::from_bytes(p)));
+        let phone = format!("+{digits}");
+        r.selected_device = match selected {
+            0 => None,
+            1 => Some(SelectedDevice::Id(DeviceId::from_bytes(device))),
+            2 => Some(SelectedDevice::OneTime(OneTimeDevice {
+                address: OneTimeAddress::Email(format!("{local}@example.com")), test_mode })),
+            3 => Some(SelectedDevice::OneTime(OneTimeDevice {
+                address: OneTimeAddress::Sms(phone), test_mode })),
+            _ => Some(SelectedDevice::OneTime(OneTimeDevice {
+                address: OneTimeAddress::Voice(phone), test_mode })),
+        };
+        r.compatibility = [None, Some(Compatibility::Full), Some(Compatibility::SecurityKeyOnly),
+            Some(Compatibility::None)][compatibility].clone();
+        r.notification = template.map(|(name, locale, variables)| AuthenticationNotification {
+            template: Some(AuthenticationTemplate {
+                name,
+                locale,
+                variant: None,
+                variables: variables.map(|v| v.into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v))).collect()),
+            }),
+        });
+        let bytes = serde_json::to_vec(&r).unwrap();
+        prop_assert_eq!(CreateDeviceAuthentication::from_json(&bytes).unwrap(), r);
+    }
 }

@@ -339,7 +339,7 @@ proptest! {
                     }
                 }
                 _ => {
-                    let _ = flow.check_authenticator_otp("x", |_| false, now);
+                    let _ = flow.check_authenticator_otp_with("x", |_| false, now);
                     let request = CheckAssertion { origin: "o".into(), assertion: "a".into(), compatibility: None };
                     let _ = flow.check_assertion(&request, false, now);
                     let _ = flow.push_denied(now);
@@ -412,7 +412,7 @@ fn act(
         3 => format!("{:?}", flow.check_otp(&format!("{byte:06}"), now)),
         4 => format!(
             "{:?}",
-            flow.check_authenticator_otp("x", |_| byte % 3 == 0, now)
+            flow.check_authenticator_otp_with("x", |_| byte % 3 == 0, now)
         ),
         5 => format!("{:?}", flow.check_assertion(&request, byte % 3 == 0, now)),
         6 => format!("{:?} {:?}", flow.push_approved(now), flow.expire(now)),

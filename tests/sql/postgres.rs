@@ -5,15 +5,10 @@ use std::collections::BTreeSet;
 
 use mfa_devices::filter::sql::{Dialect, SqlParam, SqlWhere};
 use postgres::types::ToSql;
-use proptest::prelude::*;
-use proptest::test_runner::TestRunner;
 use serde_json::Value;
 
-use crate::common::{self, Tally};
+use crate::common;
 use crate::pg::Cluster;
-
-const FILTERS: usize = 140;
-const CASES: u32 = 100;
 
 pub fn to_sql_params(params: &[SqlParam]) -> Vec<Box<dyn ToSql + Sync>> {
     params
@@ -73,32 +68,9 @@ fn postgres_selects_what_the_evaluator_matches() {
         return;
     };
     let client = std::cell::RefCell::new(cluster.client());
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: CASES,
-        // XorShift: the default ChaCha costs a quarter of this test in a debug build.
-        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    });
-    let total = std::cell::RefCell::new(Tally::default());
-    let strategy = (
-        common::dataset(16),
-        prop::collection::vec(common::filter(), FILTERS),
+    common::differential(
+        Dialect::Postgres,
+        &mut |docs| load(&mut client.borrow_mut(), docs),
+        &mut |w| query(&mut client.borrow_mut(), w),
     );
-    let result = runner.run(&strategy, |(docs, filters)| {
-        let mut client = client.borrow_mut();
-        load(&mut client, &docs);
-        let t = common::compare_batch(Dialect::Postgres, &docs, &filters, &mut |w| {
-            query(&mut client, w)
-        })?;
-        total.borrow_mut().add(t);
-        Ok(())
-    });
-    drop(client);
-    drop(cluster);
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-    let total = total.into_inner();
-    println!("{}", total.report("postgres"));
-    assert!(total.compared >= 10_000, "{}", total.report("postgres"));
 }

@@ -186,6 +186,23 @@ pub trait Store: Send + Sync + 'static {
         env: &'a str,
         user: &'a str,
     ) -> StoreFuture<'a, Option<(u64, String)>>;
+    /// The user's snapshot unless the caller's copy is current: `(revision, Some(JSON))`, or
+    /// `(revision, None)` when the stored revision is `known` (the JSON is not even read), or
+    /// `None` for a user without events. One round trip either way, so a caller that keeps
+    /// parsed snapshots by revision still sees every committed revision.
+    fn load_snapshot_unless<'a>(
+        &'a self,
+        env: &'a str,
+        user: &'a str,
+        known: Option<u64>,
+    ) -> StoreFuture<'a, Option<(u64, Option<String>)>> {
+        Box::pin(async move {
+            Ok(self
+                .load_snapshot(env, user)
+                .await?
+                .map(|(revision, json)| (revision, (Some(revision) != known).then_some(json))))
+        })
+    }
     /// The user's event log in revision order: `(revision, JSON)`.
     fn load_events<'a>(
         &'a self,

@@ -180,6 +180,30 @@ impl Store for PostgresStore {
         })
     }
 
+    fn load_snapshot_unless<'a>(
+        &'a self,
+        env: &'a str,
+        user: &'a str,
+        known: Option<u64>,
+    ) -> StoreFuture<'a, Option<(u64, Option<String>)>> {
+        Box::pin(async move {
+            let known = known.map(sql_int).transpose()?;
+            let client = self.client().await?;
+            let stmt = client
+                .prepare_cached(
+                    "SELECT revision, CASE WHEN revision = $3::int8 THEN NULL ELSE snapshot::text END \
+                     FROM user_devices WHERE environment_id = $1 AND user_id = $2",
+                )
+                .await
+                .map_err(map_err)?;
+            let row = client
+                .query_opt(&stmt, &[&env, &user, &known])
+                .await
+                .map_err(map_err)?;
+            row.map(|r| Ok((rev(r.get(0))?, r.get(1)))).transpose()
+        })
+    }
+
     fn load_events<'a>(
         &'a self,
         env: &'a str,

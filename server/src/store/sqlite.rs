@@ -1,8 +1,10 @@
-//! The SQLite [`Store`]: one connection (WAL journal, `BEGIN IMMEDIATE` per command) used from
-//! a blocking thread. Several processes may share the file: `busy_timeout` waits for the
-//! writer, and the event log's primary key still turns a lost race into a
-//! [`StoreError::Conflict`].
+//! The SQLite [`Store`]: one writer connection (WAL journal, `BEGIN IMMEDIATE` per command)
+//! and a few read connections, each used from a blocking thread. In WAL mode readers never
+//! wait for the writer and see every transaction committed before they start. Several
+//! processes may share the file: `busy_timeout` waits for the writer, and the event log's
+//! primary key still turns a lost race into a [`StoreError::Conflict`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,10 +16,16 @@ use rusqlite::types::Value as SqlValue;
 use super::{ActivityQuery, Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
 use mfa_devices::user_devices::schema;
 
+/// Read connections of a file database (an in-memory database is private to its one
+/// connection, which then serves reads too).
+pub const READERS: usize = 4;
+
 /// The SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -42,37 +50,104 @@ fn sql_int(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("revision {v} exceeds i64")))
 }
 
+fn connect(path: &str) -> Result<Connection, String> {
+    let conn = Connection::open(path).map_err(|e| format!("opening {path}: {e}"))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 impl SqliteStore {
-    /// Opens (creating) the database file `path` (`:memory:` for a private in-memory one).
+    /// Opens (creating) the database file `path` (`:memory:` for a private in-memory one):
+    /// the writer, then [`READERS`] read connections (`query_only`) of a file database.
     pub async fn open(path: &str) -> Result<Self, String> {
         let path = path.to_owned();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, String> {
-            let conn = Connection::open(&path).map_err(|e| format!("opening {path}: {e}"))?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))
-                .map_err(|e| e.to_string())?;
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| e.to_string())?;
-            conn.pragma_update(None, "synchronous", "NORMAL")
-                .map_err(|e| e.to_string())?;
-            Ok(conn)
+        let (writer, readers) = tokio::task::spawn_blocking(move || {
+            let writer = connect(&path)?;
+            let mut readers = Vec::new();
+            if path != ":memory:" && !path.is_empty() {
+                for _ in 0..READERS {
+                    let reader = connect(&path)?;
+                    reader
+                        .pragma_update(None, "query_only", true)
+                        .map_err(|e| e.to_string())?;
+                    readers.push(Mutex::new(reader));
+                }
+            }
+            Ok::<_, String>((writer, readers))
         })
         .await
         .map_err(|e| e.to_string())??;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: readers.into(),
+            next_reader: Arc::new(AtomicUsize::new(0)),
         })
     }
 
+    /// Runs `f` on the writer connection (a blocking thread).
     fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        let conn = Arc::clone(&self.conn);
+        let conn = Arc::clone(&self.writer);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut guard = conn
                     .lock()
                     .map_err(|_| StoreError::Unavailable("connection poisoned".into()))?;
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        })
+    }
+
+    /// A point read (one row by primary key, microseconds) on the calling thread when a read
+    /// connection is free: handing it to a blocking thread costs more than the query (two
+    /// thread wake-ups). A WAL reader does not wait for the writer. Else [`read`](Self::read).
+    fn read_point<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        let free = (0..n).find_map(|i| self.readers.get((start + i) % n)?.try_lock().ok());
+        match free {
+            Some(mut guard) => {
+                let result = f(&mut guard);
+                drop(guard);
+                Box::pin(std::future::ready(result))
+            }
+            None => self.read(f),
+        }
+    }
+
+    /// Runs the read-only `f` on a free read connection (the writer without any).
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        if self.readers.is_empty() {
+            return self.run(f);
+        }
+        let readers = Arc::clone(&self.readers);
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let n = readers.len();
+                // A free connection if there is one, else wait for this call's turn.
+                let free = (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok());
+                let mut guard = match free {
+                    Some(guard) => guard,
+                    None => readers[start % n]
+                        .lock()
+                        .map_err(|_| StoreError::Unavailable("connection poisoned".into()))?,
+                };
                 f(&mut guard)
             })
             .await
@@ -96,7 +171,7 @@ impl Store for SqliteStore {
         query: ActivityQuery,
     ) -> StoreFuture<'a, Vec<(DateTime<Utc>, String, String)>> {
         let env = env.to_owned();
-        self.run(move |c| {
+        self.read(move |c| {
             let mut params: Vec<SqlValue> = query
                 .filter
                 .params
@@ -167,14 +242,39 @@ impl Store for SqliteStore {
         user: &'a str,
     ) -> StoreFuture<'a, Option<(u64, String)>> {
         let (env, user) = (env.to_owned(), user.to_owned());
-        self.run(move |c| {
+        self.read(move |c| {
             let row: Option<(i64, String)> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT revision, snapshot FROM user_devices WHERE environment_id = ?1 AND user_id = ?2",
-                    params![env, user],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
-                .optional()
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![env, user], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(map_err)?;
+            row.map(|(r, s)| Ok((rev(r)?, s))).transpose()
+        })
+    }
+
+    fn load_snapshot_unless<'a>(
+        &'a self,
+        env: &'a str,
+        user: &'a str,
+        known: Option<u64>,
+    ) -> StoreFuture<'a, Option<(u64, Option<String>)>> {
+        let (env, user) = (env.to_owned(), user.to_owned());
+        let known = known.map(sql_int).transpose();
+        self.read_point(move |c| {
+            let known = known?;
+            let row: Option<(i64, Option<String>)> = c
+                .prepare_cached(
+                    "SELECT revision, CASE WHEN revision = ?3 THEN NULL ELSE snapshot END \
+                     FROM user_devices WHERE environment_id = ?1 AND user_id = ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![env, user, known], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
                 .map_err(map_err)?;
             row.map(|(r, s)| Ok((rev(r)?, s))).transpose()
         })
@@ -186,7 +286,7 @@ impl Store for SqliteStore {
         user: &'a str,
     ) -> StoreFuture<'a, Vec<(u64, String)>> {
         let (env, user) = (env.to_owned(), user.to_owned());
-        self.run(move |c| {
+        self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT revision, event FROM user_device_events \
@@ -212,51 +312,52 @@ impl Store for SqliteStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err)?;
+            let (env, user) = (&commit.environment, &commit.user);
+            let execute = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+                tx.prepare_cached(sql)
+                    .and_then(|mut stmt| stmt.execute(params))
+                    .map_err(map_err)
+            };
             for e in &commit.events {
-                tx.execute(
+                execute(
                     "INSERT INTO user_device_events (environment_id, user_id, revision, recorded_at, event_type, event) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![commit.environment, commit.user, sql_int(e.revision)?, ts(e.recorded_at), e.event_type, e.event],
-                )
-                .map_err(map_err)?;
+                    params![env, user, sql_int(e.revision)?, ts(e.recorded_at), e.event_type, e.event],
+                )?;
             }
             let changed = if commit.base_revision == 0 {
-                tx.execute(
+                execute(
                     "INSERT INTO user_devices (environment_id, user_id, revision, snapshot, updated_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                    params![commit.environment, commit.user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now)],
-                )
+                    params![env, user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now)],
+                )?
             } else {
-                tx.execute(
+                execute(
                     "UPDATE user_devices SET revision = ?3, snapshot = ?4, updated_at = ?5 \
                      WHERE environment_id = ?1 AND user_id = ?2 AND revision = ?6",
-                    params![commit.environment, commit.user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now), sql_int(commit.base_revision)?],
-                )
-            }
-            .map_err(map_err)?;
+                    params![env, user, sql_int(commit.revision)?, commit.snapshot, ts(commit.now), sql_int(commit.base_revision)?],
+                )?
+            };
             if changed != 1 {
                 return Err(StoreError::Conflict); // the transaction rolls back on drop
             }
-            tx.execute(
+            execute(
                 "DELETE FROM devices WHERE environment_id = ?1 AND user_id = ?2",
-                params![commit.environment, commit.user],
-            )
-            .map_err(map_err)?;
+                params![env, user],
+            )?;
             for d in &commit.devices {
-                tx.execute(
+                execute(
                     "INSERT INTO devices (environment_id, user_id, id, type, status, nickname, created_at, updated_at, doc) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![commit.environment, commit.user, d.id, d.device_type, d.status, d.nickname, ts(d.created_at), ts(d.updated_at), d.doc],
-                )
-                .map_err(map_err)?;
+                    params![env, user, d.id, d.device_type, d.status, d.nickname, ts(d.created_at), ts(d.updated_at), d.doc],
+                )?;
             }
             for a in &commit.activities {
-                tx.execute(
+                execute(
                     "INSERT INTO activities (environment_id, id, recorded_at, created_at, action_type, result_status, user_id, device_id, correlation_id, doc) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-                    params![commit.environment, a.id, ts(a.recorded_at), ts(commit.now), a.action_type, a.result_status, commit.user, a.device_id, a.correlation_id, a.doc],
-                )
-                .map_err(map_err)?;
+                    params![env, a.id, ts(a.recorded_at), ts(commit.now), a.action_type, a.result_status, user, a.device_id, a.correlation_id, a.doc],
+                )?;
             }
             tx.commit().map_err(map_err)
         })
@@ -264,7 +365,7 @@ impl Store for SqliteStore {
 
     fn list_policies<'a>(&'a self, env: &'a str) -> StoreFuture<'a, Vec<PolicyRow>> {
         let env = env.to_owned();
-        self.run(move |c| {
+        self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT id, is_default, doc FROM device_authentication_policies \
@@ -286,7 +387,7 @@ impl Store for SqliteStore {
 
     fn get_policy<'a>(&'a self, env: &'a str, id: &'a str) -> StoreFuture<'a, Option<PolicyRow>> {
         let (env, id) = (env.to_owned(), id.to_owned());
-        self.run(move |c| {
+        self.read(move |c| {
             c.query_row(
                 "SELECT id, is_default, doc FROM device_authentication_policies \
                  WHERE environment_id = ?1 AND id = ?2",
@@ -363,7 +464,7 @@ impl Store for SqliteStore {
         id: &'a str,
     ) -> StoreFuture<'a, Option<(u64, String, String)>> {
         let (env, id) = (env.to_owned(), id.to_owned());
-        self.run(move |c| {
+        self.read(move |c| {
             let row: Option<(i64, String, String)> = c
                 .query_row(
                     "SELECT version, user_id, flow FROM device_authentications WHERE environment_id = ?1 AND id = ?2",
@@ -390,7 +491,7 @@ impl Store for SqliteStore {
     }
 
     fn users(&self) -> StoreFuture<'_, Vec<(String, String)>> {
-        self.run(|c| {
+        self.read(|c| {
             let mut stmt = c
                 .prepare("SELECT environment_id, user_id FROM user_devices ORDER BY 1, 2")
                 .map_err(map_err)?;

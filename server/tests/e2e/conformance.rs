@@ -75,6 +75,23 @@ fn commit_for(devices: &mut UserDevices, command: Command, now: chrono::DateTime
     }
 }
 
+/// Creating ACTIVE device `n` (id bytes `[n; 16]`) of `kind`.
+fn create(n: u8, kind: DeviceType) -> Command {
+    Command::Create {
+        id: DeviceId::from_bytes([n; 16]),
+        device: active(kind),
+        secrets: Default::default(),
+    }
+}
+
+/// The user with device 1 (SMS) committed to `store` at revision 1.
+async fn one_device(store: &dyn Store) -> UserDevices {
+    let mut devices = user();
+    let first = commit_for(&mut devices, create(1, DeviceType::Sms), t(0));
+    store.commit(first).await.unwrap();
+    devices
+}
+
 async fn each(test: &str, f: impl AsyncFn(&Db, &dyn Store)) {
     for db in databases(test) {
         let store = open(&db).await;
@@ -100,16 +117,8 @@ async fn commits_then_replay_equals_snapshot() {
         let a = DeviceId::from_bytes([1; 16]);
         let b = DeviceId::from_bytes([2; 16]);
         for (i, command) in [
-            Command::Create {
-                id: a,
-                device: active(DeviceType::Sms),
-                secrets: Default::default(),
-            },
-            Command::Create {
-                id: b,
-                device: active(DeviceType::Email),
-                secrets: Default::default(),
-            },
+            create(1, DeviceType::Sms),
+            create(2, DeviceType::Email),
             Command::Reorder { order: vec![b, a] },
             Command::Block { id: a },
             Command::Delete { id: b },
@@ -138,38 +147,12 @@ async fn commits_then_replay_equals_snapshot() {
 #[tokio::test]
 async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
     each("stale", async |db, store| {
-        let mut devices = user();
-        let first = commit_for(
-            &mut devices,
-            Command::Create {
-                id: DeviceId::from_bytes([1; 16]),
-                device: active(DeviceType::Sms),
-                secrets: Default::default(),
-            },
-            t(0),
-        );
-        store.commit(first).await.unwrap();
+        let devices = one_device(store).await;
         // Two writers decide from revision 1.
         let mut one = devices.clone();
         let mut two = devices.clone();
-        let c1 = commit_for(
-            &mut one,
-            Command::Create {
-                id: DeviceId::from_bytes([2; 16]),
-                device: active(DeviceType::Email),
-                secrets: Default::default(),
-            },
-            t(1),
-        );
-        let c2 = commit_for(
-            &mut two,
-            Command::Create {
-                id: DeviceId::from_bytes([3; 16]),
-                device: active(DeviceType::Voice),
-                secrets: Default::default(),
-            },
-            t(2),
-        );
+        let c1 = commit_for(&mut one, create(2, DeviceType::Email), t(1));
+        let c2 = commit_for(&mut two, create(3, DeviceType::Voice), t(2));
         store.commit(c1).await.unwrap();
         assert_eq!(
             store.commit(c2.clone()).await,
@@ -197,27 +180,19 @@ async fn a_commit_from_a_stale_revision_conflicts_and_writes_nothing() {
 #[tokio::test]
 async fn a_snapshot_cas_failure_rolls_back_the_events() {
     each("atomic", async |db, store| {
-        let mut devices = user();
-        let c = commit_for(
-            &mut devices,
-            Command::Create {
-                id: DeviceId::from_bytes([1; 16]),
-                device: active(DeviceType::Sms),
-                secrets: Default::default(),
-            },
-            t(0),
-        );
-        store.commit(c).await.unwrap();
+        let devices = one_device(store).await;
         // Events at fresh revisions but a snapshot CAS against the wrong base: the event rows
         // are inserted first, then the snapshot update matches nothing -> everything rolls back.
-        let mut next = devices.clone();
-        let mut bad = commit_for(
-            &mut next,
-            Command::Block {
-                id: DeviceId::from_bytes([1; 16]),
-            },
-            t(1),
-        );
+        let block = |at| {
+            commit_for(
+                &mut devices.clone(),
+                Command::Block {
+                    id: DeviceId::from_bytes([1; 16]),
+                },
+                at,
+            )
+        };
+        let mut bad = block(t(1));
         bad.base_revision = 7;
         assert_eq!(
             store.commit(bad).await,
@@ -232,14 +207,7 @@ async fn a_snapshot_cas_failure_rolls_back_the_events() {
             db.label
         );
         // A failure in the read model (duplicate device row) also rolls back events + snapshot.
-        let mut next = devices.clone();
-        let mut dup = commit_for(
-            &mut next,
-            Command::Block {
-                id: DeviceId::from_bytes([1; 16]),
-            },
-            t(2),
-        );
+        let mut dup = block(t(2));
         let row = dup.devices[0].clone();
         dup.devices.push(row);
         assert!(store.commit(dup).await.is_err(), "{}", db.label);

@@ -95,6 +95,41 @@ async fn activities_filtered_in_sql_isolated_and_paged() {
             activities[0]["correlationId"], "tx-a1@example.com",
             "{label}"
         );
+        // Each activity's id is its event's id (`Event::id`: environment, user, revision), the
+        // id the stored event carries too: deterministic, one per revision.
+        let activity_ids: std::collections::BTreeSet<String> = activities
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        let revisions = 1..=activities.len() as u64;
+        let expected: std::collections::BTreeSet<String> = revisions
+            .map(|r| {
+                mfa_devices::user_devices::Event::id_for(
+                    ENV_A.parse().unwrap(),
+                    USER.parse().unwrap(),
+                    r,
+                )
+                .to_string()
+            })
+            .collect();
+        assert_eq!(activity_ids, expected, "{label}");
+        let logged: std::collections::BTreeSet<String> = server
+            .store
+            .load_events(ENV_A, USER)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, e)| {
+                serde_json::from_str::<Value>(e).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            logged, expected,
+            "{label}: the stored events carry the same ids"
+        );
 
         // Filters pushed down: action type, device (resources.id), actor, correlation id.
         let by = |clause: &str| format!("{RANGE} and {clause}");

@@ -333,3 +333,120 @@ async fn if_match_turns_a_lost_update_into_412() {
         server.stop().await;
     }
 }
+
+/// `maxAllowedDevices` is the environment's setting, applied to stored users too: a snapshot
+/// written under PingOne's default (5) and loaded by a server whose environment allows 2.
+#[tokio::test]
+async fn the_environments_device_limit_applies_to_stored_users() {
+    use mfa_devices::user_devices::DeviceSettings;
+    for db in databases("http_settings") {
+        let label = db.label;
+        // Two ACTIVE devices under the default settings.
+        let server = TestServer::start(&db).await;
+        for i in 0..2 {
+            create(
+                &server,
+                json!({"type": "EMAIL", "email": format!("s{i}@example.com"), "status": "ACTIVE"}),
+            )
+            .await;
+        }
+        server.stop().await;
+        // The environment now allows 2: the stored user is at the limit.
+        let server = TestServer::start_with(&db, |state| {
+            state.with_device_settings(ENV_A.parse().unwrap(), DeviceSettings::new(2).unwrap())
+        })
+        .await;
+        let (status, body) = send(server.post(
+            &server.devices_url(ENV_A, USER),
+            "application/json",
+            &json!({"type": "EMAIL", "email": "third@example.com", "status": "ACTIVE"}).to_string(),
+        ))
+        .await;
+        assert_eq!(status, 400, "{label}: {body}");
+        assert_eq!(
+            (
+                body["details"][0]["code"].as_str(),
+                body["details"][0]["target"].as_str()
+            ),
+            (Some("LIMIT_EXCEEDED"), Some("maxAllowedDevices")),
+            "{label}: {body}"
+        );
+        server.stop().await;
+    }
+}
+
+/// Reads reuse the parsed aggregate only while the stored revision is unchanged: a commit made
+/// behind the server's back (another process on the same database) is seen by the next read.
+#[tokio::test]
+async fn reads_see_commits_of_other_processes() {
+    use mfa_devices::device::DeviceId;
+    use mfa_devices::user_devices::Command;
+    for db in databases("http_cache") {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let url = server.devices_url(ENV_A, USER);
+        let id = create(
+            &server,
+            json!({"type": "EMAIL", "email": "c@example.com", "status": "ACTIVE"}),
+        )
+        .await;
+        let list = server.get(&url).send().await.unwrap();
+        assert_eq!(list.headers()["etag"], "\"1\"", "{label}");
+        // Another "process": its own store handle blocks the device (revision 2).
+        let other = crate::common::open(&db).await;
+        let (mut devices, _) = snapshot_and_replay(other.as_ref(), ENV_A, USER).await;
+        let base = devices.revision();
+        let events = devices
+            .execute(
+                Command::Block {
+                    id: id.parse::<DeviceId>().unwrap(),
+                },
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        other
+            .commit(mfa_devices_server::store::Commit {
+                environment: ENV_A.into(),
+                user: USER.into(),
+                base_revision: base,
+                events: events
+                    .iter()
+                    .map(|e| mfa_devices_server::store::EventRow {
+                        revision: e.revision,
+                        recorded_at: e.at,
+                        event_type: "DEVICE_BLOCKED".into(),
+                        event: serde_json::to_string(e).unwrap(),
+                    })
+                    .collect(),
+                snapshot: serde_json::to_string(&devices).unwrap(),
+                revision: devices.revision(),
+                devices: vec![],
+                activities: vec![],
+                now: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        let response = server.get(&url).send().await.unwrap();
+        assert_eq!(response.headers()["etag"], "\"2\"", "{label}");
+        let list: Value = response.json().await.unwrap();
+        assert_eq!(
+            list["_embedded"]["devices"][0]["block"]["status"], "BLOCKED",
+            "{label}: {list}"
+        );
+        // A write decides on the new revision too (no conflict loop, no stale state).
+        let (status, body) = send(
+            server
+                .client
+                .put(format!("{url}/{id}/nickname"))
+                .bearer_auth(crate::common::TOKEN_A)
+                .header("Content-Type", "application/json")
+                .body(json!({"nickname": "after"}).to_string()),
+        )
+        .await;
+        assert_eq!(status, 200, "{label}: {body}");
+        assert_eq!(body["block"]["status"], "BLOCKED", "{label}: {body}");
+        let (snapshot, replayed) = snapshot_and_replay(server.store.as_ref(), ENV_A, USER).await;
+        assert_eq!((snapshot.revision(), replayed), (3, snapshot), "{label}");
+        server.stop().await;
+    }
+}

@@ -37,6 +37,7 @@ fn declared() -> BTreeMap<String, BTreeSet<String>> {
         include_str!("../../src/policies.rs"),
         include_str!("../../src/authentications.rs"),
         include_str!("../../src/activities.rs"),
+        include_str!("../../src/crest.rs"),
     ];
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for source in sources {
@@ -99,6 +100,8 @@ async fn the_router_answers_exactly_the_documented_methods() {
     for (path, methods) in documented(&doc) {
         let concrete = path
             .replace("{env}", ENV_A)
+            .replace("{realm}", ENV_A)
+            .replace("{kind}", "oath")
             .replace("{user}", id)
             .replace("{id}", id);
         for method in METHODS {

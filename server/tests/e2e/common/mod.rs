@@ -108,6 +108,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &Db) -> Self {
+        Self::start_with(db, |state| state).await
+    }
+
+    /// A server whose state `configure` adjusts (e.g. an environment's device settings).
+    pub async fn start_with(
+        db: &Db,
+        configure: impl FnOnce(mfa_devices_server::AppState) -> mfa_devices_server::AppState,
+    ) -> Self {
         let store = mfa_devices_server::open(&db.url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -116,11 +124,14 @@ impl TestServer {
             (TOKEN_B.to_owned(), ENV_B.parse::<EnvironmentId>().unwrap()),
         ]);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(mfa_devices_server::serve(
-            listener,
+        let state = configure(mfa_devices_server::AppState::new(
             Arc::clone(&store),
             tokens,
-            base.clone(),
+            &base,
+        ));
+        let handle = tokio::spawn(mfa_devices_server::serve_state(
+            listener,
+            state,
             async move {
                 let _ = rx.await;
             },
