@@ -652,7 +652,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
         check_invariants(&flow, &policy, now, changed);
         if changed {
             changes += 1;
-            if !round_tripped.contains(&flow.status()) || changes.is_multiple_of(16) {
+            if !round_tripped.contains(&flow.status()) || changes & 15 == 0 {
                 round_tripped.push(flow.status());
                 check_round_trips(&flow);
             }

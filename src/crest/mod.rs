@@ -160,7 +160,7 @@ pub use query::{
 };
 pub use realm::Realm;
 
-use crate::filter::{Filter, FilterError, ParseOptions};
+use crate::filter::{Filter, FilterError, FilterErrorKind, ParseOptions};
 
 /// Parses a CREST `_queryFilter` value (already percent-decoded) into a [`Filter`].
 ///
@@ -215,7 +215,11 @@ pub fn parse_query_filter_with(input: &str, options: &ParseOptions) -> Result<Fi
 /// [`Unsupported`](crate::filter::FilterErrorKind::Unsupported) (the offset is the length of the text rendered
 /// so far); a tree nesting deeper than
 /// [`ParseOptions::DEPTH_CEILING`](crate::filter::ParseOptions::DEPTH_CEILING) parentheses is
-/// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep).
+/// [`TooDeep`](crate::filter::FilterErrorKind::TooDeep). A text longer than
+/// [`parse_query_filter`] reads (8 KiB) is [`TooLong`](crate::filter::FilterErrorKind::TooLong)
+/// (offset 8192): a filter accepted near that cap can render longer than its input — a
+/// single-quoted string holding `"` is written double-quoted with each `"` escaped, `~` in a
+/// pointer becomes `~0` — and what the parser refuses is not a rendering.
 ///
 /// ```
 /// use mfa_devices::crest::{parse_query_filter, to_query_filter};
@@ -228,7 +232,35 @@ pub fn parse_query_filter_with(input: &str, options: &ParseOptions) -> Result<Fi
 /// let ne = Filter::from_expr(Expr::Compare(
 ///     AttrPath::new(["status"]), CompareOp::Ne, CompValue::String("ACTIVE".into())));
 /// assert!(matches!(to_query_filter(&ne).unwrap_err().kind(), FilterErrorKind::Unsupported(_)));
+///
+/// // 7,999 bytes in, 15,990 out: refused rather than rendered unreadable.
+/// let quotes = format!("/a eq '{}'", "\"".repeat(8_000 - 9));
+/// let f = parse_query_filter(&quotes).unwrap();
+/// assert_eq!(to_query_filter(&f).unwrap_err().kind(), &FilterErrorKind::TooLong { max: 8192 });
 /// ```
 pub fn to_query_filter(filter: &Filter) -> Result<String, FilterError> {
-    render::render(filter)
+    to_query_filter_with(filter, &ParseOptions::new())
+}
+
+/// [`to_query_filter`] for a reader with other limits: a text longer than `options` allows
+/// is [`TooLong`](crate::filter::FilterErrorKind::TooLong) (offset: the maximum).
+///
+/// ```
+/// use mfa_devices::crest::{parse_query_filter_with, to_query_filter, to_query_filter_with};
+/// use mfa_devices::filter::ParseOptions;
+/// let big = ParseOptions::new().max_length(1 << 20);
+/// let f = parse_query_filter_with(&vec!["/a eq 1"; 2_000].join(" and "), &big).unwrap();
+/// assert!(to_query_filter(&f).is_err());
+/// assert_eq!(parse_query_filter_with(&to_query_filter_with(&f, &big).unwrap(), &big).unwrap(), f);
+/// ```
+pub fn to_query_filter_with(
+    filter: &Filter,
+    options: &ParseOptions,
+) -> Result<String, FilterError> {
+    let text = render::render(filter)?;
+    let max = options.length();
+    if text.len() > max {
+        return Err(FilterError::new(FilterErrorKind::TooLong { max }, max));
+    }
+    Ok(text)
 }

@@ -3,6 +3,7 @@
 
 use mfa_devices::crest::{
     MAX_DEPTH, QueryRequest, parse_query_filter, parse_query_filter_with, to_query_filter,
+    to_query_filter_with,
 };
 use mfa_devices::filter::ast::{AttrPath, CompValue, CompareOp, Expr};
 use mfa_devices::filter::{Filter, FilterErrorKind, ParseOptions};
@@ -214,6 +215,28 @@ fn point_11_crest_input_is_capped_and_scim_rendering_is_checked() {
     }
 }
 
+/// Found by the fuzz campaign (`crest_parse`, seed `regression_render_longer_than_cap.txt`): a
+/// filter accepted within the 8 KiB cap rendered as CREST text longer than the cap, which
+/// `parse_query_filter` refuses. `to_query_filter` refuses such a tree (`TooLong`) instead of
+/// returning text nobody can read back; whatever it returns reparses.
+#[test]
+fn crest_rendering_longer_than_the_cap_is_refused() {
+    // Single-quoted `"`: one byte in, two (`\"`) out.
+    let quotes = format!("/a eq '{}'", "\"".repeat(7_991));
+    assert_eq!(quotes.len(), 7_999);
+    let f = parse_query_filter(&quotes).unwrap();
+    let e = to_query_filter(&f).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (&FilterErrorKind::TooLong { max: 8192 }, 8192)
+    );
+    // Short of the cap it renders, and the text reads back.
+    let fits = format!("/a eq '{}'", "\"".repeat(4_000));
+    let f = parse_query_filter(&fits).unwrap();
+    let text = to_query_filter(&f).unwrap();
+    assert_eq!(parse_query_filter(&text).unwrap(), f);
+}
+
 #[test]
 fn hostile_inputs_error_without_overflowing_the_stack() {
     // With the length cap lifted, so that the parser itself meets the input.
@@ -240,7 +263,7 @@ fn hostile_inputs_error_without_overflowing_the_stack() {
     let chain = vec!["(/a eq 1 or /b pr)"; 50_000].join(" and ");
     let f = parse_query_filter_with(&chain, &big).unwrap();
     assert_eq!(
-        parse_query_filter_with(&to_query_filter(&f).unwrap(), &big).unwrap(),
+        parse_query_filter_with(&to_query_filter_with(&f, &big).unwrap(), &big).unwrap(),
         f
     );
 }
