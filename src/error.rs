@@ -141,7 +141,7 @@ pub const MAX_DETAILS: usize = 100;
 ///
 /// **Decision**: 64 characters identify any legitimate value (a phone number, an email address,
 /// a media type, a UUID); the rest is replaced by a count, so 1 MB in is not 1 MB out.
-pub const MAX_ECHO_CHARS: usize = 64;
+pub const MAX_ECHO_CHARS: usize = crate::json::MAX_QUOTED_CHARS;
 
 /// The most characters of any error message ([`ApiError::message`], [`ErrorDetail::message`]):
 /// longer ones are cut there with a note of how many bytes were left out. Applied by the
@@ -168,13 +168,7 @@ pub struct Echo<'a>(&'a str);
 
 impl fmt::Display for Echo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.char_indices().nth(MAX_ECHO_CHARS) {
-            None => f.write_str(self.0),
-            Some((cut, _)) => {
-                let (head, tail) = self.0.split_at(cut);
-                write!(f, "{head}…({} more bytes)", tail.len())
-            }
-        }
+        crate::json::Quoted(self.0).fmt(f)
     }
 }
 

@@ -9,10 +9,13 @@
 //!   would hand it back to whoever reads logs or responses. [`describe`] keeps the kind of
 //!   value, what was expected and the position, and drops the value itself.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Number, Value};
 
 /// A JSON value read with duplicate keys refused at every depth.
@@ -21,13 +24,81 @@ pub(crate) struct Strict(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+        let (path, duplicate) = (RefCell::new(Vec::new()), RefCell::new(None));
+        Located {
+            path: &path,
+            duplicate: &duplicate,
+        }
+        .deserialize(d)
+        .map(Strict)
     }
 }
 
-struct StrictVisitor;
+/// Reads a whole JSON document with duplicate keys refused at every depth. On a duplicate the
+/// error comes with the repeated property's path (`selectedDevice.oneTime.phone`,
+/// `items[1].k`; keys [`Quoted`]), for readers that name
+/// the property in their error.
+pub(crate) fn read_located(bytes: &[u8]) -> Result<Value, (serde_json::Error, Option<String>)> {
+    let (path, duplicate) = (RefCell::new(Vec::new()), RefCell::new(None));
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    Located {
+        path: &path,
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(|e| (e, duplicate.into_inner()))
+}
 
-impl<'de> Visitor<'de> for StrictVisitor {
+/// `parent.key` (or `key` at the top), the key [`Quoted`].
+pub(crate) fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        Quoted(key).to_string()
+    } else {
+        format!("{parent}.{}", Quoted(key))
+    }
+}
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// The strict visitor: a JSON value read with its path tracked (pushed and popped; the path
+/// text is built only for a duplicate, which ends the read).
+struct Located<'a> {
+    path: &'a RefCell<Vec<Segment>>,
+    duplicate: &'a RefCell<Option<String>>,
+}
+
+impl Located<'_> {
+    fn child(&self) -> Self {
+        Located {
+            path: self.path,
+            duplicate: self.duplicate,
+        }
+    }
+
+    fn target(&self, key: &str) -> String {
+        let mut out = String::new();
+        for s in self.path.borrow().iter() {
+            match s {
+                Segment::Key(k) => out = join_path(&out, k),
+                Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        join_path(&out, key)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Located<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Located<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,22 +129,30 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Strict::deserialize(d).map(|s| s.0)
+        self.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
+        loop {
+            self.path.borrow_mut().push(Segment::Index(out.len()));
+            let next = seq.next_element_seed(self.child())?;
+            self.path.borrow_mut().pop();
+            match next {
+                Some(v) => out.push(v),
+                None => return Ok(Value::Array(out)),
+            }
         }
-        Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(self.target(&key));
                 return Err(de::Error::custom(DuplicateKey(&key)));
             }
-            let Strict(v) = map.next_value()?;
+            self.path.borrow_mut().push(Segment::Key(key.clone()));
+            let v = map.next_value_seed(self.child())?;
+            self.path.borrow_mut().pop();
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -85,22 +164,27 @@ struct DuplicateKey<'a>(&'a str);
 
 impl fmt::Display for DuplicateKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "duplicate field `{}`", Truncated(self.0))
+        write!(f, "duplicate field `{}`", Quoted(self.0))
     }
 }
 
-/// A key as named in an error: at most 64 characters.
-struct Truncated<'a>(&'a str);
+/// The most characters of a request's own text an error quotes (`error::MAX_ECHO_CHARS`).
+pub(crate) const MAX_QUOTED_CHARS: usize = 64;
 
-impl fmt::Display for Truncated<'_> {
+/// Untrusted text as an error quotes it: at most [`MAX_QUOTED_CHARS`] characters, a longer
+/// text cut and followed by `…(N more bytes)`. The one implementation behind `error::echo`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut chars = self.0.chars();
-        let head: String = chars.by_ref().take(64).collect();
-        f.write_str(&head)?;
-        if chars.next().is_some() {
-            f.write_str("…")?;
+        match self.0.char_indices().nth(MAX_QUOTED_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => {
+                let (head, tail) = self.0.split_at(cut);
+                write!(f, "{head}…({} more bytes)", tail.len())
+            }
         }
-        Ok(())
     }
 }
 

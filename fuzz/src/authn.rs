@@ -506,7 +506,7 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
             }
             3 => {
                 let random = b.take(24);
-                match flow.issue_otp(&mut FuzzRng::new(random), now) {
+                match flow.issue_otp(&mut super::rng::ReplayRng::new(random), now) {
                     Ok(sent) => {
                         assert!(sent.code.bytes().all(|c| c.is_ascii_digit()));
                         last_code = Some(sent.code);
@@ -662,40 +662,3 @@ pub fn authn_flow_statuses(data: &[u8]) -> Vec<AuthenticationStatus> {
     check_round_trips(&flow);
     statuses
 }
-
-/// The fuzzer's bytes as the RNG a passcode is drawn from (then zeros): test-only, marked
-/// `CryptoRng` because the API takes nothing less.
-struct FuzzRng<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> FuzzRng<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes }
-    }
-}
-
-impl rand_core::RngCore for FuzzRng<'_> {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0; 4];
-        self.fill_bytes(&mut b);
-        u32::from_le_bytes(b)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0; 8];
-        self.fill_bytes(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for d in dst {
-            let (first, rest) = self
-                .bytes
-                .split_first()
-                .map_or((0, &[][..]), |(f, r)| (*f, r));
-            *d = first;
-            self.bytes = rest;
-        }
-    }
-}
-
-impl rand_core::CryptoRng for FuzzRng<'_> {}

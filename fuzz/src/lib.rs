@@ -26,6 +26,7 @@ mod order;
 pub use order::*;
 mod policy;
 pub use policy::*;
+pub mod rng;
 mod sql;
 pub use sql::*;
 

@@ -1,19 +1,18 @@
 //! [`CreateDeviceAuthentication`]: the body of `POST {authPath}/{envID}/deviceAuthentications`,
 //! read strictly ([`CreateDeviceAuthentication::from_json`]).
 
-use std::cell::RefCell;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::FlowError;
 use super::wire::Compatibility;
 use crate::device::{DeviceId, DeviceType, IdRef, UserId, is_valid_email, is_valid_phone};
 use crate::error::{DetailCode, MAX_DETAILS, echo};
+use crate::json::join_path;
 
 /// The body of `POST {authPath}/{envID}/deviceAuthentications` (`application/json`): who
 /// authenticates, under which policy, and optionally with which device.
@@ -371,7 +370,7 @@ impl Problems {
         });
     }
     fn unknown(&mut self, parent: &str, key: &str, allowed: &str) {
-        let target = join(parent, key);
+        let target = join_path(parent, key);
         let message = format!("{target} is not a known property; allowed here: {allowed}");
         self.invalid(&target, message);
     }
@@ -383,15 +382,6 @@ impl Problems {
             problems: self.list,
             omitted: self.omitted,
         })
-    }
-}
-
-/// `parent.key` with the key quoted as error messages quote input (at most 64 characters).
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        echo(key).to_string()
-    } else {
-        format!("{parent}.{}", echo(key))
     }
 }
 
@@ -500,7 +490,7 @@ fn read_one_time(p: &mut Problems, value: &Value) -> Option<OneTimeDevice> {
     let mut phone = None;
     let mut test_mode = None;
     for (key, value) in map {
-        let target = join(AT, key);
+        let target = join_path(AT, key);
         match key.as_str() {
             "type" | "email" | "phone" | "testMode" if value.is_null() => {}
             "type" => {
@@ -606,7 +596,7 @@ fn read_notification(p: &mut Problems, value: &Value) -> Option<AuthenticationNo
     let t = object(p, TEMPLATE, template)?;
     let mut out = AuthenticationTemplate::default();
     for (key, value) in t {
-        let target = join(TEMPLATE, key);
+        let target = join_path(TEMPLATE, key);
         let text = |p: &mut Problems| string(p, &target, value).map(str::to_owned);
         match key.as_str() {
             "name" | "locale" | "variant" | "variables" if value.is_null() => {}
@@ -617,7 +607,7 @@ fn read_notification(p: &mut Problems, value: &Value) -> Option<AuthenticationNo
                 if let Some(vars) = object(p, &target, value) {
                     for (name, v) in vars {
                         if !v.is_string() {
-                            p.wrong_type(&join(&target, name), "a string");
+                            p.wrong_type(&join_path(&target, name), "a string");
                         }
                     }
                     out.variables = Some(vars.clone());
@@ -633,17 +623,9 @@ fn read_notification(p: &mut Problems, value: &Value) -> Option<AuthenticationNo
 
 /// Reads JSON with duplicate keys refused at any depth, naming the repeated property's path.
 fn read_located(body: &[u8]) -> Result<Value, FlowError> {
-    let path = RefCell::new(Vec::new());
-    let duplicate = RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let read = Located {
-        path: &path,
-        duplicate: &duplicate,
-    }
-    .deserialize(&mut de)
-    .and_then(|v| de.end().map(|()| v));
-    match (read, duplicate.into_inner()) {
-        (_, Some(target)) => Err(FlowError::InvalidBody {
+    match crate::json::read_located(body) {
+        Ok(v) => Ok(v),
+        Err((_, Some(target))) => Err(FlowError::InvalidBody {
             problems: vec![BodyProblem::new(
                 DetailCode::InvalidValue,
                 target.clone(),
@@ -651,113 +633,10 @@ fn read_located(body: &[u8]) -> Result<Value, FlowError> {
             )],
             omitted: 0,
         }),
-        (Ok(v), None) => Ok(v),
-        (Err(e), None) => Err(FlowError::UnreadableBody(format!(
+        Err((e, None)) => Err(FlowError::UnreadableBody(format!(
             "not JSON: {}",
             crate::json::describe(&e)
         ))),
-    }
-}
-
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// A JSON value read with its path tracked (pushed and popped, built only for a duplicate).
-struct Located<'a> {
-    path: &'a RefCell<Vec<Segment>>,
-    duplicate: &'a RefCell<Option<String>>,
-}
-
-impl Located<'_> {
-    fn child(&self) -> Self {
-        Located {
-            path: self.path,
-            duplicate: self.duplicate,
-        }
-    }
-
-    fn target(&self, key: &str) -> String {
-        let mut out = String::new();
-        for s in self.path.borrow().iter() {
-            match s {
-                Segment::Key(k) => out = join(&out, k),
-                Segment::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        join(&out, key)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Located<'_> {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Located<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        loop {
-            self.path.borrow_mut().push(Segment::Index(out.len()));
-            let next = seq.next_element_seed(self.child())?;
-            self.path.borrow_mut().pop();
-            match next {
-                Some(v) => out.push(v),
-                None => return Ok(Value::Array(out)),
-            }
-        }
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(self.target(&key));
-                return Err(de::Error::custom(format_args!(
-                    "duplicate field `{}`",
-                    echo(&key)
-                )));
-            }
-            self.path.borrow_mut().push(Segment::Key(key.clone()));
-            let v = map.next_value_seed(self.child())?;
-            self.path.borrow_mut().pop();
-            out.insert(key, v);
-        }
-        Ok(Value::Object(out))
     }
 }
 

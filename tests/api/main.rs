@@ -28,44 +28,12 @@ mod authn_props;
 /// The `devices` example, the crate's command-line tool.
 mod cli;
 
-/// A test RNG that replays the given bytes in a cycle, for tests that must know the passcode a
-/// draw gives (`[1, 2, 3, 4, 5, 6]` draws "123456", `[255; 6]` never gives a digit). Everything
-/// else uses a seeded `rand_chacha::ChaCha20Rng`. Marked `CryptoRng` only because the API
-/// takes nothing less; it is obviously not one.
-pub(crate) struct Replay {
-    bytes: Vec<u8>,
-    at: usize,
-}
+/// The fuzz crate's byte-replaying RNG (`fuzz/src/rng.rs`), for tests that must know the
+/// passcode a draw gives. Everything else uses a seeded `rand_chacha::ChaCha20Rng`.
+#[path = "../../fuzz/src/rng.rs"]
+mod rng;
 
-/// [`Replay`] of `bytes`.
-pub(crate) fn replay(bytes: &[u8]) -> Replay {
-    Replay {
-        bytes: bytes.to_vec(),
-        at: 0,
-    }
+/// [`rng::ReplayRng`] of `bytes`, in a cycle.
+pub(crate) fn replay(bytes: &[u8]) -> rng::ReplayRng<'_> {
+    rng::ReplayRng::new(bytes)
 }
-
-impl rand_core::RngCore for Replay {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0; 4];
-        self.fill_bytes(&mut b);
-        u32::from_le_bytes(b)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0; 8];
-        self.fill_bytes(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for d in dst {
-            *d = self
-                .bytes
-                .get(self.at % self.bytes.len().max(1))
-                .copied()
-                .unwrap_or(0);
-            self.at += 1;
-        }
-    }
-}
-
-impl rand_core::CryptoRng for Replay {}
