@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{ENV_A, ENV_B, TOKEN_A, TOKEN_B, TestServer, databases, send};
+use crate::common::{ENV_A, ENV_B, TOKEN_A, TOKEN_B, TestServer, databases, send, urlencode};
 
 const USER: &str = "ac000000-0000-4000-8000-0000000000a1";
 const RANGE: &str =
@@ -16,18 +16,6 @@ fn url(server: &TestServer, env: &str) -> String {
 async fn get(server: &TestServer, filter: &str, extra: &str) -> (u16, Value) {
     let url = format!("{}?filter={}{extra}", url(server, ENV_A), urlencode(filter));
     send(server.get(&url)).await
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn ids(page: &Value) -> Vec<String> {

@@ -12,7 +12,7 @@ use mfa_devices::device::Device;
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    ENV_A, ENV_B, TOKEN_A, TOKEN_B, TestServer, databases, send, snapshot_and_replay,
+    ENV_A, ENV_B, TOKEN_A, TOKEN_B, TestServer, databases, send, snapshot_and_replay, urlencode,
 };
 
 const USER: &str = "e0000000-0000-4000-8000-0000000000e1";
@@ -25,23 +25,11 @@ fn url(server: &TestServer, env: &str, user: &str, kind: &str) -> String {
     )
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// `base?name=value&…`, percent-encoded.
 fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     let q: Vec<String> = params
         .iter()
-        .map(|(n, v)| format!("{}={}", enc(n), enc(v)))
+        .map(|(n, v)| format!("{}={}", urlencode(n), urlencode(v)))
         .collect();
     format!("{base}?{}", q.join("&"))
 }
@@ -471,7 +459,7 @@ async fn crest_devices_list_filter_sort_page_delete() {
         let (status, audit) = send(server.get(&format!(
             "{}/v1/environments/{ENV_A}/activities?filter={}",
             server.base,
-            enc(&filter)
+            urlencode(&filter)
         )))
         .await;
         assert_eq!(status, 200, "{label}: {audit}");

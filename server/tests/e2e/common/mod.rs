@@ -224,3 +224,16 @@ pub async fn snapshot_and_replay(
     .expect("the stored log replays");
     (snapshot, replayed)
 }
+
+/// Percent-encodes every byte but ASCII letters and digits (query values in URLs).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
