@@ -102,6 +102,7 @@ pub mod media_type;
 pub mod otp;
 pub mod policy;
 pub mod user_devices;
+pub mod webauthn;
 
 /// The layer map of DESIGN.md, checked against the code: every `crate::…` path in a module's
 /// source names a module that DESIGN.md says it uses.
@@ -122,6 +123,7 @@ mod layer_map {
         ("policy", &["device", "error", "lock", "macros"]),
         ("otp", &["error", "lock", "policy"]),
         ("crest", &["error", "filter"]),
+        ("webauthn", &["device", "error", "json"]),
         (
             "user_devices",
             &[

@@ -20,6 +20,7 @@
 //! assert!(hal["_links"].get("device.activate").is_some());
 //! ```
 
+mod credential;
 mod fields;
 pub mod hal;
 mod ids;
@@ -29,6 +30,7 @@ mod new;
 mod secret;
 pub mod timestamp;
 
+pub use credential::{COSE_ALG_ES256, WebAuthnCredential};
 pub use ids::{DeviceId, EnvironmentId, IdRef, UserId};
 pub use mask::{mask_email, mask_phone};
 pub use model::{

@@ -787,6 +787,10 @@ details_struct! {
         fido_registration_response: String,
         /// FIDO metadata of the authenticator.
         fido_device_metadata: FidoDeviceMetadata,
+        /// The registered public-key credential (not PingOne's: the crate's record of the
+        /// verified registration, kept in the stored device and dropped from every response by
+        /// [`as_of`](crate::user_devices::as_of)).
+        credential: super::WebAuthnCredential,
     }
 }
 
