@@ -135,6 +135,7 @@ mod layer_map {
                 "media_type",
                 "otp",
                 "policy",
+                "webauthn",
             ],
         ),
         (
@@ -150,6 +151,7 @@ mod layer_map {
                 "otp",
                 "policy",
                 "user_devices",
+                "webauthn",
             ],
         ),
         ("http", &["authn", "error", "user_devices"]),

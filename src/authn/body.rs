@@ -58,6 +58,12 @@ pub struct DeviceAuthenticationBody {
     /// The browser's WebAuthn capability, echoed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compatibility: Option<Compatibility>,
+    /// ASSERTION_REQUIRED: the JSON (a string, as PingOne writes it) of the options for
+    /// `navigator.credentials.get` — challenge, `rpId`, `allowCredentials` (the selected
+    /// device's credential), `timeout`, `userVerification`
+    /// ([`DeviceAuthentication::issue_assertion`](super::DeviceAuthentication::issue_assertion)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_credential_request_options: Option<String>,
     /// `test.otp`: the passcode sent to a test-mode device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<TestOtp>,
@@ -94,6 +100,7 @@ impl DeviceAuthenticationBody {
             selected_device: None,
             user: IdRef::new(user),
             compatibility: None,
+            public_key_credential_request_options: None,
             test: None,
             created_at: now,
             updated_at: now,

@@ -11,6 +11,7 @@ use crate::device::DeviceId;
 use crate::device::timestamp;
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 use crate::policy::PolicyError;
+use crate::webauthn::WebAuthnError;
 
 /// Why a step of a device authentication was refused (or, for the OTP / assertion outcomes,
 /// what to answer). Reading an action's request ([`Action::from_request`](super::Action::from_request),
@@ -31,6 +32,8 @@ use crate::policy::PolicyError;
 /// | [`OtpExpired`](Self::OtpExpired) | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp`, message says it expired |
 /// | [`OtpNotIssued`](Self::OtpNotIssued) | 400 | `REQUEST_FAILED` | — |
 /// | [`AssertionRejected`](Self::AssertionRejected) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
+/// | [`AssertionInvalid`](Self::AssertionInvalid) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` (`origin` for a refused origin), `innerError.remainingAttempts` / `coolDownExpiresAt` |
+/// | [`AssertionNotIssued`](Self::AssertionNotIssued) | 400 | `REQUEST_FAILED` | — |
 /// | [`InvalidBody`](Self::InvalidBody) | 400 | `INVALID_DATA` | one per problem, at the property (`user.id`, `selectedDevice.oneTime.phone`) |
 /// | [`UnreadableBody`](Self::UnreadableBody) | 400 | `INVALID_REQUEST` | — |
 /// | [`OneTimeDeviceUnsupported`](Self::OneTimeDeviceUnsupported) | 400 | `INVALID_DATA` | `INVALID_VALUE` at `selectedDevice.oneTime` |
@@ -86,6 +89,21 @@ pub enum FlowError {
         /// When the device's lock ends, when this failure locked it.
         locked_until: Option<DateTime<Utc>>,
     },
+    /// The WebAuthn assertion was refused by the crate's verification
+    /// ([`check_assertion_webauthn`](super::DeviceAuthentication::check_assertion_webauthn)):
+    /// `reason` says which check failed; counted as a failure like
+    /// [`AssertionRejected`](Self::AssertionRejected).
+    AssertionInvalid {
+        /// The check that failed.
+        reason: WebAuthnError,
+        /// Failures still allowed before the device locks (`0` when this one locked it).
+        remaining_attempts: u32,
+        /// When the device's lock ends, when this failure locked it.
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// `assertion.check` before [`issue_assertion`](super::DeviceAuthentication::issue_assertion)
+    /// drew the challenge (nothing is counted).
+    AssertionNotIssued,
     /// The device authentication policy cannot be used (a value at the path the error
     /// names); the server's configuration, answered with 500.
     UnusablePolicy(PolicyError),
@@ -185,6 +203,26 @@ impl fmt::Display for FlowError {
                 f,
                 "the assertion was not verified ({remaining_attempts} attempts remaining)"
             ),
+            Self::AssertionInvalid {
+                reason,
+                locked_until: Some(t),
+                ..
+            } => write!(
+                f,
+                "the assertion was not verified ({reason}); too many attempts, the device is locked until {}",
+                timestamp::format(t)
+            ),
+            Self::AssertionInvalid {
+                reason,
+                remaining_attempts,
+                ..
+            } => write!(
+                f,
+                "the assertion was not verified ({reason}); {remaining_attempts} attempts remaining"
+            ),
+            Self::AssertionNotIssued => f.write_str(
+                "no assertion challenge has been issued for the selected device; read the flow for its publicKeyCredentialRequestOptions",
+            ),
             Self::UnusablePolicy(e) => {
                 write!(f, "the device authentication policy cannot be used: {e}")
             }
@@ -270,6 +308,22 @@ impl From<FlowError> for ApiError {
                     d = d.with_inner("coolDownExpiresAt", timestamp::format(t));
                 }
                 ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
+            }
+            FlowError::AssertionInvalid {
+                reason,
+                remaining_attempts,
+                locked_until,
+            } => {
+                let mut d =
+                    ErrorDetail::new(DetailCode::InvalidValue, reason.target(), message.clone())
+                        .with_inner("remainingAttempts", *remaining_attempts);
+                if let Some(t) = locked_until {
+                    d = d.with_inner("coolDownExpiresAt", timestamp::format(t));
+                }
+                ApiError::invalid_data(VALIDATION_MESSAGE, vec![d])
+            }
+            FlowError::AssertionNotIssued => {
+                ApiError::new(crate::error::ErrorCode::RequestFailed, message)
             }
             FlowError::InvalidBody { problems, omitted } => ApiError::invalid_data(
                 VALIDATION_MESSAGE,

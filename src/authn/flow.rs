@@ -133,6 +133,18 @@ pub enum DeviceRecord {
         /// The time step the code was accepted for.
         step: u64,
     },
+    /// A verified WebAuthn assertion
+    /// ([`check_assertion_webauthn`](DeviceAuthentication::check_assertion_webauthn), feature
+    /// `webauthn`): the failure counter restarts and the aggregate keeps `sign_count` as the
+    /// credential's signature counter
+    /// ([`Command::RecordAssertionSuccess`](crate::user_devices::Command::RecordAssertionSuccess)),
+    /// so the same assertion cannot be used again.
+    AssertionSuccess {
+        /// The device.
+        device: DeviceId,
+        /// The authenticator's signature counter in the assertion.
+        sign_count: u32,
+    },
     /// A declined or ignored (timed out) push at `at`. The aggregate may lock the device for
     /// it (the application's push limit), which the flow cannot foresee: call
     /// [`sync_with`](DeviceAuthentication::sync_with) after executing it.
@@ -155,6 +167,7 @@ impl DeviceRecord {
             Self::OtpFailure { device, .. }
             | Self::OtpSuccess { device }
             | Self::TotpSuccess { device, .. }
+            | Self::AssertionSuccess { device, .. }
             | Self::PushFailure { device, .. } => *device,
         }
     }
@@ -283,6 +296,9 @@ enum Pending {
     },
     Assertion {
         device: DeviceId,
+        /// The challenge issued (`issue_assertion`), unpadded base64url.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        challenge: Option<String>,
     },
 }
 
@@ -827,6 +843,7 @@ impl DeviceAuthentication {
         self.body.status = AuthenticationStatus::DeviceSelectionRequired;
         self.state.pending = Pending::Nothing;
         self.body.test = None;
+        self.body.public_key_credential_request_options = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -854,6 +871,7 @@ impl DeviceAuthentication {
         });
         self.state.pending = Pending::Nothing;
         self.body.test = None;
+        self.body.public_key_credential_request_options = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -867,7 +885,10 @@ impl DeviceAuthentication {
         let (status, pending) = match &device.device_type {
             t if t.is_webauthn() => (
                 AuthenticationStatus::AssertionRequired,
-                Pending::Assertion { device: id },
+                Pending::Assertion {
+                    device: id,
+                    challenge: None,
+                },
             ),
             DeviceType::Mobile => match self.state.policy.mobile_app(device) {
                 Some(app) if app.push && push_enabled(device) => (
@@ -902,6 +923,7 @@ impl DeviceAuthentication {
         self.body.selected_device = Some(IdRef::new(id));
         self.body.error = None;
         self.body.test = None;
+        self.body.public_key_credential_request_options = None;
         self.refresh_embedded(now);
         self.touch(now);
     }
@@ -1320,12 +1342,162 @@ impl DeviceAuthentication {
         })
     }
 
+    /// Draws the challenge of the selected FIDO2 device's assertion from the caller's CSPRNG
+    /// ([`CHALLENGE_BYTES`](crate::webauthn::CHALLENGE_BYTES)) and sets the body's
+    /// `publicKeyCredentialRequestOptions` (see [`request_options`](crate::webauthn::request_options):
+    /// the challenge, the credential's `rpId`, the device's credential as `allowCredentials`);
+    /// returns them. The flow keeps the challenge in its private state (and its
+    /// [`StoredFlow`](super::StoredFlow)) until the assertion succeeds or the challenge ends;
+    /// calling it again replaces it. Like [`issue_otp`](Self::issue_otp) for a sent passcode.
+    ///
+    /// Errors (nothing changed): [`FlowError::NotAllowed`] unless ASSERTION_REQUIRED;
+    /// [`FlowError::SecretNotHeld`] for a device without a registered credential (activated
+    /// without [`Command::ActivateFido2`](crate::user_devices::Command::ActivateFido2)): its
+    /// assertion can only be checked by the caller, with [`check_assertion`](Self::check_assertion).
+    ///
+    /// ```
+    /// # use chrono::{TimeZone, Utc};
+    /// # use mfa_devices::authn::*;
+    /// # use mfa_devices::device::*;
+    /// # use mfa_devices::policy::resolved::FlowPolicy;
+    /// # let now = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
+    /// # let (env, user) = (EnvironmentId::from_bytes([1; 16]), UserId::from_bytes([2; 16]));
+    /// let mut key = Device::new(DeviceId::from_bytes([3; 16]), env, user, DeviceType::Fido2, DeviceStatus::Active, now);
+    /// if let DeviceDetails::Fido2(f) = &mut key.details {
+    ///     f.credential = Some(WebAuthnCredential::new(vec![1, 2, 3], vec![4; 65], "example.com"));
+    /// }
+    /// let mut snapshot = DeviceSnapshot::new(env, user);
+    /// snapshot.order = vec![key.id];
+    /// snapshot.devices = vec![key];
+    /// let mut flow = DeviceAuthentication::start_with(snapshot, FlowPolicy::all_enabled(), uuid::Uuid::nil(), now).unwrap();
+    /// let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+    /// let options = flow.issue_assertion(&mut rng, now).unwrap();
+    /// assert_eq!(flow.body().public_key_credential_request_options.as_deref(), Some(options.as_str()));
+    /// let o: serde_json::Value = serde_json::from_str(&options).unwrap();
+    /// assert_eq!((o["rpId"].as_str(), o["allowCredentials"][0]["id"].as_str()), (Some("example.com"), Some("AQID")));
+    /// ```
+    pub fn issue_assertion(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: DateTime<Utc>,
+    ) -> Result<String, FlowError> {
+        let now = self.clock(now)?;
+        let Pending::Assertion { device, .. } = &self.state.pending else {
+            return Err(FlowError::NotAllowed {
+                action: "assertion.issue",
+                status: self.body.status.clone(),
+            });
+        };
+        let device = *device;
+        let credential = self
+            .device(device)
+            .and_then(|d| match &d.details {
+                DeviceDetails::Fido2(f) => f.credential.as_ref(),
+                _ => None,
+            })
+            .ok_or(FlowError::SecretNotHeld(device))?;
+        let mut challenge = [0u8; crate::webauthn::CHALLENGE_BYTES];
+        rng.fill_bytes(&mut challenge);
+        let options = crate::webauthn::request_options(&challenge, credential);
+        self.state.pending = Pending::Assertion {
+            device,
+            challenge: Some(data_encoding::BASE64URL_NOPAD.encode(&challenge)),
+        };
+        self.body.public_key_credential_request_options = Some(options.clone());
+        self.touch(now);
+        Ok(options)
+    }
+
+    /// Verifies the assertion of `assertion.check` (`request.assertion`: the JSON of the
+    /// `PublicKeyCredential` of `navigator.credentials.get`, as a string or an object) against
+    /// the challenge [`issue_assertion`](Self::issue_assertion) drew, `request.origin`, and the
+    /// credential registered with the selected device in `devices` — the user's aggregate the
+    /// flow was just [`sync_with`](Self::sync_with)ed — with
+    /// [`webauthn::verify_assertion`](crate::webauthn::verify_assertion) (feature `webauthn`).
+    ///
+    /// Verified → COMPLETED and a [`DeviceRecord::AssertionSuccess`] carrying the new signature
+    /// count (executing it stores the count, so the same assertion is refused afterwards).
+    /// Refused → [`FlowError::AssertionInvalid`] naming the failed check, counted and locked
+    /// exactly like a wrong passcode ([`check_otp`](Self::check_otp): the policy's
+    /// `fido2.failure`). `Err` without counting: not ASSERTION_REQUIRED, no challenge issued
+    /// ([`FlowError::AssertionNotIssued`]), a device without a registered credential
+    /// ([`FlowError::SecretNotHeld`]), `devices` of another user ([`FlowError::RequestMismatch`]).
+    #[cfg(feature = "webauthn")]
+    pub fn check_assertion_webauthn(
+        &mut self,
+        request: &CheckAssertion,
+        devices: &UserDevices,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, FlowError> {
+        self.require_synced()?;
+        let now = self.clock(now)?;
+        let Pending::Assertion { device, challenge } = &self.state.pending else {
+            return Err(FlowError::NotAllowed {
+                action: "assertion.check",
+                status: self.body.status.clone(),
+            });
+        };
+        let device = *device;
+        let challenge = challenge.clone().ok_or(FlowError::AssertionNotIssued)?;
+        let challenge = data_encoding::BASE64URL_NOPAD
+            .decode(challenge.as_bytes())
+            .map_err(|_| {
+                FlowError::Internal("the stored assertion challenge is not base64url".into())
+            })?;
+        if devices.user_id() != self.user_id() || devices.environment_id() != self.environment_id()
+        {
+            return Err(FlowError::RequestMismatch { target: "user.id" });
+        }
+        let credential = devices
+            .device(&device)
+            .and_then(|d| match &d.details {
+                DeviceDetails::Fido2(f) => f.credential.as_ref(),
+                _ => None,
+            })
+            .ok_or(FlowError::SecretNotHeld(device))?;
+        let text = match &request.assertion {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let expected = crate::webauthn::Expected {
+            challenge: &challenge,
+            origin: &request.origin,
+            rp_id: &credential.rp_id,
+            require_user_verification: false,
+        };
+        Ok(
+            match crate::webauthn::verify_assertion(&text, &expected, credential) {
+                Ok(sign_count) => {
+                    let mut outcome = self.complete(Some(device), now);
+                    outcome.records = vec![DeviceRecord::AssertionSuccess { device, sign_count }];
+                    outcome
+                }
+                Err(reason) => {
+                    let mut outcome = self.count_failure(device, now, true);
+                    if let Err(FlowError::AssertionRejected {
+                        remaining_attempts,
+                        locked_until,
+                    }) = outcome.result
+                    {
+                        outcome.result = Err(FlowError::AssertionInvalid {
+                            reason,
+                            remaining_attempts,
+                            locked_until,
+                        });
+                    }
+                    outcome
+                }
+            },
+        )
+    }
+
     /// COMPLETED; a passcode or assertion success (`Some(device)`) restarts its counter.
     fn complete(&mut self, checked: Option<DeviceId>, now: DateTime<Utc>) -> Outcome {
         self.body.status = AuthenticationStatus::Completed;
         self.state.pending = Pending::Nothing;
         self.body.error = None;
         self.body.test = None;
+        self.body.public_key_credential_request_options = None;
         self.touch(now);
         let records = checked
             .map(|device| {

@@ -48,6 +48,14 @@ impl DeviceSnapshot {
                 t.secret = None;
                 t.key_uri = None;
             }
+            // A FIDO2 device's registered credential (public; the renderers drop it): the flow
+            // names it in `publicKeyCredentialRequestOptions`.
+            if let (DeviceDetails::Fido2(f), Some(DeviceDetails::Fido2(held))) = (
+                &mut seen.details,
+                devices.device(&seen.id).map(|d| &d.details),
+            ) {
+                f.credential.clone_from(&held.credential);
+            }
             snapshot.devices.push(seen);
         }
         snapshot
@@ -244,6 +252,10 @@ impl DeviceRecord {
                 id: *device,
                 step: *step,
             },
+            Self::AssertionSuccess { device, sign_count } => Command::RecordAssertionSuccess {
+                id: *device,
+                sign_count: *sign_count,
+            },
             Self::PushFailure { device, rule, .. } => Command::RecordPushRejected {
                 id: *device,
                 rule: *rule,
@@ -262,7 +274,9 @@ impl DeviceRecord {
     pub fn at(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::OtpFailure { at, .. } | Self::PushFailure { at, .. } => Some(*at),
-            Self::OtpSuccess { .. } | Self::TotpSuccess { .. } => None,
+            Self::OtpSuccess { .. } | Self::TotpSuccess { .. } | Self::AssertionSuccess { .. } => {
+                None
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use chrono::{DateTime, Utc};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::device::{DeviceId, NewDevice, Secret};
+use crate::device::{DeviceId, NewDevice, Secret, WebAuthnCredential};
 use crate::error::{ApiError, DetailCode, ErrorDetail, VALIDATION_MESSAGE};
 use crate::lock::{FailureRule, PushLimitRule};
 use crate::otp::OtpError;
@@ -99,6 +99,29 @@ pub enum Command {
         id: DeviceId,
         /// The passcode the user entered (never printed by `Debug`).
         otp: Option<Secret>,
+    },
+    /// Activate an ACTIVATION_REQUIRED WebAuthn device (FIDO2, PLATFORM, SECURITY_KEY) with the
+    /// credential its registration produced — verified by the caller, e.g. with
+    /// `webauthn::verify_activation` (feature `webauthn`) or
+    /// [`Command::from_attestation`]. The credential is kept with the device (in the
+    /// snapshot and the `DEVICE_ACTIVATED` event, never in a response) and checks its
+    /// assertions afterwards.
+    ActivateFido2 {
+        /// The device.
+        id: DeviceId,
+        /// The verified credential.
+        credential: WebAuthnCredential,
+    },
+    /// Record a verified WebAuthn assertion of a device with a registered credential: the
+    /// failure counter restarts and `sign_count` becomes the credential's signature counter.
+    /// A count that does not increase on the stored one (when either is non-zero) is refused
+    /// ([`UserDevicesError::SignCountNotIncreased`]).
+    #[serde(rename_all = "camelCase")]
+    RecordAssertionSuccess {
+        /// The device.
+        id: DeviceId,
+        /// The authenticator's signature counter in the assertion.
+        sign_count: u32,
     },
     /// Send a new activation passcode to an SMS/EMAIL/VOICE device that is
     /// ACTIVATION_REQUIRED: replaces the pending challenge (built with
@@ -206,6 +229,8 @@ impl Command {
         match self {
             Self::Create { id, .. }
             | Self::Activate { id, .. }
+            | Self::ActivateFido2 { id, .. }
+            | Self::RecordAssertionSuccess { id, .. }
             | Self::ResendActivation { id, .. }
             | Self::RecordTotpSuccess { id, .. }
             | Self::Delete { id }
@@ -335,6 +360,58 @@ impl Command {
             }
             _ => Ok(None),
         }
+    }
+}
+
+impl Command {
+    /// The activation of a FIDO2 device from its activation body `{"origin", "attestation"}`
+    /// (`attestation`: the JSON of the `PublicKeyCredential` of `navigator.credentials.create`,
+    /// as a string — PingOne's form — or as an object), verified against the device's
+    /// `publicKeyCredentialCreationOptions` by
+    /// [`webauthn::verify_activation`](crate::webauthn::verify_activation): the
+    /// [`ActivateFido2`](Self::ActivateFido2) command carrying the credential. `device` is the
+    /// device as the user's aggregate holds it ([`UserDevices::device`](super::UserDevices::device)).
+    ///
+    /// Errors: 400 `INVALID_DATA` — `REQUIRED_VALUE` at `origin` or `attestation` when missing,
+    /// `INVALID_VALUE` at the member a [`WebAuthnError`](crate::webauthn::WebAuthnError) names
+    /// when the registration does not verify (nothing is recorded: the device stays
+    /// ACTIVATION_REQUIRED).
+    #[cfg(feature = "webauthn")]
+    pub fn from_attestation(
+        device: &crate::device::Device,
+        body: &[u8],
+    ) -> Result<Command, ApiError> {
+        let value: Value = crate::json::from_slice(body).map_err(body_error)?;
+        let Some(obj) = value.as_object() else {
+            return Err(shape_error(
+                "body",
+                DetailCode::InvalidValue,
+                "the body must be an object {\"origin\": …, \"attestation\": …}",
+            ));
+        };
+        let Some(origin) = obj.get("origin").and_then(Value::as_str) else {
+            return Err(shape_error(
+                "origin",
+                DetailCode::RequiredValue,
+                "origin is required: the origin of the page that registered the authenticator",
+            ));
+        };
+        let attestation = match obj.get("attestation") {
+            Some(Value::String(text)) => text.clone(),
+            Some(object @ Value::Object(_)) => object.to_string(),
+            _ => {
+                return Err(shape_error(
+                    "attestation",
+                    DetailCode::RequiredValue,
+                    "attestation is required: the JSON of the credential navigator.credentials.create returned",
+                ));
+            }
+        };
+        let credential = crate::webauthn::verify_activation(device, origin, &attestation)?;
+        Ok(Command::ActivateFido2 {
+            id: device.id,
+            credential,
+        })
     }
 }
 

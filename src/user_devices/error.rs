@@ -232,6 +232,25 @@ pub enum UserDevicesError {
     /// A TOTP code was accepted for a time step at or before the last one accepted (RFC 6238
     /// §5.2: a code is used once) (`INVALID_OTP` at `otp`).
     TotpReplayed(DeviceId),
+    /// A FIDO2 device waiting for its registration (created with
+    /// `publicKeyCredentialCreationOptions`) activates only with a verified credential
+    /// ([`Command::ActivateFido2`](super::Command::ActivateFido2)), never unchecked
+    /// (`INVALID_DATA` at `attestation`).
+    AttestationRequired(DeviceId),
+    /// The device is not a WebAuthn device (FIDO2, PLATFORM, SECURITY_KEY), or holds no
+    /// registered credential, so a credential or an assertion cannot be recorded for it
+    /// (`INVALID_REQUEST`).
+    NotWebAuthn(DeviceId),
+    /// An assertion's signature count that does not increase on the stored one (the same
+    /// assertion recorded twice, or a cloned authenticator) (`INVALID_DATA` at `assertion`).
+    SignCountNotIncreased {
+        /// The device.
+        id: DeviceId,
+        /// The count stored.
+        stored: u32,
+        /// The count recorded.
+        received: u32,
+    },
     /// `now` lies outside the representable range (years 0000–9999): the server's clock is
     /// wrong; nothing was decided (500).
     TimeOutOfRange(crate::device::timestamp::OutOfRange),
@@ -314,6 +333,22 @@ impl fmt::Display for UserDevicesError {
                 f,
                 "the passcode of device {id} was already used; wait for the next one"
             ),
+            Self::AttestationRequired(id) => write!(
+                f,
+                "device {id} is activated with the attestation of its registration: send {{\"origin\", \"attestation\"}}"
+            ),
+            Self::NotWebAuthn(id) => write!(
+                f,
+                "device {id} is not a FIDO2 device with a registered credential"
+            ),
+            Self::SignCountNotIncreased {
+                id,
+                stored,
+                received,
+            } => write!(
+                f,
+                "the signature counter {received} of device {id} is not greater than the stored {stored}: the authenticator may have been cloned"
+            ),
             Self::TimeOutOfRange(e) => write!(f, "{e}"),
             Self::InvalidEventLog { revision, fault } => match fault {
                 LogFault::Gap { expected } => write!(
@@ -359,7 +394,9 @@ impl From<UserDevicesError> for ApiError {
     /// | `ActivationOtpRequired` | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at `otp` |
     /// | `ActivationOtpExpired`, `TotpReplayed` | 400 | `INVALID_DATA` | `INVALID_OTP` at `otp` |
     /// | `NoActivationOtp` | 400 | `REQUEST_FAILED` | |
-    /// | `ActivationNotSent` | 400 | `INVALID_REQUEST` | |
+    /// | `ActivationNotSent`, `NotWebAuthn` | 400 | `INVALID_REQUEST` | |
+    /// | `AttestationRequired` | 400 | `INVALID_DATA` | `REQUIRED_VALUE` at `attestation` |
+    /// | `SignCountNotIncreased` | 400 | `INVALID_DATA` | `INVALID_VALUE` at `assertion` |
     fn from(e: UserDevicesError) -> Self {
         let message = e.to_string();
         match e {
@@ -439,7 +476,25 @@ impl From<UserDevicesError> for ApiError {
             UserDevicesError::NoActivationOtp(_) => {
                 ApiError::new(ErrorCode::RequestFailed, message)
             }
-            UserDevicesError::ActivationNotSent(_) => ApiError::invalid_request(message),
+            UserDevicesError::ActivationNotSent(_) | UserDevicesError::NotWebAuthn(_) => {
+                ApiError::invalid_request(message)
+            }
+            UserDevicesError::AttestationRequired(_) => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::RequiredValue,
+                    "attestation",
+                    message,
+                )],
+            ),
+            UserDevicesError::SignCountNotIncreased { .. } => ApiError::invalid_data(
+                VALIDATION_MESSAGE,
+                vec![ErrorDetail::new(
+                    DetailCode::InvalidValue,
+                    "assertion",
+                    message,
+                )],
+            ),
         }
     }
 }

@@ -110,6 +110,9 @@ pub enum Change {
         /// A TOTP device activated with a code: the time step it was accepted for.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         totp_step: Option<u64>,
+        /// A WebAuthn device activated with its registration: the verified credential.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credential: Option<Box<crate::device::WebAuthnCredential>>,
     },
     /// A new activation passcode was sent to an ACTIVATION_REQUIRED device; it replaces the
     /// pending one.
@@ -177,6 +180,9 @@ pub enum Change {
         /// A TOTP code: the time step it was accepted for (the device's last used step after).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         totp_step: Option<u64>,
+        /// A WebAuthn assertion: the signature counter it carried (the credential's after).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_count: Option<u32>,
     },
     /// A push was declined or ignored.
     #[serde(rename_all = "camelCase")]

@@ -724,9 +724,13 @@ impl UserDevices {
                 device_id,
                 order,
                 totp_step,
+                credential,
             } => {
                 if let Some(d) = self.touch(device_id, at) {
                     d.status = DeviceStatus::Active;
+                    if let (DeviceDetails::Fido2(f), Some(c)) = (&mut d.details, credential) {
+                        f.credential = Some((**c).clone());
+                    }
                     self.activations.remove(device_id);
                     if let Some(step) = totp_step {
                         self.totp_steps.insert(*device_id, *step);
@@ -782,8 +786,14 @@ impl UserDevices {
             Change::OtpSuccessRecorded {
                 device_id,
                 totp_step,
+                sign_count,
             } => {
-                if self.touch(device_id, at).is_some() {
+                if let Some(d) = self.touch(device_id, at) {
+                    if let (DeviceDetails::Fido2(f), Some(n)) = (&mut d.details, sign_count) {
+                        if let Some(credential) = &mut f.credential {
+                            credential.sign_count = *n;
+                        }
+                    }
                     let mut c = self.counters(device_id);
                     c.otp_failures = 0;
                     self.set_counters(*device_id, c);
@@ -893,6 +903,12 @@ impl UserDevices {
                 secrets,
             } => self.decide_create(id, device, secrets, now),
             Command::Activate { id, otp } => self.decide_activate(id, otp, now),
+            Command::ActivateFido2 { id, credential } => {
+                self.decide_activate_fido2(id, credential, now)
+            }
+            Command::RecordAssertionSuccess { id, sign_count } => {
+                self.decide_assertion_success(id, sign_count, now)
+            }
             Command::ResendActivation { id, challenge } => {
                 self.decide_resend_activation(id, challenge, now)
             }
@@ -931,6 +947,10 @@ impl UserDevices {
         if let (DeviceDetails::Totp(t), Some(totp)) = (&mut device.details, secrets.totp) {
             t.secret = Some(totp.secret);
             t.key_uri = Some(totp.key_uri);
+        }
+        // Drawn only for a device created ACTIVATION_REQUIRED.
+        if let (DeviceDetails::Fido2(f), Some(options)) = (&mut device.details, secrets.webauthn) {
+            f.public_key_credential_creation_options = Some(options);
         }
         // A challenge only waits on a device that sends passcodes and still needs activating.
         let activation = secrets
@@ -984,12 +1004,67 @@ impl UserDevices {
         } else if otp.is_some() && sends_passcodes(&d.device_type) {
             // A passcode for a device that has none pending: never accepted unchecked.
             return Err(UserDevicesError::NoActivationOtp(id));
+        } else if awaits_registration(d) {
+            // Its registration challenge is the crate's: only a verified credential activates it.
+            return Err(UserDevicesError::AttestationRequired(id));
         }
         self.check_limit()?;
         Ok(vec![Change::DeviceActivated {
             device_id: id,
             order: self.order_with(id),
             totp_step,
+            credential: None,
+        }])
+    }
+
+    fn decide_activate_fido2(
+        &self,
+        id: DeviceId,
+        credential: crate::device::WebAuthnCredential,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        if !matches!(d.details, DeviceDetails::Fido2(_)) {
+            return Err(UserDevicesError::NotWebAuthn(id));
+        }
+        if d.is_active() {
+            return Err(UserDevicesError::AlreadyActive(id));
+        }
+        self.check_limit()?;
+        Ok(vec![Change::DeviceActivated {
+            device_id: id,
+            order: self.order_with(id),
+            totp_step: None,
+            credential: Some(Box::new(credential)),
+        }])
+    }
+
+    fn decide_assertion_success(
+        &self,
+        id: DeviceId,
+        sign_count: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>, UserDevicesError> {
+        let d = self.usable(&id, now)?;
+        let DeviceDetails::Fido2(f) = &d.details else {
+            return Err(UserDevicesError::NotWebAuthn(id));
+        };
+        let stored = f
+            .credential
+            .as_ref()
+            .ok_or(UserDevicesError::NotWebAuthn(id))?
+            .sign_count;
+        if (stored != 0 || sign_count != 0) && sign_count <= stored {
+            return Err(UserDevicesError::SignCountNotIncreased {
+                id,
+                stored,
+                received: sign_count,
+            });
+        }
+        Ok(vec![Change::OtpSuccessRecorded {
+            device_id: id,
+            totp_step: None,
+            sign_count: Some(sign_count),
         }])
     }
 
@@ -1086,6 +1161,7 @@ impl UserDevices {
         Ok(vec![Change::OtpSuccessRecorded {
             device_id: id,
             totp_step: Some(step),
+            sign_count: None,
         }])
     }
 
@@ -1101,6 +1177,7 @@ impl UserDevices {
         Ok(vec![Change::OtpSuccessRecorded {
             device_id: id,
             totp_step: None,
+            sign_count: None,
         }])
     }
 
@@ -1225,7 +1302,18 @@ pub fn as_of(device: &Device, now: DateTime<Utc>) -> Device {
         t.secret = None;
         t.key_uri = None;
     }
+    if let DeviceDetails::Fido2(f) = &mut d.details {
+        // The crate's record of the registration, not part of PingOne's resource.
+        f.credential = None;
+    }
     d
+}
+
+/// A FIDO2 device created with the crate's `publicKeyCredentialCreationOptions` and not
+/// registered yet: it waits for a verified credential.
+fn awaits_registration(d: &Device) -> bool {
+    matches!(&d.details, DeviceDetails::Fido2(f)
+        if f.credential.is_none() && f.public_key_credential_creation_options.is_some())
 }
 
 /// SMS, EMAIL and VOICE devices are activated with a passcode the server sends them.

@@ -159,6 +159,10 @@ pub struct DeviceSecrets {
     pub(super) totp: Option<TotpSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) activation: Option<ActivationChallenge>,
+    /// A FIDO2 device's `publicKeyCredentialCreationOptions` (holding its registration
+    /// challenge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) webauthn: Option<String>,
 }
 
 impl DeviceSecrets {
@@ -204,6 +208,10 @@ impl DeviceSecrets {
         if device.effective_status() != DeviceStatus::ActivationRequired {
             return Ok((secrets, None));
         }
+        if device.device_type == DeviceType::Fido2 {
+            secrets.webauthn = webauthn_options(device, account, rng);
+            return Ok((secrets, None));
+        }
         let method = match device.device_type {
             DeviceType::Sms => policy.sms.as_ref(),
             DeviceType::Email => policy.email.as_ref(),
@@ -216,6 +224,11 @@ impl DeviceSecrets {
         Ok((secrets, Some(passcode)))
     }
 
+    /// The `publicKeyCredentialCreationOptions` drawn for a FIDO2 device, if any.
+    pub fn webauthn_options(&self) -> Option<&str> {
+        self.webauthn.as_deref()
+    }
+
     /// The activation challenge drawn, if any.
     pub fn activation(&self) -> Option<&ActivationChallenge> {
         self.activation.as_ref()
@@ -225,4 +238,29 @@ impl DeviceSecrets {
     pub fn has_totp_secret(&self) -> bool {
         self.totp.is_some()
     }
+}
+
+/// The creation options of a FIDO2 device created ACTIVATION_REQUIRED with `rp.id`: a
+/// [`CHALLENGE_BYTES`](crate::webauthn::CHALLENGE_BYTES) challenge from `rng`, the body's
+/// relying party (its name defaults to the id), and `account` as the user's name and display
+/// name; the WebAuthn user handle is `account`'s bytes, or their SHA-256 when longer than 64
+/// bytes (WebAuthn's limit). Without `rp.id`, nothing: the registration cannot be verified.
+fn webauthn_options(
+    device: &NewDevice,
+    account: &str,
+    rng: &mut (impl CryptoRng + RngCore),
+) -> Option<String> {
+    let rp = device.rp.as_ref()?;
+    let rp_id = rp.id.as_deref().filter(|id| !id.is_empty())?;
+    let rp_name = rp.name.as_deref().unwrap_or(rp_id);
+    let mut challenge = [0u8; crate::webauthn::CHALLENGE_BYTES];
+    rng.fill_bytes(&mut challenge);
+    let handle: Vec<u8> = if account.len() <= 64 {
+        account.as_bytes().to_vec()
+    } else {
+        <sha2::Sha256 as sha2::Digest>::digest(account.as_bytes()).to_vec()
+    };
+    Some(crate::webauthn::creation_options(
+        &challenge, rp_id, rp_name, &handle, account, account,
+    ))
 }
