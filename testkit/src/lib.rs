@@ -33,6 +33,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "webauthn")]
+pub mod webauthn;
+
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

@@ -25,6 +25,10 @@ mod authn_policy;
 /// The flow against a reference model (property tests).
 mod authn_props;
 
+/// WebAuthn registration and assertion with a software authenticator (feature `webauthn`).
+#[cfg(feature = "webauthn")]
+mod webauthn;
+
 /// The `devices` example, the crate's command-line tool.
 mod cli;
 
