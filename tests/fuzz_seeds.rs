@@ -15,7 +15,7 @@ use proptest::prelude::*;
 mod bodies;
 
 /// The fewest seeds each target keeps committed (a target whose seeds go missing fails here).
-const MIN_SEEDS: [(&str, usize); 8] = [
+const MIN_SEEDS: [(&str, usize); 9] = [
     ("authn_flow", 20),
     ("crest_parse", 20),
     ("device_json", 10),
@@ -24,6 +24,7 @@ const MIN_SEEDS: [(&str, usize); 8] = [
     ("filter_sql", 9),
     ("order_commands", 20),
     ("policy_json", 15),
+    ("webauthn_verify", 20),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -262,5 +263,46 @@ fn policy_json_survives_arbitrary_bytes() {
             bodies::policy_json(&data);
         }
         data[i] = old;
+    }
+}
+
+// webauthn_verify -----------------------------------------------------------------------------
+
+/// The valid seeds are accepted (so the fuzzer starts from the whole success path), and the
+/// others are refused.
+#[cfg(feature = "webauthn")]
+#[test]
+fn webauthn_seeds_reach_acceptance_and_refusal() {
+    let accepted: BTreeSet<String> = target_seeds("webauthn_verify")
+        .into_iter()
+        .filter(|(_, data)| bodies::webauthn_verify_accepts(data))
+        .map(|(name, _)| name)
+        .collect();
+    let expected: BTreeSet<String> = [
+        "assert_extensions.json",
+        "assert_ok.json",
+        "reg_backup_flags.json",
+        "reg_none.json",
+        "reg_packed_self.json",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(accepted, expected);
+}
+
+/// Truncations and flipped bytes of every seed: no panic, no broken invariant.
+#[cfg(feature = "webauthn")]
+#[test]
+fn webauthn_survives_truncations_and_flips() {
+    for (_, data) in target_seeds("webauthn_verify") {
+        for cut in (0..data.len()).step_by(11) {
+            bodies::webauthn_verify(&data[..cut]);
+        }
+        for at in (1..data.len()).step_by(13) {
+            let mut flipped = data.clone();
+            flipped[at] ^= 0x20;
+            bodies::webauthn_verify(&flipped);
+        }
     }
 }

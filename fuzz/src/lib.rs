@@ -29,13 +29,15 @@ pub use policy::*;
 pub mod rng;
 mod sql;
 pub use sql::*;
+mod webauthn;
+pub use webauthn::*;
 
 /// A fuzz body: takes the fuzzer's bytes, panics when an invariant breaks.
 pub type Body = fn(&[u8]);
 
 /// The fuzz targets by name (the `fuzz/seeds/<name>/` directory and the `cargo fuzz` target),
 /// each with its body.
-pub const TARGETS: [(&str, Body); 8] = [
+pub const TARGETS: [(&str, Body); 9] = [
     ("authn_flow", authn_flow),
     ("crest_parse", crest_parse),
     ("device_json", device_json),
@@ -44,4 +46,5 @@ pub const TARGETS: [(&str, Body); 8] = [
     ("filter_sql", filter_sql),
     ("order_commands", order_commands),
     ("policy_json", policy_json),
+    ("webauthn_verify", webauthn_verify),
 ];

@@ -232,9 +232,9 @@ impl SoftwareAuthenticator {
         cbor::int(&mut out, -1);
         cbor::int(&mut out, 1);
         cbor::int(&mut out, -2);
-        cbor::bytes(&mut out, point.x().expect("uncompressed").as_slice());
+        cbor::bytes(&mut out, &point.x().expect("uncompressed")[..]);
         cbor::int(&mut out, -3);
-        cbor::bytes(&mut out, point.y().expect("uncompressed").as_slice());
+        cbor::bytes(&mut out, &point.y().expect("uncompressed")[..]);
         out
     }
 
