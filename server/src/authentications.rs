@@ -9,7 +9,10 @@
 //! refused afterwards: its time step is recorded on the device). This
 //! server sends no SMS or email: a test-mode device (`testMode: true`) gets its passcode in the
 //! flow body as `test.otp` (PingOne's behaviour), for other devices the passcode is only logged
-//! as issued (never its value).
+//! as issued (never its value). FIDO2 devices get a WebAuthn challenge when the flow reaches
+//! ASSERTION_REQUIRED (`publicKeyCredentialRequestOptions` in the body), and `assertion.check`
+//! verifies the assertion against it and the credential registered at activation; the new
+//! signature count is recorded on the device.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -20,8 +23,8 @@ use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use mfa_devices::api_base::ApiBase;
 use mfa_devices::authn::{
-    Action, AuthenticationStatus, CreateDeviceAuthentication, DeviceAuthentication, OtpSource,
-    StoredFlow,
+    Action, AuthenticationStatus, CreateDeviceAuthentication, DeviceAuthentication, FlowError,
+    OtpSource, Outcome, StoredFlow,
 };
 use mfa_devices::device::EnvironmentId;
 use mfa_devices::error::ApiError;
@@ -46,7 +49,8 @@ fn auth_base(state: &Shared) -> ApiBase {
     ApiBase::new(state.base_url.clone())
 }
 
-/// Issues the passcode when the flow waits for one the server sends.
+/// Issues the passcode when the flow waits for one the server sends, and the WebAuthn
+/// challenge (`publicKeyCredentialRequestOptions`) when it waits for an assertion.
 fn issue_if_needed(flow: &mut DeviceAuthentication, now: DateTime<Utc>) -> Result<(), Failure> {
     if flow.status() == AuthenticationStatus::OtpRequired
         && flow.otp_source() == Some(OtpSource::Sent)
@@ -57,7 +61,50 @@ fn issue_if_needed(flow: &mut DeviceAuthentication, now: DateTime<Utc>) -> Resul
             .map_err(ApiError::from)?;
         tracing::info!(device = %issued.device, test_mode = issued.test_mode, "passcode issued");
     }
+    if flow.status() == AuthenticationStatus::AssertionRequired {
+        match flow.issue_assertion(&mut rand::rng(), now) {
+            Ok(_) => tracing::info!(device = ?flow.selected_device(), "assertion challenge issued"),
+            // A FIDO2 device activated without a registration this server verified: its
+            // assertions cannot be checked; the user can select another device.
+            Err(FlowError::SecretNotHeld(device)) => {
+                tracing::warn!(%device, "FIDO2 device without a registered credential");
+            }
+            Err(e) => return Err(ApiError::from(e).into()),
+        }
+    }
     Ok(())
+}
+
+/// Executes an outcome's records on the user's devices (each its own transaction, the first
+/// under the revision the check decided on), then mirrors the result in the flow.
+async fn record_outcome(
+    state: &Shared,
+    env: EnvironmentId,
+    flow: &mut DeviceAuthentication,
+    outcome: Outcome,
+    precondition: String,
+    transaction: &TransactionId,
+    now: DateTime<Utc>,
+) -> Result<Result<(), ApiError>, Failure> {
+    let user = flow.user_id();
+    let mut precondition = Some(precondition);
+    for record in &outcome.records {
+        let (after, _, _) = devices::execute(
+            state,
+            env,
+            user,
+            record.to_command(),
+            precondition.as_deref(),
+            transaction,
+        )
+        .await?;
+        precondition = Some(etag(after.revision()));
+    }
+    if !outcome.records.is_empty() {
+        let current = devices::current(state, env, user).await?;
+        flow.sync_with(&current, now);
+    }
+    Ok(outcome.result.map_err(ApiError::from))
 }
 
 fn row(
@@ -181,32 +228,43 @@ async fn act(
             }
             .map_err(ApiError::from)?;
             // Record on the user's devices first (each its own transaction), then mirror.
-            let mut precondition = Some(precondition);
-            for record in &outcome.records {
-                let (after, _, _) = devices::execute(
-                    &state,
-                    env,
-                    user,
-                    record.to_command(),
-                    precondition.as_deref(),
-                    &transaction,
-                )
-                .await?;
-                precondition = Some(etag(after.revision()));
-            }
-            if !outcome.records.is_empty() {
-                let current = devices::current(&state, env, user).await?;
-                flow.sync_with(&current, now);
-            }
-            outcome.result.map_err(ApiError::from)
+            record_outcome(
+                &state,
+                env,
+                &mut flow,
+                outcome,
+                precondition,
+                &transaction,
+                now,
+            )
+            .await?
+        }
+        Action::CheckAssertion(check) => {
+            // Verified against the challenge the flow issued and the credential registered
+            // with the device; the new signature count is recorded on the device (a replayed
+            // assertion is refused), a refusal counts like a wrong passcode.
+            let outcome = flow
+                .check_assertion_webauthn(&check, &loaded, now)
+                .map_err(ApiError::from)?;
+            record_outcome(
+                &state,
+                env,
+                &mut flow,
+                outcome,
+                precondition,
+                &transaction,
+                now,
+            )
+            .await?
         }
         Action::CancelPush(request) => {
             flow.cancel_push(request, now).map_err(ApiError::from)?;
             Ok(())
         }
+        // `Action` is non-exhaustive: an action of a newer crate this server does not route.
         _ => {
             return Err(Failure(ApiError::invalid_request(
-                "This server does not verify WebAuthn assertions",
+                "This action is not supported by this server",
             )));
         }
     };

@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, Utc};
 use mfa_devices::device::hal::render_device;
-use mfa_devices::device::{DeviceId, EnvironmentId, UserId};
+use mfa_devices::device::{
+    Device, DeviceDetails, DeviceId, DeviceStatus, DeviceType, EnvironmentId, RelyingParty, UserId,
+    is_valid_rp_id,
+};
 use mfa_devices::error::ApiError;
 use mfa_devices::filter::schema::DEVICES;
 use mfa_devices::user_devices::{
@@ -267,6 +270,13 @@ struct ListQuery {
     expand: Option<String>,
 }
 
+/// A FIDO2 device created with creation options and not activated yet: it is activated with the
+/// attestation of its registration.
+fn awaits_registration(d: &Device) -> bool {
+    d.status == DeviceStatus::ActivationRequired
+        && matches!(&d.details, DeviceDetails::Fido2(f) if f.public_key_credential_creation_options.is_some())
+}
+
 /// The request's `If-Match` header (a non-UTF-8 value can match nothing).
 fn precondition(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -405,7 +415,18 @@ async fn device_command(
         }
         CommandRequest::Device(id, body) => {
             let id = device(&id)?;
-            let command = from_body(RequestTarget::Device(id), body).await?;
+            let body = read_body(body).await?;
+            let mut command =
+                Command::from_request(content_type(headers), RequestTarget::Device(id), &body)?;
+            if matches!(command, Command::Activate { otp: None, .. }) {
+                // A FIDO2 device waiting for its registration: `{"origin", "attestation"}`
+                // verified against the creation options it was created with (400 naming the
+                // failed check; the device stays ACTIVATION_REQUIRED).
+                let loaded = current(state, env, user).await?;
+                if let Some(d) = loaded.device(&id).filter(|d| awaits_registration(d)) {
+                    command = Command::from_attestation(d, &body)?;
+                }
+            }
             (command, Answer::Device(id))
         }
         CommandRequest::Nickname(id, body) => {
@@ -419,6 +440,19 @@ async fn device_command(
     // the environment's default policy; the authenticator app shows the user's id as the
     // account.
     let mut test_otp = None;
+    if let Command::Create { device, .. } = &mut command {
+        // A FIDO2 device is registered for this server's relying party unless the body names one.
+        if device.device_type == DeviceType::Fido2
+            && device.rp.is_none()
+            && is_valid_rp_id(&state.rp_id)
+        {
+            device.rp = Some(RelyingParty {
+                id: Some(state.rp_id.clone()),
+                name: Some(state.rp_id.clone()),
+                ..Default::default()
+            });
+        }
+    }
     if let Command::Create { device, .. } = &command {
         let test_mode = device.test_mode == Some(true);
         let policy = crate::policies::default_policy(state, &env).await?;

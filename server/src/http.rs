@@ -39,6 +39,9 @@ pub struct AppState {
     pub api_base: ApiBase,
     /// `--base-url`, for the auth host's links (`/{env}/deviceAuthentications/…`).
     pub base_url: String,
+    /// The WebAuthn relying party id of FIDO2 devices created without `rp`: `--rp-id`, else
+    /// the host of `--base-url` (see [`rp_id_of`]).
+    pub rp_id: String,
     /// Commands decided again after a conflicting concurrent commit.
     pub conflicts_retried: AtomicU64,
     /// Conflicts answered to the client (409 after [`MAX_ATTEMPTS`]).
@@ -73,6 +76,7 @@ impl AppState {
             store,
             tokens,
             api_base: ApiBase::new(format!("{base_url}/v1")),
+            rp_id: rp_id_of(&base_url),
             base_url,
             conflicts_retried: AtomicU64::new(0),
             conflicts_answered: AtomicU64::new(0),
@@ -92,6 +96,15 @@ impl AppState {
     #[must_use]
     pub fn with_device_settings(mut self, env: EnvironmentId, settings: DeviceSettings) -> Self {
         self.device_settings.insert(env, settings);
+        self
+    }
+
+    /// The same state with another WebAuthn relying party id (a lower-case domain name, e.g.
+    /// the site that embeds the ceremonies; browsers only let pages of that domain or its
+    /// subdomains use it).
+    #[must_use]
+    pub fn with_rp_id(mut self, rp_id: impl Into<String>) -> Self {
+        self.rp_id = rp_id.into();
         self
     }
 
@@ -122,6 +135,22 @@ impl AppState {
             .lock()
             .await
     }
+}
+
+/// The host of a base URL, lower-cased, without scheme, user, port or path
+/// (`http://Auth.Example.com:8080/x` → `auth.example.com`): the default WebAuthn rp id.
+pub fn rp_id_of(base_url: &str) -> String {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host.to_ascii_lowercase()
 }
 
 fn stripe(env: &EnvironmentId, key: &impl std::hash::Hash, stripes: usize) -> usize {

@@ -29,6 +29,10 @@ struct Cli {
     /// The public base URL for links in response bodies (default: `http://<listen>`).
     #[arg(long)]
     base_url: Option<String>,
+    /// The WebAuthn relying party id of FIDO2 devices created without `rp` (default: the host
+    /// of the base URL).
+    #[arg(long)]
+    rp_id: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -135,7 +139,11 @@ async fn main() -> ExitCode {
         .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
     let base_url = cli.base_url.unwrap_or_else(|| format!("http://{local}"));
     tracing::info!(listen = %local, database = store.kind(), environments = tokens.len(), "serving");
-    match mfa_devices_server::serve(listener, store, tokens, base_url, shutdown).await {
+    let mut state = mfa_devices_server::AppState::new(store, tokens, &base_url);
+    if let Some(rp_id) = cli.rp_id {
+        state = state.with_rp_id(rp_id);
+    }
+    match mfa_devices_server::serve_state(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");

@@ -10,6 +10,7 @@ mod http_activities;
 mod http_authentications;
 mod http_crest;
 mod http_devices;
+mod http_fido;
 mod http_policies;
 mod http_security;
 mod openapi;
