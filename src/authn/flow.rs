@@ -340,7 +340,7 @@ pub(super) struct FlowState {
 /// |---|---|
 /// | DEVICE_SELECTION_REQUIRED | [`select`](Self::select) |
 /// | OTP_REQUIRED | [`check_otp`](Self::check_otp) / [`check_authenticator_otp`](Self::check_authenticator_otp) (or [`check_authenticator_otp_with`](Self::check_authenticator_otp_with)), [`select`](Self::select) |
-/// | ASSERTION_REQUIRED | [`check_assertion`](Self::check_assertion), [`select`](Self::select) |
+/// | ASSERTION_REQUIRED | [`issue_assertion`](Self::issue_assertion), then `check_assertion_webauthn` (feature `webauthn`) or [`check_assertion`](Self::check_assertion), [`select`](Self::select) |
 /// | PUSH_CONFIRMATION_REQUIRED | [`push_approved`](Self::push_approved) → COMPLETED, [`push_denied`](Self::push_denied) → FAILED, [`expire`](Self::expire) after `pushTimeout` → PUSH_CONFIRMATION_TIMED_OUT, [`cancel_push`](Self::cancel_push) → DEVICE_SELECTION_REQUIRED, [`select`](Self::select) |
 /// | PUSH_CONFIRMATION_TIMED_OUT | [`select`](Self::select) |
 /// | COMPLETED, FAILED | none |
@@ -1285,8 +1285,10 @@ impl DeviceAuthentication {
 
     /// Records the WebAuthn assertion check (`assertion.check`) of the selected FIDO2 device.
     ///
-    /// **No WebAuthn cryptography here**: the server verifies `request.assertion` against the
-    /// device's public key, `request.origin` and the challenge, and passes `verified`. Verified
+    /// **No WebAuthn cryptography here**: the caller verifies `request.assertion` against the
+    /// device's public key, `request.origin` and the challenge, and passes `verified` (with
+    /// the feature `webauthn`, [`check_assertion_webauthn`](Self::check_assertion_webauthn)
+    /// verifies it against the credential registered with the device). Verified
     /// → COMPLETED; not → [`FlowError::AssertionRejected`] and an [`DeviceRecord::OtpFailure`],
     /// with `fido2.failure` locking the device like a passcode failure does. The flow keeps the
     /// `compatibility` of the selection (the device was usable under it).

@@ -92,8 +92,11 @@ pub enum Command {
     ///   challenge's failure rule and lock) and the device stays ACTIVATION_REQUIRED.
     /// - A TOTP device with a secret needs `otp`: a code of its secret (RFC 6238, 30 s, 6
     ///   digits, ±1 step), used once.
-    /// - Any other device (FIDO2, or one without challenge or secret): `otp` must be `None`
-    ///   and the caller has verified the attestation or passcode itself.
+    /// - A FIDO2 device created with `publicKeyCredentialCreationOptions` (drawn by
+    ///   [`DeviceSecrets::draw`]) is refused ([`UserDevicesError::AttestationRequired`]): it
+    ///   activates with [`ActivateFido2`](Self::ActivateFido2) and its verified credential.
+    /// - Any other device (one without challenge, secret or creation options): `otp` must be
+    ///   `None` and the caller has verified the attestation or passcode itself.
     Activate {
         /// The device.
         id: DeviceId,
