@@ -90,7 +90,7 @@ pub enum FlowError {
         locked_until: Option<DateTime<Utc>>,
     },
     /// The WebAuthn assertion was refused by the crate's verification
-    /// ([`check_assertion_webauthn`](super::DeviceAuthentication::check_assertion_webauthn)):
+    /// (`DeviceAuthentication::check_assertion_webauthn`):
     /// `reason` says which check failed; counted as a failure like
     /// [`AssertionRejected`](Self::AssertionRejected).
     AssertionInvalid {

@@ -134,7 +134,7 @@ pub enum DeviceRecord {
         step: u64,
     },
     /// A verified WebAuthn assertion
-    /// ([`check_assertion_webauthn`](DeviceAuthentication::check_assertion_webauthn), feature
+    /// (`DeviceAuthentication::check_assertion_webauthn`, feature
     /// `webauthn`): the failure counter restarts and the aggregate keeps `sign_count` as the
     /// credential's signature counter
     /// ([`Command::RecordAssertionSuccess`](crate::user_devices::Command::RecordAssertionSuccess)),
@@ -1287,7 +1287,7 @@ impl DeviceAuthentication {
     ///
     /// **No WebAuthn cryptography here**: the caller verifies `request.assertion` against the
     /// device's public key, `request.origin` and the challenge, and passes `verified` (with
-    /// the feature `webauthn`, [`check_assertion_webauthn`](Self::check_assertion_webauthn)
+    /// the feature `webauthn`, `check_assertion_webauthn`
     /// verifies it against the credential registered with the device). Verified
     /// → COMPLETED; not → [`FlowError::AssertionRejected`] and an [`DeviceRecord::OtpFailure`],
     /// with `fido2.failure` locking the device like a passcode failure does. The flow keeps the

@@ -293,7 +293,7 @@ impl std::fmt::Debug for CheckOtp {
 
 /// The body of an assertion check (`application/vnd.pingidentity.assertion.check+json`):
 /// `{"origin","assertion","compatibility"?}`. The assertion is kept as JSON; with the feature
-/// `webauthn`, [`DeviceAuthentication::check_assertion_webauthn`](super::DeviceAuthentication::check_assertion_webauthn)
+/// `webauthn`, `DeviceAuthentication::check_assertion_webauthn`
 /// verifies it (else the server verifies it and reports the result to
 /// [`check_assertion`](super::DeviceAuthentication::check_assertion)).
 ///

@@ -106,7 +106,7 @@ pub enum Command {
     /// Activate an ACTIVATION_REQUIRED WebAuthn device (FIDO2, PLATFORM, SECURITY_KEY) with the
     /// credential its registration produced — verified by the caller, e.g. with
     /// `webauthn::verify_activation` (feature `webauthn`) or
-    /// [`Command::from_attestation`]. The credential is kept with the device (in the
+    /// `Command::from_attestation`. The credential is kept with the device (in the
     /// snapshot and the `DEVICE_ACTIVATED` event, never in a response) and checks its
     /// assertions afterwards.
     ActivateFido2 {
