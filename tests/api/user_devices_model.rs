@@ -585,6 +585,21 @@ fn any_command() -> impl Strategy<Value = Command> {
         ),
         id.clone().prop_map(|id| Command::Unlock { id }),
         id.clone().prop_map(|id| Command::Block { id }),
+        (
+            id.clone(),
+            proptest::collection::vec(any::<u8>(), 1..40),
+            any::<u32>(),
+            proptest::collection::vec("[a-z]{1,8}", 0..3),
+        )
+            .prop_map(|(id, credential_id, sign_count, transports)| {
+                let mut credential =
+                    WebAuthnCredential::new(credential_id, vec![4; 65], "example.com");
+                credential.sign_count = sign_count;
+                credential.transports = transports;
+                Command::ActivateFido2 { id, credential }
+            }),
+        (id.clone(), any::<u32>())
+            .prop_map(|(id, sign_count)| Command::RecordAssertionSuccess { id, sign_count }),
         id.prop_map(|id| Command::Unblock { id }),
     ]
 }

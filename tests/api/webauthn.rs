@@ -697,3 +697,120 @@ proptest! {
         let _ = verify_registration(&text, &expected(&challenge));
     }
 }
+
+#[derive(Debug, Clone)]
+enum FidoOp {
+    /// Create a FIDO2 device (slot) ACTIVATION_REQUIRED with creation options.
+    Create(u8),
+    /// Register it with a software authenticator (real attestation, verified).
+    Register(u8),
+    /// Unverified activation.
+    Activate(u8),
+    /// Record an assertion with this count.
+    Assert(u8, u32),
+    /// A failed check under fido2.failure (4, 150 s).
+    Fail(u8),
+    Unlock(u8),
+    Delete(u8),
+}
+
+fn fido_op() -> impl Strategy<Value = FidoOp> {
+    let slot = 0u8..3;
+    prop_oneof![
+        slot.clone().prop_map(FidoOp::Create),
+        slot.clone().prop_map(FidoOp::Register),
+        slot.clone().prop_map(FidoOp::Activate),
+        (slot.clone(), 0u32..6).prop_map(|(s, n)| FidoOp::Assert(s, n)),
+        slot.clone().prop_map(FidoOp::Fail),
+        slot.clone().prop_map(FidoOp::Unlock),
+        slot.prop_map(FidoOp::Delete),
+    ]
+}
+
+fn credential_of(u: &UserDevices, id: &DeviceId) -> Option<WebAuthnCredential> {
+    match &u.device(id)?.details {
+        DeviceDetails::Fido2(f) => f.credential.clone(),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// FIDO2 lifecycles in any order: an awaiting device never activates unverified, a stored
+    /// signature count only increases (or stays 0 for a counter-less authenticator), the
+    /// credential is never rendered, and the event log replays to the aggregate and its
+    /// snapshot.
+    #[test]
+    fn fido2_lifecycles_replay_exactly(ops in proptest::collection::vec(fido_op(), 1..24)) {
+        let mut u = new_user();
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut log = Vec::new();
+        let mut now = t0();
+        let fail = mfa_devices::lock::FailureRule::new(4, TimeDelta::seconds(150)).unwrap();
+        for op in ops {
+            now += TimeDelta::seconds(40);
+            let slot = |s: u8| DeviceId::from_bytes([10 + s; 16]);
+            let before = u.clone();
+            let result = match &op {
+                FidoOp::Create(s) => {
+                    let mut body = NewDevice::new(DeviceType::Fido2);
+                    body.rp = Some(RelyingParty { id: Some(RP.into()), ..Default::default() });
+                    let (secrets, _) = DeviceSecrets::draw(&body, &policy(), "jo", &mut rng, now).unwrap();
+                    u.execute(Command::Create { id: slot(*s), device: body, secrets }, now)
+                }
+                FidoOp::Register(s) => match u.device(&slot(*s)).cloned() {
+                    Some(d) => {
+                        let mut key = SoftwareAuthenticator::new(u64::from(*s));
+                        let DeviceDetails::Fido2(f) = &d.details else { unreachable!() };
+                        let attestation = key
+                            .register_options(f.public_key_credential_creation_options.as_deref().unwrap(), ORIGIN)
+                            .to_json();
+                        let body = serde_json::json!({"origin": ORIGIN, "attestation": attestation}).to_string();
+                        let command = Command::from_attestation(&d, body.as_bytes()).unwrap();
+                        u.execute(command, now)
+                    }
+                    None => Err(UserDevicesError::NotFound(slot(*s))),
+                },
+                FidoOp::Activate(s) => {
+                    let awaiting = u.device(&slot(*s)).is_some_and(|d| {
+                        d.status == DeviceStatus::ActivationRequired
+                            && !d.is_locked(now)
+                            && !d.is_blocked()
+                    });
+                    let r = u.execute(Command::Activate { id: slot(*s), otp: None }, now);
+                    if awaiting {
+                        prop_assert_eq!(&r, &Err(UserDevicesError::AttestationRequired(slot(*s))));
+                    }
+                    r
+                }
+                FidoOp::Assert(s, n) => {
+                    let stored = credential_of(&u, &slot(*s)).map(|c| c.sign_count);
+                    let r = u.execute(Command::RecordAssertionSuccess { id: slot(*s), sign_count: *n }, now);
+                    if r.is_ok() {
+                        let stored = stored.unwrap();
+                        prop_assert!(*n > stored || (*n == 0 && stored == 0), "{} over {}", n, stored);
+                        prop_assert_eq!(credential_of(&u, &slot(*s)).unwrap().sign_count, *n);
+                    }
+                    r
+                }
+                FidoOp::Fail(s) => u.execute(Command::RecordOtpFailure { id: slot(*s), rule: fail }, now),
+                FidoOp::Unlock(s) => u.execute(Command::Unlock { id: slot(*s) }, now),
+                FidoOp::Delete(s) => u.execute(Command::Delete { id: slot(*s) }, now),
+            };
+            match result {
+                Ok(events) => log.extend(events),
+                Err(_) => prop_assert_eq!(&u, &before, "a refused {:?} changed the state", op),
+            }
+        }
+        let replayed = UserDevices::replay(u.environment_id(), u.user_id(), &log).unwrap();
+        prop_assert_eq!(&replayed, &u);
+        let back = UserDevices::from_snapshot(&serde_json::to_vec(&u).unwrap(), Default::default()).unwrap();
+        prop_assert_eq!(&back, &u);
+        let events: Vec<mfa_devices::user_devices::Event> =
+            serde_json::from_str(&serde_json::to_string(&log).unwrap()).unwrap();
+        prop_assert_eq!(&events, &log);
+        let shown = u.render_list(&ApiBase::new("https://api.example.com/v1"), false, now, |_| true);
+        prop_assert!(!shown.to_string().contains("credentialId"));
+    }
+}
