@@ -205,6 +205,17 @@ mod tests {
             (2, Some("http://x"))
         );
         assert!(matches!(cli.log_format, LogFormat::Json));
+        let rp = Cli::try_parse_from(["mfa-devices-server", "--rp-id", "example.com"]).unwrap();
+        assert_eq!(rp.rp_id.as_deref(), Some("example.com"));
+        for (base, host) in [
+            ("http://127.0.0.1:8080", "127.0.0.1"),
+            ("https://Auth.Example.com/v1?x=1", "auth.example.com"),
+            ("https://user@login.example.com:8443", "login.example.com"),
+            ("http://[::1]:8080/", "[::1]"),
+            ("example.com", "example.com"),
+        ] {
+            assert_eq!(mfa_devices_server::http::rp_id_of(base), host, "{base}");
+        }
         let defaults = Cli::try_parse_from(["mfa-devices-server"]).unwrap();
         assert!(defaults.listen.ip().is_loopback(), "loopback by default");
         assert_eq!(defaults.database, "sqlite://mfa-devices.db");
