@@ -17,7 +17,7 @@ use tokio_postgres::error::SqlState;
 use mfa_devices::filter::sql::{Dialect, SqlParam};
 use tokio_postgres::types::ToSql;
 
-use super::{ActivityQuery, Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
+use super::{ActivityQuery, Commit, DeviceRow, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
 use mfa_devices::user_devices::schema;
 
 /// The PostgreSQL store.
@@ -567,6 +567,32 @@ impl Store for PostgresStore {
                 .await
                 .map_err(map_err)?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn device_rows<'a>(&'a self, env: &'a str, user: &'a str) -> StoreFuture<'a, Vec<DeviceRow>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT id, type, status, nickname, created_at, updated_at, doc::text FROM devices \
+                     WHERE environment_id = $1 AND user_id = $2 ORDER BY id",
+                    &[&env, &user],
+                )
+                .await
+                .map_err(map_err)?;
+            Ok(rows
+                .iter()
+                .map(|r| DeviceRow {
+                    id: r.get(0),
+                    device_type: r.get(1),
+                    status: r.get(2),
+                    nickname: r.get(3),
+                    created_at: r.get(4),
+                    updated_at: r.get(5),
+                    doc: r.get(6),
+                })
+                .collect())
         })
     }
 }
