@@ -359,6 +359,54 @@ async fn a_lost_race_writes_no_read_model_rows_and_no_activities() {
 }
 
 #[tokio::test]
+async fn of_two_simultaneous_commits_from_one_revision_exactly_one_is_written() {
+    each("simultaneous", async |db, store| {
+        // Round 0 races two first writes (revision 0), later rounds two writers of revision
+        // n: on PostgreSQL the loser waits for the winner's row lock, then finds the revision
+        // moved on.
+        let mut devices = user();
+        let mut recorded = 0;
+        for round in 0..12u8 {
+            let mut one = devices.clone();
+            let mut two = devices.clone();
+            let c1 = commit_for(&mut one, create(2 * round + 1, DeviceType::Sms), t(0));
+            let c2 = commit_for(&mut two, create(2 * round + 2, DeviceType::Email), t(0));
+            let (r1, r2) = tokio::join!(store.commit(c1.clone()), store.commit(c2.clone()));
+            let (winner, rows) = match (r1, r2) {
+                (Ok(()), Err(StoreError::Conflict)) => (one, c1.devices),
+                (Err(StoreError::Conflict), Ok(())) => (two, c2.devices),
+                other => panic!("{}: round {round}: {other:?}", db.label),
+            };
+            let (snapshot, replayed) = crate::common::snapshot_and_replay(store, ENV, USER).await;
+            assert_eq!(snapshot, winner, "{}: round {round}", db.label);
+            assert_eq!(replayed, winner, "{}: round {round}", db.label);
+            assert_eq!(
+                comparable(store.device_rows(ENV, USER).await.unwrap()),
+                comparable(rows),
+                "{}: round {round}",
+                db.label
+            );
+            recorded += 1;
+            assert_eq!(
+                activities(store).await.len(),
+                recorded,
+                "{}: the loser recorded no activity",
+                db.label
+            );
+            devices = winner;
+            if devices.list().len() >= 4 {
+                // Stay under the device limit: delete the oldest.
+                let oldest = devices.list()[0].id;
+                let commit = commit_for(&mut devices, Command::Delete { id: oldest }, t(1));
+                store.commit(commit).await.unwrap();
+                recorded += 1;
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_activity_already_recorded_is_kept_as_it_is() {
     each("activity_idempotent", async |db, store| {
         let mut devices = one_device(store).await;
