@@ -237,6 +237,8 @@ pub trait Store: Send + Sync + 'static {
     fn update_flow(&self, row: FlowRow) -> StoreFuture<'_, ()>;
     /// The `(environment, user)` pairs that have a snapshot (for checks and tooling).
     fn users(&self) -> StoreFuture<'_, Vec<(String, String)>>;
+    /// The user's rows of the `devices` read model, by id (for checks and tooling).
+    fn device_rows<'a>(&'a self, env: &'a str, user: &'a str) -> StoreFuture<'a, Vec<DeviceRow>>;
 }
 
 /// Opens the store a `--database` URL names: `sqlite://PATH` (`sqlite::memory:` for a

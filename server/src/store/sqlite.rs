@@ -13,7 +13,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use mfa_devices::filter::sql::{Dialect, SqlParam};
 use rusqlite::types::Value as SqlValue;
 
-use super::{ActivityQuery, Commit, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
+use super::{ActivityQuery, Commit, DeviceRow, FlowRow, PolicyRow, Store, StoreError, StoreFuture};
 use mfa_devices::user_devices::schema;
 
 /// Read connections of a file database (an in-memory database is private to its one
@@ -499,6 +499,50 @@ impl Store for SqliteStore {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(map_err)?;
             rows.map(|r| r.map_err(map_err)).collect()
+        })
+    }
+
+    fn device_rows<'a>(&'a self, env: &'a str, user: &'a str) -> StoreFuture<'a, Vec<DeviceRow>> {
+        let (env, user) = (env.to_owned(), user.to_owned());
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, type, status, nickname, created_at, updated_at, doc FROM devices \
+                     WHERE environment_id = ?1 AND user_id = ?2 ORDER BY id",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![env, user], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                })
+                .map_err(map_err)?;
+            let time = |id: &str, at: &str| {
+                DateTime::parse_from_rfc3339(at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| StoreError::Corrupt(format!("device {id} time {at:?}: {e}")))
+            };
+            rows.map(|r| {
+                let (id, device_type, status, nickname, created_at, updated_at, doc) =
+                    r.map_err(map_err)?;
+                Ok(DeviceRow {
+                    created_at: time(&id, &created_at)?,
+                    updated_at: time(&id, &updated_at)?,
+                    id,
+                    device_type,
+                    status,
+                    nickname,
+                    doc,
+                })
+            })
+            .collect()
         })
     }
 }

@@ -2,9 +2,12 @@
 
 use chrono::{TimeZone, Utc};
 use mfa_devices::device::{DeviceId, DeviceStatus, DeviceType, EnvironmentId, NewDevice, UserId};
+use mfa_devices::filter::sql::SqlWhere;
 use mfa_devices::user_devices::{Command, UserDevices};
 use mfa_devices_server::Store;
-use mfa_devices_server::store::{Commit, DeviceRow, EventRow, FlowRow, PolicyRow, StoreError};
+use mfa_devices_server::store::{
+    ActivityQuery, ActivityRow, Commit, DeviceRow, EventRow, FlowRow, PolicyRow, StoreError,
+};
 
 use crate::common::{Db, databases, open};
 
@@ -60,19 +63,62 @@ fn commit_for(devices: &mut UserDevices, command: Command, now: chrono::DateTime
         devices: devices
             .list()
             .into_iter()
-            .map(|d| DeviceRow {
-                id: d.id.to_string(),
-                device_type: "SMS".into(),
-                status: "ACTIVE".into(),
-                nickname: d.nickname.clone(),
-                created_at: d.created_at,
-                updated_at: d.updated_at,
-                doc: serde_json::to_string(d).unwrap(),
+            .map(|d| {
+                let doc = serde_json::to_value(d).unwrap();
+                DeviceRow {
+                    id: d.id.to_string(),
+                    device_type: doc["type"].as_str().unwrap().into(),
+                    status: doc["status"].as_str().unwrap().into(),
+                    nickname: d.nickname.clone(),
+                    created_at: d.created_at,
+                    updated_at: d.updated_at,
+                    doc: doc.to_string(),
+                }
             })
             .collect(),
-        activities: vec![],
+        activities: events
+            .iter()
+            .map(|e| ActivityRow {
+                id: e.id().to_string(),
+                recorded_at: e.at,
+                action_type: e.audit_type().into(),
+                result_status: "SUCCESS".into(),
+                device_id: e.device_id().map(|d| d.to_string()),
+                correlation_id: None,
+                doc: serde_json::json!({"id": e.id().to_string(), "revision": e.revision})
+                    .to_string(),
+            })
+            .collect(),
         now,
     }
+}
+
+/// The read model's rows as the store returns them, comparable with a commit's (JSON parsed).
+fn comparable(mut rows: Vec<DeviceRow>) -> Vec<(DeviceRow, serde_json::Value)> {
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    rows.into_iter()
+        .map(|mut row| {
+            let doc = serde_json::from_str(&row.doc).unwrap();
+            row.doc.clear();
+            (row, doc)
+        })
+        .collect()
+}
+
+/// The environment's activities: `(id, JSON)` in `(recorded_at, id)` order.
+async fn activities(store: &dyn Store) -> Vec<(String, serde_json::Value)> {
+    let all = ActivityQuery {
+        filter: SqlWhere {
+            sql: "TRUE".into(),
+            params: vec![],
+        },
+        after: None,
+        limit: 1000,
+    };
+    let rows = store.activities(ENV, all).await.unwrap();
+    rows.into_iter()
+        .map(|(_, id, doc)| (id, serde_json::from_str(&doc).unwrap()))
+        .collect()
 }
 
 /// Creating ACTIVE device `n` (id bytes `[n; 16]`) of `kind`.
@@ -219,6 +265,187 @@ async fn a_snapshot_cas_failure_rolls_back_the_events() {
         );
         let (snapshot, _) = crate::common::snapshot_and_replay(store, ENV, USER).await;
         assert_eq!(snapshot, devices, "{}", db.label);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_read_model_and_activities_follow_every_commit() {
+    each("read_model", async |db, store| {
+        let mut devices = user();
+        let (a, b) = (DeviceId::from_bytes([1; 16]), DeviceId::from_bytes([2; 16]));
+        let mut recorded = Vec::new();
+        for (i, command) in [
+            create(1, DeviceType::Sms),
+            create(2, DeviceType::Email),
+            create(3, DeviceType::Voice),
+            // One row of three changes, the others stay as they are.
+            Command::Block { id: a },
+            Command::Delete { id: b },
+            Command::Unblock { id: a },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let commit = commit_for(&mut devices, command, t(i as u32));
+            recorded.extend(commit.activities.iter().map(|a| a.id.clone()));
+            store.commit(commit.clone()).await.unwrap();
+            assert_eq!(
+                comparable(store.device_rows(ENV, USER).await.unwrap()),
+                comparable(commit.devices.clone()),
+                "{}: the read model after commit {i}",
+                db.label
+            );
+        }
+        let stored: Vec<String> = activities(store)
+            .await
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(stored, recorded, "{}: one activity per event", db.label);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lost_race_writes_no_read_model_rows_and_no_activities() {
+    each("lost_race", async |db, store| {
+        let devices = one_device(store).await;
+        let mut one = devices.clone();
+        let mut two = devices.clone();
+        let c1 = commit_for(&mut one, create(2, DeviceType::Email), t(1));
+        let mut c2 = commit_for(&mut two, create(3, DeviceType::Voice), t(2));
+        // The loser also rewrites the winner's device row and removes device 1's.
+        c2.devices
+            .retain(|d| d.id != DeviceId::from_bytes([1; 16]).to_string());
+        store.commit(c1.clone()).await.unwrap();
+        let before = activities(store).await;
+        assert_eq!(
+            store.commit(c2).await,
+            Err(StoreError::Conflict),
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            comparable(store.device_rows(ENV, USER).await.unwrap()),
+            comparable(c1.devices.clone()),
+            "{}: the winner's read model",
+            db.label
+        );
+        assert_eq!(activities(store).await, before, "{}", db.label);
+        // A commit at a base revision the user never had (no snapshot) writes nothing either.
+        let mut ghost = commit_for(&mut user(), create(4, DeviceType::Sms), t(3));
+        ghost.user = "f0000000-0000-4000-8000-0000000000ff".into();
+        ghost.base_revision = 3;
+        assert_eq!(store.commit(ghost.clone()).await, Err(StoreError::Conflict));
+        assert_eq!(store.load_snapshot(ENV, &ghost.user).await.unwrap(), None);
+        assert!(
+            store
+                .load_events(ENV, &ghost.user)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .device_rows(ENV, &ghost.user)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(activities(store).await, before, "{}", db.label);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn of_two_simultaneous_commits_from_one_revision_exactly_one_is_written() {
+    each("simultaneous", async |db, store| {
+        // Round 0 races two first writes (revision 0), later rounds two writers of revision
+        // n: on PostgreSQL the loser waits for the winner's row lock, then finds the revision
+        // moved on.
+        let mut devices = user();
+        let mut recorded = 0;
+        for round in 0..12u8 {
+            let mut one = devices.clone();
+            let mut two = devices.clone();
+            let c1 = commit_for(&mut one, create(2 * round + 1, DeviceType::Sms), t(0));
+            let c2 = commit_for(&mut two, create(2 * round + 2, DeviceType::Email), t(0));
+            let (r1, r2) = tokio::join!(store.commit(c1.clone()), store.commit(c2.clone()));
+            let (winner, rows) = match (r1, r2) {
+                (Ok(()), Err(StoreError::Conflict)) => (one, c1.devices),
+                (Err(StoreError::Conflict), Ok(())) => (two, c2.devices),
+                other => panic!("{}: round {round}: {other:?}", db.label),
+            };
+            let (snapshot, replayed) = crate::common::snapshot_and_replay(store, ENV, USER).await;
+            assert_eq!(snapshot, winner, "{}: round {round}", db.label);
+            assert_eq!(replayed, winner, "{}: round {round}", db.label);
+            assert_eq!(
+                comparable(store.device_rows(ENV, USER).await.unwrap()),
+                comparable(rows),
+                "{}: round {round}",
+                db.label
+            );
+            recorded += 1;
+            assert_eq!(
+                activities(store).await.len(),
+                recorded,
+                "{}: the loser recorded no activity",
+                db.label
+            );
+            devices = winner;
+            if devices.list().len() >= 4 {
+                // Stay under the device limit: delete the oldest.
+                let oldest = devices.list()[0].id;
+                let commit = commit_for(&mut devices, Command::Delete { id: oldest }, t(1));
+                store.commit(commit).await.unwrap();
+                recorded += 1;
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_activity_already_recorded_is_kept_as_it_is() {
+    each("activity_idempotent", async |db, store| {
+        let mut devices = one_device(store).await;
+        let mut next = commit_for(&mut devices, create(2, DeviceType::Email), t(1));
+        let first = activities(store).await;
+        assert_eq!(first.len(), 1, "{}: one_device's", db.label);
+        // The same activity id twice in one commit: recorded once, the first document kept.
+        let mut again = next.activities[0].clone();
+        again.doc = r#"{"second":true}"#.into();
+        next.activities.push(again);
+        store.commit(next.clone()).await.unwrap();
+        let stored = activities(store).await;
+        let doc = |id: &str| {
+            stored
+                .iter()
+                .filter(|(stored, _)| stored == id)
+                .map(|(_, doc)| doc.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(stored.len(), 2, "{}", db.label);
+        assert_eq!(
+            doc(&next.activities[0].id),
+            [serde_json::from_str::<serde_json::Value>(&next.activities[0].doc).unwrap()],
+            "{}",
+            db.label
+        );
+        // A later commit repeating a recorded activity id succeeds and changes nothing there.
+        let mut later = commit_for(
+            &mut devices,
+            Command::Block {
+                id: DeviceId::from_bytes([1; 16]),
+            },
+            t(2),
+        );
+        later.activities = vec![next.activities[0].clone()];
+        later.activities[0].doc = r#"{"later":true}"#.into();
+        store.commit(later).await.unwrap();
+        assert_eq!(activities(store).await, stored, "{}", db.label);
+        assert_eq!(store.load_events(ENV, USER).await.unwrap().len(), 3);
     })
     .await;
 }
