@@ -1183,16 +1183,8 @@ impl DeviceAuthentication {
         devices: &UserDevices,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
-        self.require_synced()?;
-        let now = self.clock(now)?;
-        let Pending::Authenticator { device, .. } = &self.state.pending else {
-            return Err(self.otp_check_refusal(OtpSource::Authenticator));
-        };
-        let device = *device;
-        if devices.user_id() != self.user_id() || devices.environment_id() != self.environment_id()
-        {
-            return Err(FlowError::RequestMismatch { target: "user.id" });
-        }
+        let (device, now) = self.pending_authenticator(now)?;
+        self.require_same_user(devices)?;
         let stored = devices.device(&device).ok_or_else(|| {
             FlowError::Internal(format!(
                 "device {device} is not in the user's devices given (sync_with them first)"
@@ -1254,17 +1246,35 @@ impl DeviceAuthentication {
         verify: impl FnOnce(&str) -> bool,
         now: DateTime<Utc>,
     ) -> Result<Outcome, FlowError> {
-        self.require_synced()?;
-        let now = self.clock(now)?;
-        let Pending::Authenticator { device, .. } = &self.state.pending else {
-            return Err(self.otp_check_refusal(OtpSource::Authenticator));
-        };
-        let device = *device;
+        let (device, now) = self.pending_authenticator(now)?;
         Ok(if verify(otp) {
             self.complete(Some(device), now)
         } else {
             self.count_failure(device, now, false)
         })
+    }
+
+    /// The device of the pending authenticator-code check, and `now` on the flow's clock; the
+    /// opening of both [`check_authenticator_otp`](Self::check_authenticator_otp) forms.
+    fn pending_authenticator(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(DeviceId, DateTime<Utc>), FlowError> {
+        self.require_synced()?;
+        let now = self.clock(now)?;
+        match &self.state.pending {
+            Pending::Authenticator { device, .. } => Ok((*device, now)),
+            _ => Err(self.otp_check_refusal(OtpSource::Authenticator)),
+        }
+    }
+
+    /// Refuses the devices of another user or environment than the flow's.
+    fn require_same_user(&self, devices: &UserDevices) -> Result<(), FlowError> {
+        if devices.user_id() != self.user_id() || devices.environment_id() != self.environment_id()
+        {
+            return Err(FlowError::RequestMismatch { target: "user.id" });
+        }
+        Ok(())
     }
 
     fn otp_check_refusal(&self, wanted: OtpSource) -> FlowError {
@@ -1446,10 +1456,7 @@ impl DeviceAuthentication {
             .map_err(|_| {
                 FlowError::Internal("the stored assertion challenge is not base64url".into())
             })?;
-        if devices.user_id() != self.user_id() || devices.environment_id() != self.environment_id()
-        {
-            return Err(FlowError::RequestMismatch { target: "user.id" });
-        }
+        self.require_same_user(devices)?;
         let credential = devices
             .device(&device)
             .and_then(|d| match &d.details {
