@@ -58,7 +58,7 @@ use mfa_devices::crest::{
     BoundDevice, CookieKey, CrestError, CrestErrorBody, DeviceCategory, OathDevice, Paging,
     PushDevice, QueryItem, QueryRequest, Realm, WebAuthnDevice, query,
 };
-use mfa_devices::device::{Device, DeviceId, DeviceType, EnvironmentId, UserId};
+use mfa_devices::device::{Device, DeviceDetails, DeviceId, DeviceType, EnvironmentId, UserId};
 use mfa_devices::filter::Resource;
 use mfa_devices::user_devices::{Command, UserDevices, etag};
 use serde::Serialize;
@@ -210,21 +210,24 @@ fn common(device: &Device, category: DeviceCategory) -> (String, String, String)
 }
 
 /// A PingOne device as AIC lists it in `category`'s collection: the crate's typed CREST
-/// device, serialized. `None` for a device not in that collection.
-pub fn render(device: &Device, category: DeviceCategory) -> Option<Value> {
+/// device, serialized. `device` is the device as it reads now
+/// ([`UserDevices::device_at`]), `stored` the aggregate's record of it
+/// ([`UserDevices::device`]: only it holds a FIDO2 device's registered credential, whose id
+/// is AM's `credentialId`). `None` for a device not in that collection.
+pub fn render(device: &Device, stored: &Device, category: DeviceCategory) -> Option<Value> {
     if !listed_in(device, category) {
         return None;
     }
     let value = match category {
-        DeviceCategory::Oath => serde_json::to_value(oath(device)),
-        DeviceCategory::Push => serde_json::to_value(push(device)),
-        DeviceCategory::WebAuthn => serde_json::to_value(webauthn(device)),
+        DeviceCategory::Oath => serde_json::to_value(oath(device, stored)),
+        DeviceCategory::Push => serde_json::to_value(push(device, stored)),
+        DeviceCategory::WebAuthn => serde_json::to_value(webauthn(device, stored)),
         DeviceCategory::Binding => return None,
     };
     value.ok()
 }
 
-fn oath(device: &Device) -> OathDevice {
+fn oath(device: &Device, _stored: &Device) -> OathDevice {
     let (id, rev, device_name) = common(device, DeviceCategory::Oath);
     OathDevice {
         uuid: id.clone(),
@@ -236,7 +239,7 @@ fn oath(device: &Device) -> OathDevice {
     }
 }
 
-fn push(device: &Device) -> PushDevice {
+fn push(device: &Device, _stored: &Device) -> PushDevice {
     let (id, rev, device_name) = common(device, DeviceCategory::Push);
     PushDevice {
         uuid: id.clone(),
@@ -248,14 +251,19 @@ fn push(device: &Device) -> PushDevice {
     }
 }
 
-fn webauthn(device: &Device) -> WebAuthnDevice {
+fn webauthn(device: &Device, stored: &Device) -> WebAuthnDevice {
     let (id, rev, device_name) = common(device, DeviceCategory::WebAuthn);
     WebAuthnDevice {
         uuid: id.clone(),
         id,
         rev,
         device_name,
-        credential_id: None,
+        // AM's `credentialId`: the WebAuthn credential id (base64url, as the browser's `id`)
+        // of a device registered through an attestation; none for one created without.
+        credential_id: match &stored.details {
+            DeviceDetails::Fido2(f) => f.credential.as_ref().map(|c| c.credential_id_base64url()),
+            _ => None,
+        },
         device_management_status: false,
         extra: Map::new(),
     }
@@ -267,14 +275,14 @@ fn collection<T>(
     devices: &UserDevices,
     category: DeviceCategory,
     now: chrono::DateTime<Utc>,
-    convert: fn(&Device) -> T,
+    convert: fn(&Device, &Device) -> T,
 ) -> Vec<T> {
     devices
         .list()
         .into_iter()
-        .filter_map(|d| devices.device_at(&d.id, now))
-        .filter(|d| listed_in(d, category))
-        .map(|d| convert(&d))
+        .filter_map(|stored| Some((devices.device_at(&stored.id, now)?, stored)))
+        .filter(|(shown, _)| listed_in(shown, category))
+        .map(|(shown, stored)| convert(&shown, stored))
         .collect()
 }
 
@@ -373,7 +381,8 @@ async fn delete_device(
         .device_at(&device_id, now)
         .filter(|d| listed_in(d, category))
         .ok_or_else(unknown)?;
-    let body = render(&device, category).ok_or_else(unknown)?;
+    let stored = devices.device(&device_id).ok_or_else(unknown)?;
+    let body = render(&device, stored, category).ok_or_else(unknown)?;
     let rev = revision(&device);
     // With If-Match, the commit must see the revision the check saw (compare-and-swap).
     let precondition = match headers.get(header::IF_MATCH) {

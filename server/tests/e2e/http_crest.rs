@@ -78,7 +78,12 @@ fn as_webauthn(d: &Device) -> WebAuthnDevice {
             .clone()
             .unwrap_or_else(|| "New Security Key".into()),
         uuid: d.id.to_string(),
-        credential_id: None,
+        credential_id: match &d.details {
+            mfa_devices::device::DeviceDetails::Fido2(f) => {
+                f.credential.as_ref().map(|c| c.credential_id_base64url())
+            }
+            _ => None,
+        },
         device_management_status: false,
         extra: Map::new(),
     }

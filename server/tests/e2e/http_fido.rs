@@ -118,6 +118,18 @@ async fn fido2_register_authenticate_and_lock() {
         );
         let (_, listed) = send(server.get(&devices)).await;
         assert!(!listed.to_string().contains("credentialId"), "{label}");
+        // Advanced Identity Cloud's webauthn list names the credential (the browser's `id`).
+        let registered: Value = serde_json::from_str(&attestation).unwrap();
+        let (status, crest) = send(server.get(&format!(
+            "{}/am/json/realms/root/realms/{ENV_A}/users/{USER}/devices/2fa/webauthn?_queryFilter=true",
+            server.base
+        )))
+        .await;
+        assert_eq!(status, 200, "{label}: {crest}");
+        assert_eq!(
+            crest["result"][0]["credentialId"], registered["id"],
+            "{label}: {crest}"
+        );
 
         // Authenticate: ASSERTION_REQUIRED with request options → assertion.check → COMPLETED.
         let (flow_url, flow) = start_flow(&server).await;
